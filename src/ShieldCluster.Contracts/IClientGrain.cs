@@ -1,0 +1,32 @@
+using Orleans.Concurrency;
+
+namespace ShieldCluster.Contracts;
+
+/// <summary>
+/// One API client, keyed by its client id: admits its requests under its plan's limits and keeps
+/// the bounded history of its recent queries.
+/// </summary>
+[Alias("ShieldCluster.IClientGrain")]
+public interface IClientGrain : IGrainWithStringKey
+{
+    /// <summary>Admits or refuses a request of <paramref name="items"/> items under the client's plan.</summary>
+    [Alias("AdmitAsync")]
+    Task<Admission> AdmitAsync(int items);
+
+    /// <summary>Appends a served request's compact features to the client's history.</summary>
+    [OneWay]
+    [Alias("RecordAsync")]
+    Task RecordAsync(QueryRecord record);
+
+    /// <summary>The client's profile (plan, allow-list), or null if no such client exists.</summary>
+    [Alias("GetProfileAsync")]
+    Task<ClientProfile?> GetProfileAsync();
+
+    /// <summary>Registers a new client; false if the id is already taken.</summary>
+    [Alias("RegisterAsync")]
+    Task<bool> RegisterAsync(ClientProfile profile);
+
+    /// <summary>Plan, usage and history size, for the admin API.</summary>
+    [Alias("GetReportAsync")]
+    Task<ClientReport?> GetReportAsync();
+}

@@ -1,0 +1,18 @@
+namespace ShieldCluster.Contracts;
+
+/// <summary>
+/// A validated inference request: the model version, the input as one flat FP32 array and the batch
+/// size. Immutable, so a call on the same silo passes the array without copying it.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("ShieldCluster.InferenceRequest")]
+public sealed record InferenceRequest(
+    [property: Id(0)] string Model,
+    [property: Id(1)] string Version,
+    [property: Id(2)] float[] Input,
+    [property: Id(3)] int BatchSize);
+
+/// <summary>Every output of the model for one request, flat, in the model's output order.</summary>
+[GenerateSerializer, Immutable, Alias("ShieldCluster.InferenceResult")]
+public sealed record InferenceResult(
+    [property: Id(0)] string Version,
+    [property: Id(1)] float[][] Outputs);

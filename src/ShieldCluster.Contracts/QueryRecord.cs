@@ -1,0 +1,21 @@
+namespace ShieldCluster.Contracts;
+
+/// <summary>A served request as the client's history keeps it: compact features, never raw tensors.</summary>
+[GenerateSerializer, Immutable, Alias("ShieldCluster.QueryRecord")]
+public sealed record QueryRecord(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] string Model,
+    [property: Id(2)] string Version,
+    [property: Id(3)] IReadOnlyList<QueryItem> Items);
+
+/// <summary>One item of a served request.</summary>
+/// <param name="Digest">64-bit hash of the exact input values (identical resends share it).</param>
+/// <param name="Label">The predicted class.</param>
+/// <param name="Confidence">The predicted class's score.</param>
+/// <param name="Thumbnail">The input pooled and quantised to bytes (49 bytes for a 28x28 image).</param>
+[GenerateSerializer, Immutable, Alias("ShieldCluster.QueryItem")]
+public sealed record QueryItem(
+    [property: Id(0)] ulong Digest,
+    [property: Id(1)] int Label,
+    [property: Id(2)] float Confidence,
+    [property: Id(3)] byte[] Thumbnail);

@@ -1,0 +1,38 @@
+using ShieldCluster.Contracts;
+
+namespace ShieldCluster.Grains.Clients;
+
+/// <summary>What a client grain keeps in storage.</summary>
+[GenerateSerializer, Alias("ShieldCluster.ClientState")]
+public sealed class ClientState
+{
+    /// <summary>The profile of a client created at run time (configured clients take theirs from configuration).</summary>
+    [Id(0)] public ClientProfile? Profile { get; set; }
+
+    /// <summary>Tokens in the bucket as of <see cref="BucketUpdatedAt"/>.</summary>
+    [Id(1)] public double BucketTokens { get; set; }
+
+    /// <summary>When the bucket was last updated; null means it was never used (full).</summary>
+    [Id(2)] public DateTimeOffset? BucketUpdatedAt { get; set; }
+
+    /// <summary>The UTC day the quota counts, as <see cref="DateOnly.DayNumber"/>.</summary>
+    [Id(3)] public int QuotaDayNumber { get; set; }
+
+    /// <summary>Items used on <see cref="QuotaDayNumber"/>.</summary>
+    [Id(4)] public long QuotaUsed { get; set; }
+
+    /// <summary>Admitted requests in all.</summary>
+    [Id(5)] public long TotalRequests { get; set; }
+
+    /// <summary>Admitted items in all.</summary>
+    [Id(6)] public long TotalItems { get; set; }
+
+    /// <summary>Requests refused by rate limit or quota.</summary>
+    [Id(7)] public long RefusedRequests { get; set; }
+
+    /// <summary>Recent served requests, oldest first, bounded in items.</summary>
+    [Id(8)] public List<QueryRecord> History { get; set; } = [];
+
+    /// <summary>When the client was last admitted.</summary>
+    [Id(9)] public DateTimeOffset? LastSeen { get; set; }
+}

@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ShieldCluster.Grains.Options;
+
+/// <summary>Protection settings, bound from <c>Shield:Protection</c>.</summary>
+public sealed class ProtectionOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Shield:Protection";
+
+    /// <summary>
+    /// Default true. False turns off every quota, detector, input filter and output hardening
+    /// (identity checks stay): for measuring the unprotected baseline only.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Items kept in each client's query history (oldest dropped first). Default 1,000.</summary>
+    [Range(1, 1_000_000)]
+    public int HistoryCapacity { get; set; } = 1_000;
+
+    /// <summary>
+    /// How often a client grain writes changed usage to storage. Default 1 second: a crash can
+    /// over-admit at most this much of a client's traffic.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan StateWriteInterval { get; set; } = TimeSpan.FromSeconds(1);
+}

@@ -1,0 +1,31 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ShieldCluster.Inference;
+
+/// <summary>Inference settings, bound from <c>Shield:Inference</c>.</summary>
+public sealed class InferenceOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Shield:Inference";
+
+    /// <summary>Execution provider: cpu (default), cuda or auto.</summary>
+    public InferenceDevice Device { get; set; } = InferenceDevice.Cpu;
+
+    /// <summary>CUDA device id. Default 0.</summary>
+    [Range(0, 64)]
+    public int DeviceId { get; set; }
+
+    /// <summary>
+    /// Threads ONNX Runtime uses inside one run. Default 1: concurrent requests already occupy
+    /// the cores, and one thread per run avoids oversubscription. 0 lets ONNX Runtime choose.
+    /// </summary>
+    [Range(0, 256)]
+    public int IntraOpThreads { get; set; } = 1;
+
+    /// <summary>
+    /// The model repository directory. Default <c>models</c>: relative paths resolve against the
+    /// working directory, then against the directories above the application.
+    /// </summary>
+    [Required]
+    public string ModelRepository { get; set; } = "models";
+}

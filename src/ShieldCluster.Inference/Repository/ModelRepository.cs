@@ -1,0 +1,275 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.OnnxRuntime;
+using ShieldCluster.Inference.Runtime;
+using ShieldCluster.Protection.Validation;
+
+namespace ShieldCluster.Inference.Repository;
+
+/// <summary>
+/// The model repository, laid out like Triton's: <c>&lt;root&gt;/&lt;model&gt;/config.json</c> and
+/// <c>&lt;root&gt;/&lt;model&gt;/&lt;version&gt;/model.onnx</c>. Every file of a version must match the
+/// SHA-256 that <c>config.json</c> lists for it; a version that fails is refused and logged, and the
+/// other versions and models still load.
+/// </summary>
+public sealed partial class ModelRepository : IDisposable
+{
+    private readonly Dictionary<string, ServedModel> _models = new(StringComparer.Ordinal);
+    private readonly ILogger<ModelRepository> _logger;
+
+    /// <summary>Loads every model under the configured repository directory.</summary>
+    public ModelRepository(IOptions<InferenceOptions> options, ExecutionProviderSelector providers, ILogger<ModelRepository> logger)
+    {
+        _logger = logger;
+        var configured = options.Value.ModelRepository;
+        Root = Resolve(configured)
+            ?? throw new InvalidOperationException($"Shield:Inference:ModelRepository: directory '{configured}' does not exist");
+        foreach (var directory in Directory.EnumerateDirectories(Root).Order(StringComparer.Ordinal))
+        {
+            var model = TryLoadModel(directory, providers);
+            if (model is not null)
+            {
+                _models[model.Name] = model;
+            }
+        }
+    }
+
+    /// <summary>The repository's absolute path.</summary>
+    public string Root { get; }
+
+    /// <summary>Every model with at least one loaded version.</summary>
+    public IReadOnlyCollection<ServedModel> Models => _models.Values;
+
+    /// <summary>The model named <paramref name="name"/>, if loaded.</summary>
+    public ServedModel? Find(string name) => _models.GetValueOrDefault(name);
+
+    /// <summary>The version of a model a request names (latest when null), if loaded.</summary>
+    public ModelVersion? Find(string name, string? version) => Find(name)?.Get(version);
+
+    /// <summary>
+    /// Resolves a repository path: absolute as given; relative against the working directory, then
+    /// against each directory above the application's base directory.
+    /// </summary>
+    public static string? Resolve(string path)
+    {
+        if (Path.IsPathRooted(path))
+        {
+            return Directory.Exists(path) ? Path.GetFullPath(path) : null;
+        }
+
+        var fromWorkingDirectory = Path.GetFullPath(path);
+        if (Directory.Exists(fromWorkingDirectory))
+        {
+            return fromWorkingDirectory;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, path);
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    private ServedModel? TryLoadModel(string directory, ExecutionProviderSelector providers)
+    {
+        var name = Path.GetFileName(directory);
+        var configPath = Path.Combine(directory, "config.json");
+        if (!File.Exists(configPath))
+        {
+            return null;
+        }
+
+        ModelConfig config;
+        try
+        {
+            config = JsonSerializer.Deserialize<ModelConfig>(File.ReadAllText(configPath))
+                ?? throw new JsonException("config.json is empty");
+        }
+        catch (JsonException ex)
+        {
+            Log.ModelRefused(_logger, name, "*", $"config.json is not valid: {ex.Message}");
+            return null;
+        }
+
+        var problem = CheckConfig(name, config);
+        if (problem is not null)
+        {
+            Log.ModelRefused(_logger, name, "*", problem);
+            return null;
+        }
+
+        var input = ToSpec(config.Input[0]);
+        var outputs = config.Output.Select(ToSpec).ToArray();
+        var versions = new List<ModelVersion>();
+        var numbered = Directory.EnumerateDirectories(directory)
+            .Select(d => (Path: d, Name: Path.GetFileName(d)))
+            .Where(d => d.Name.All(char.IsAsciiDigit) && d.Name.Length is > 0 and < 18)
+            .OrderBy(d => long.Parse(d.Name, CultureInfo.InvariantCulture));
+        foreach (var (path, version) in numbered)
+        {
+            var integrity = CheckIntegrity(config, version, path);
+            if (integrity is not null)
+            {
+                Log.ModelRefused(_logger, name, version, integrity);
+                continue;
+            }
+
+            try
+            {
+                var sessionOptions = providers.Create();
+                var session = new InferenceSession(Path.Combine(path, "model.onnx"), sessionOptions);
+                var mismatch = CheckGraph(session, config);
+                if (mismatch is not null)
+                {
+                    session.Dispose();
+                    Log.ModelRefused(_logger, name, version, mismatch);
+                    continue;
+                }
+
+                versions.Add(new ModelVersion(name, version, config.MaxBatchSize, input, outputs, config.Labels ?? [], session, providers.Provider));
+                Log.ModelLoaded(_logger, name, version, providers.Provider);
+            }
+            catch (OnnxRuntimeException ex)
+            {
+                Log.ModelRefused(_logger, name, version, $"ONNX Runtime cannot load it: {ex.Message}");
+            }
+        }
+
+        return versions.Count == 0 ? null : new ServedModel(name, config.Platform, versions);
+    }
+
+    private static string? CheckConfig(string directoryName, ModelConfig config)
+    {
+        if (config.Name != directoryName)
+        {
+            return $"config.json names the model '{config.Name}' but its directory is '{directoryName}'";
+        }
+
+        if (config.Platform != "onnxruntime_onnx")
+        {
+            return $"platform '{config.Platform}' is not served (only onnxruntime_onnx)";
+        }
+
+        if (config.MaxBatchSize < 0)
+        {
+            return "max_batch_size must not be negative";
+        }
+
+        if (config.Input.Count != 1)
+        {
+            return $"exactly one input is served; config.json declares {config.Input.Count}";
+        }
+
+        if (config.Output.Count == 0)
+        {
+            return "config.json declares no output";
+        }
+
+        foreach (var tensor in config.Input.Concat(config.Output))
+        {
+            if (tensor.DataType != "TYPE_FP32")
+            {
+                return $"tensor '{tensor.Name}' has data_type {tensor.DataType}; only TYPE_FP32 is served";
+            }
+
+            if (tensor.Dims.Count == 0 || tensor.Dims.Any(d => d <= 0))
+            {
+                return $"tensor '{tensor.Name}' needs positive dims";
+            }
+
+            if (tensor.Range is { } range && (range.Count != 2 || !(range[0] <= range[1])))
+            {
+                return $"tensor '{tensor.Name}' has a range that is not [min, max]";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? CheckIntegrity(ModelConfig config, string version, string path)
+    {
+        if (!config.Sha256.TryGetValue(version, out var digests) || digests.Count == 0)
+        {
+            return "config.json lists no sha256 for this version";
+        }
+
+        if (!digests.ContainsKey("model.onnx"))
+        {
+            return "config.json lists no sha256 for model.onnx";
+        }
+
+        foreach (var file in Directory.EnumerateFiles(path))
+        {
+            if (!digests.ContainsKey(Path.GetFileName(file)))
+            {
+                return $"file '{Path.GetFileName(file)}' has no sha256 in config.json";
+            }
+        }
+
+        foreach (var (file, expected) in digests)
+        {
+            var full = Path.Combine(path, file);
+            if (file.Contains('/', StringComparison.Ordinal) || file.Contains('\\', StringComparison.Ordinal) || !File.Exists(full))
+            {
+                return $"file '{file}' listed in config.json is missing";
+            }
+
+            using var stream = File.OpenRead(full);
+            var actual = Convert.ToHexStringLower(SHA256.HashData(stream));
+            if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+            {
+                return $"sha256 of '{file}' is {actual}, config.json expects {expected}";
+            }
+        }
+
+        return null;
+    }
+
+    private static string? CheckGraph(InferenceSession session, ModelConfig config)
+    {
+        foreach (var input in config.Input.Where(i => !session.InputMetadata.ContainsKey(i.Name)))
+        {
+            return $"the ONNX graph has no input '{input.Name}'";
+        }
+
+        foreach (var output in config.Output.Where(o => !session.OutputMetadata.ContainsKey(o.Name)))
+        {
+            return $"the ONNX graph has no output '{output.Name}'";
+        }
+
+        return null;
+    }
+
+    private static TensorSpec ToSpec(TensorConfig tensor) => new(
+        tensor.Name,
+        tensor.DataType["TYPE_".Length..],
+        [.. tensor.Dims],
+        tensor.Range?[0],
+        tensor.Range?[1]);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var version in _models.Values.SelectMany(m => m.Versions))
+        {
+            version.Dispose();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Model {Model} version {Version} loaded on {Provider}")]
+        public static partial void ModelLoaded(ILogger logger, string model, string version, string provider);
+
+        [LoggerMessage(2, LogLevel.Error, "Model {Model} version {Version} refused: {Reason}")]
+        public static partial void ModelRefused(ILogger logger, string model, string version, string reason);
+    }
+}

@@ -1,0 +1,287 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace ShieldCluster.Server.Http;
+
+/// <summary>
+/// Parses an Open Inference Protocol JSON request with <see cref="Utf8JsonReader"/>: numbers go
+/// straight into a pooled float buffer, never boxed, so a 64-image request (50,000 numbers) costs
+/// one array. Flat and nested <c>data</c> are accepted; <c>parameters</c> anywhere are skipped.
+/// Problems throw <see cref="ApiException"/> (400) with a message for the client.
+/// </summary>
+public static class InferRequestParser
+{
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 32, CommentHandling = JsonCommentHandling.Disallow };
+
+    /// <summary>Parses a whole request body.</summary>
+    public static InferRequest Parse(ReadOnlySpan<byte> json)
+    {
+        if (json.IsEmpty)
+        {
+            throw ApiException.BadRequest("request body is empty; expected a JSON object with 'inputs'");
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(json, ReaderOptions);
+            var request = ParseRequest(ref reader);
+            if (reader.Read())
+            {
+                throw ApiException.BadRequest("unexpected content after the request object");
+            }
+
+            return request;
+        }
+        catch (JsonException ex)
+        {
+            throw ApiException.BadRequest($"malformed JSON: {ex.Message}");
+        }
+    }
+
+    private static InferRequest ParseRequest(ref Utf8JsonReader reader)
+    {
+        Expect(ref reader, JsonTokenType.StartObject, "the request must be a JSON object");
+        var request = new InferRequest();
+        var sawInputs = false;
+        while (ReadProperty(ref reader, out var property))
+        {
+            switch (property)
+            {
+                case "id":
+                    request.Id = ReadString(ref reader, "'id' must be a string");
+                    break;
+                case "inputs":
+                    Expect(ref reader, JsonTokenType.StartArray, "'inputs' must be an array");
+                    while (Next(ref reader) != JsonTokenType.EndArray)
+                    {
+                        request.Inputs.Add(ParseInput(ref reader));
+                    }
+
+                    sawInputs = true;
+                    break;
+                case "outputs":
+                    request.Outputs = ParseOutputs(ref reader);
+                    break;
+                case "parameters":
+                    SkipObject(ref reader, "'parameters' must be an object");
+                    break;
+                default:
+                    reader.Read();
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        if (!sawInputs || request.Inputs.Count == 0)
+        {
+            throw ApiException.BadRequest("the request has no 'inputs'");
+        }
+
+        return request;
+    }
+
+    private static InferInput ParseInput(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw ApiException.BadRequest("each input must be an object");
+        }
+
+        var input = new InferInput();
+        while (ReadProperty(ref reader, out var property))
+        {
+            switch (property)
+            {
+                case "name":
+                    input.Name = ReadString(ref reader, "an input's 'name' must be a string");
+                    break;
+                case "datatype":
+                    input.Datatype = ReadString(ref reader, "an input's 'datatype' must be a string");
+                    break;
+                case "shape":
+                    input.Shape = ParseShape(ref reader);
+                    break;
+                case "data":
+                    ParseData(ref reader, input);
+                    break;
+                case "parameters":
+                    SkipObject(ref reader, "an input's 'parameters' must be an object");
+                    break;
+                default:
+                    reader.Read();
+                    reader.Skip();
+                    break;
+            }
+        }
+
+        var name = input.Name ?? throw ApiException.BadRequest("an input has no 'name'");
+        if (input.Shape is null)
+        {
+            throw ApiException.BadRequest($"input '{name}' has no 'shape'");
+        }
+
+        if (input.Datatype is null)
+        {
+            throw ApiException.BadRequest($"input '{name}' has no 'datatype'");
+        }
+
+        if (input.Data is null)
+        {
+            throw ApiException.BadRequest($"input '{name}' has no 'data'");
+        }
+
+        return input;
+    }
+
+    private static long[] ParseShape(ref Utf8JsonReader reader)
+    {
+        Expect(ref reader, JsonTokenType.StartArray, "'shape' must be an array of integers");
+        var dims = new List<long>(4);
+        while (Next(ref reader) != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var dim) || dim < 0)
+            {
+                throw ApiException.BadRequest("'shape' must be an array of non-negative integers");
+            }
+
+            if (dims.Count == 16)
+            {
+                throw ApiException.BadRequest("'shape' has more than 16 dimensions");
+            }
+
+            dims.Add(dim);
+        }
+
+        return [.. dims];
+    }
+
+    private static void ParseData(ref Utf8JsonReader reader, InferInput input)
+    {
+        Expect(ref reader, JsonTokenType.StartArray, "'data' must be an array");
+        var buffer = ArrayPool<float>.Shared.Rent(4096);
+        var count = 0;
+        var depth = 1;
+        try
+        {
+            while (depth > 0)
+            {
+                switch (Next(ref reader))
+                {
+                    case JsonTokenType.StartArray:
+                        depth++;
+                        break;
+                    case JsonTokenType.EndArray:
+                        depth--;
+                        break;
+                    case JsonTokenType.Number:
+                        if (count == buffer.Length)
+                        {
+                            var larger = ArrayPool<float>.Shared.Rent(buffer.Length * 2);
+                            buffer.AsSpan(0, count).CopyTo(larger);
+                            ArrayPool<float>.Shared.Return(buffer);
+                            buffer = larger;
+                        }
+
+                        if (!reader.TryGetSingle(out var value) || !float.IsFinite(value))
+                        {
+                            input.DataProblem ??= $"'data' holds a number that is not a finite FP32 value at index {count} (NaN or infinity)";
+                            value = 0;
+                        }
+
+                        buffer[count++] = value;
+                        break;
+                    case JsonTokenType.String:
+                    case JsonTokenType.True:
+                    case JsonTokenType.False:
+                    case JsonTokenType.Null:
+                        input.DataProblem ??= $"'data' holds a {reader.TokenType.ToString().ToLowerInvariant()} at index {count}; FP32 data must be numbers";
+                        count++;
+                        break;
+                    default:
+                        throw ApiException.BadRequest("'data' must be an array of numbers (flat or nested)");
+                }
+            }
+
+            input.Data = buffer.AsSpan(0, count).ToArray();
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    private static List<string> ParseOutputs(ref Utf8JsonReader reader)
+    {
+        Expect(ref reader, JsonTokenType.StartArray, "'outputs' must be an array");
+        var outputs = new List<string>();
+        while (Next(ref reader) != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw ApiException.BadRequest("each requested output must be an object with a 'name'");
+            }
+
+            string? name = null;
+            while (ReadProperty(ref reader, out var property))
+            {
+                if (property == "name")
+                {
+                    name = ReadString(ref reader, "an output's 'name' must be a string");
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            outputs.Add(name ?? throw ApiException.BadRequest("a requested output has no 'name'"));
+        }
+
+        return outputs;
+    }
+
+    /// <summary>Advances to the next property of the current object; false at its end.</summary>
+    private static bool ReadProperty(ref Utf8JsonReader reader, out string name)
+    {
+        var token = Next(ref reader);
+        if (token == JsonTokenType.EndObject)
+        {
+            name = "";
+            return false;
+        }
+
+        name = reader.GetString()!;
+        return true;
+    }
+
+    private static JsonTokenType Next(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read())
+        {
+            throw ApiException.BadRequest("malformed JSON: the body ends early");
+        }
+
+        return reader.TokenType;
+    }
+
+    private static void Expect(ref Utf8JsonReader reader, JsonTokenType token, string message)
+    {
+        if (Next(ref reader) != token)
+        {
+            throw ApiException.BadRequest(message);
+        }
+    }
+
+    private static string ReadString(ref Utf8JsonReader reader, string message)
+    {
+        Expect(ref reader, JsonTokenType.String, message);
+        return reader.GetString()!;
+    }
+
+    private static void SkipObject(ref Utf8JsonReader reader, string message)
+    {
+        Expect(ref reader, JsonTokenType.StartObject, message);
+        reader.Skip();
+    }
+}

@@ -1,0 +1,21 @@
+using ShieldCluster.Server.Apis;
+using ShieldCluster.Server.Extensions;
+using ShieldCluster.Server.Hosting;
+
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddShieldOptions().AddShieldOrleans().AddShieldInference().AddShieldHttp();
+    builder.WebHost.UseUrls(builder.Configuration["urls"] ?? "http://127.0.0.1:8080");
+
+    var app = builder.Build();
+    app.UseShieldHttp();
+    app.MapHealthApi().MapModelsApi().MapAdminApi();
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception ex) when (StartupFailure.IsConfiguration(ex))
+{
+    await Console.Error.WriteLineAsync($"ShieldCluster did not start: {StartupFailure.Describe(ex)}");
+    return 1;
+}

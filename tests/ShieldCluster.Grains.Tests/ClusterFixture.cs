@@ -1,0 +1,61 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+using ShieldCluster.Grains;
+using ShieldCluster.Grains.Options;
+using ShieldCluster.Inference;
+using ShieldCluster.Inference.Repository;
+using ShieldCluster.Inference.Runtime;
+using ShieldCluster.Testing;
+
+namespace ShieldCluster.Grains.Tests;
+
+/// <summary>
+/// A real in-process Orleans cluster (two silos, in-memory storage) with the product's grains, the
+/// real model repository and a fake clock for the product's time, shared by the grain tests.
+/// </summary>
+public sealed class ClusterFixture : IAsyncLifetime
+{
+    public const string TinyPlan = "tiny";
+    public const int HistoryCapacity = 50;
+
+    public static FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IGrainFactory Grains => Cluster.Client;
+
+    public async Task InitializeAsync()
+    {
+        var builder = new InProcessTestClusterBuilder(2);
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Services.Configure<IdentityOptions>(o =>
+            {
+                o.Plans[IdentityOptions.DefaultPlan] = new PlanOptions();
+                o.Plans[TinyPlan] = new PlanOptions { RequestsPerSecond = 1, Burst = 3, DailyQuota = 10 };
+                o.Clients["configured"] = new ClientOptions { ApiKeySha256 = new string('a', 64), Plan = TinyPlan, Models = ["fashion-mnist"] };
+            });
+            host.Services.Configure<ProtectionOptions>(o =>
+            {
+                o.HistoryCapacity = HistoryCapacity;
+                o.StateWriteInterval = TimeSpan.FromMilliseconds(100);
+            });
+            host.Services.Configure<InferenceOptions>(o => o.ModelRepository = RepositoryPaths.Models);
+            host.Services.AddKeyedSingleton<TimeProvider>(ShieldTime.Key, Time);
+            host.Services.AddSingleton<ExecutionProviderSelector>();
+            host.Services.AddSingleton<ModelRepository>();
+        });
+        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(ShieldStorage.Name));
+        Cluster = builder.Build();
+        await Cluster.DeployAsync();
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>
+{
+    public const string Name = "cluster";
+}
