@@ -57,9 +57,9 @@ public sealed class IdentityOptionsValidator : IValidateOptions<IdentityOptions>
         foreach (var (admin, settings) in options.Admins)
         {
             CheckHash($"Shield:Admins:{admin}:ApiKeySha256", settings.ApiKeySha256, hashes, failures);
-            if (!Enum.IsDefined(settings.Role))
+            if (settings.ParsedRole is null)
             {
-                failures.Add($"Shield:Admins:{admin}:Role must be security or viewer");
+                failures.Add($"Shield:Admins:{admin}:Role must be security or viewer (got '{settings.Role}')");
             }
         }
 

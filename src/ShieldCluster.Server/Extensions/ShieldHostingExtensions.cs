@@ -1,3 +1,5 @@
+using System.Net;
+using Orleans.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ShieldCluster.Grains;
@@ -41,11 +43,26 @@ public static class ShieldHostingExtensions
     /// </summary>
     public static IHostApplicationBuilder AddShieldOrleans(this IHostApplicationBuilder builder)
     {
-        var shield = builder.Configuration.GetSection(ShieldOptions.Section).Get<ShieldOptions>() ?? new ShieldOptions();
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(shield.SiloPort, shield.GatewayPort, serviceId: shield.ServiceId, clusterId: shield.ClusterId);
+            silo.UseLocalhostClustering();
             silo.AddMemoryGrainStorage(ShieldStorage.Name);
+
+            // Ports and ids come from validated options, resolved when the silo starts (after
+            // every configuration source, test hosts' included, is in place).
+            var services = silo.Services;
+            services.AddOptions<EndpointOptions>().Configure<IOptions<ShieldOptions>>((endpoints, shield) =>
+            {
+                endpoints.SiloPort = shield.Value.SiloPort;
+                endpoints.GatewayPort = shield.Value.GatewayPort;
+            });
+            services.AddOptions<DevelopmentClusterMembershipOptions>().Configure<IOptions<ShieldOptions>>((membership, shield) =>
+                membership.PrimarySiloEndpoint = new IPEndPoint(IPAddress.Loopback, shield.Value.SiloPort));
+            services.AddOptions<ClusterOptions>().Configure<IOptions<ShieldOptions>>((cluster, shield) =>
+            {
+                cluster.ClusterId = shield.Value.ClusterId;
+                cluster.ServiceId = shield.Value.ServiceId;
+            });
         });
         return builder;
     }

@@ -13,7 +13,7 @@ public static class ErrorResponses
             return;
         }
 
-        context.Response.Clear();
+        // Headers already set (rate limits, request id) stay: a 429 carries its rate-limit state.
         context.Response.StatusCode = statusCode;
         if (retryAfterSeconds is { } seconds)
         {

@@ -55,5 +55,5 @@ public sealed class AdminAuthenticator
     }
 
     private static FrozenDictionary<string, (string, AdminRole)> Index(IdentityOptions options) =>
-        options.Admins.ToFrozenDictionary(a => a.Value.ApiKeySha256.ToLowerInvariant(), a => (a.Key, a.Value.Role), StringComparer.Ordinal);
+        options.Admins.ToFrozenDictionary(a => a.Value.ApiKeySha256.ToLowerInvariant(), a => (a.Key, a.Value.ParsedRole ?? AdminRole.Viewer), StringComparer.Ordinal);
 }

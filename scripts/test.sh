@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of the solution. Installs what the tests need from Debian's packages when it is
+# missing (as root), or says exactly what to install. Extra arguments go to `dotnet test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]] || missing+=(dataset-fashion-mnist)
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "Installing ${missing[*]} (Debian packages the tests need)..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "The tests need: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v dotnet >/dev/null; then
+  echo "The tests need the .NET 10 SDK (dotnet) on PATH." >&2
+  exit 1
+fi
+
+exec dotnet test ShieldCluster.sln -c Release "$@"
