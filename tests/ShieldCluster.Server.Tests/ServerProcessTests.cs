@@ -54,6 +54,7 @@ public partial class ServerProcessTests
         Assert.Contains("NOT durable", server.Output, StringComparison.Ordinal);
 
         var anonymous = await PostAsync(http, Json(0, 1));
+        var anonymousId = anonymous.Headers.GetValues("X-Request-Id").Single();
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
 
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key.Value);
@@ -77,9 +78,20 @@ public partial class ServerProcessTests
             }
         }
 
+        await WaitForAsync(() => server.Output.Contains(anonymousId, StringComparison.Ordinal));
+        Assert.Contains($"RequestId:{anonymousId}", server.Output, StringComparison.Ordinal);
         Assert.True(firstRefusal >= 38, $"refused after only {firstRefusal} requests");
         Assert.True(firstRefusal > 0, "never answered 429");
         Assert.DoesNotContain(key.Value, server.Output[(key.Index + key.Length)..], StringComparison.Ordinal);
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
     }
 
     [GeneratedRegex(@"shk_[A-Za-z0-9_-]{43}")]

@@ -1,8 +1,17 @@
+using System.Diagnostics;
+using ShieldCluster.Server.Identity;
+
 namespace ShieldCluster.Server.Http;
 
-/// <summary>Assigns the request id, puts it on the response and into the logging scope.</summary>
-public sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdMiddleware> logger)
+/// <summary>
+/// Assigns the request id, puts it on the response and into the logging scope, and writes one
+/// access-log line per request (category <c>ShieldCluster.Access</c>; raise its level to silence it).
+/// The line names the client id, never a key.
+/// </summary>
+public sealed partial class RequestIdMiddleware(RequestDelegate next, ILoggerFactory loggers)
 {
+    private readonly ILogger _access = loggers.CreateLogger("ShieldCluster.Access");
+
     /// <summary>Runs the rest of the pipeline inside the request's logging scope.</summary>
     public async Task InvokeAsync(HttpContext context)
     {
@@ -12,9 +21,22 @@ public sealed class RequestIdMiddleware(RequestDelegate next, ILogger<RequestIdM
             RequestIds.Apply(context);
             return Task.CompletedTask;
         });
-        using (logger.BeginScope(new KeyValuePair<string, object>[] { new("RequestId", id) }))
+        var started = Stopwatch.GetTimestamp();
+        using (_access.BeginScope("RequestId:{RequestId}", id))
         {
             await next(context);
+            if (_access.IsEnabled(LogLevel.Information))
+            {
+                var client = context.Items.TryGetValue(typeof(ClientIdentity), out var identity) ? ((ClientIdentity)identity!).ClientId : "-";
+                Log.Request(_access, context.Request.Method, context.Request.Path, context.Response.StatusCode,
+                    Stopwatch.GetElapsedTime(started).TotalMilliseconds, client);
+            }
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "{Method} {Path} {StatusCode} {ElapsedMs:0.0} ms client {ClientId}")]
+        public static partial void Request(ILogger logger, string method, string path, int statusCode, double elapsedMs, string clientId);
     }
 }

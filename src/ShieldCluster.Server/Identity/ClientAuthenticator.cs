@@ -36,8 +36,10 @@ public sealed class ClientAuthenticator
     {
         var key = ApiKeys.FromRequest(context.Request)
             ?? throw new ApiException(StatusCodes.Status401Unauthorized, "missing API key: send 'Authorization: Bearer <key>'");
-        return await ResolveAsync(key)
+        var identity = await ResolveAsync(key)
             ?? throw new ApiException(StatusCodes.Status401Unauthorized, "unknown API key");
+        context.Items[typeof(ClientIdentity)] = identity;
+        return identity;
     }
 
     /// <summary>The client <paramref name="key"/> belongs to, or null.</summary>
