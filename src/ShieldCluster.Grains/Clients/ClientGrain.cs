@@ -22,12 +22,14 @@ public sealed partial class ClientGrain(
 {
     private bool _dirty;
     private IGrainTimer? _writer;
+    private int _historyItems;
 
     private ClientState State => state.State;
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _historyItems = State.History.Sum(r => r.Items.Count);
         _writer = this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions
         {
             DueTime = protection.Value.StateWriteInterval,
@@ -110,12 +112,12 @@ public sealed partial class ClientGrain(
     {
         var history = State.History;
         history.Add(record);
+        _historyItems += record.Items.Count;
         var capacity = protection.Value.HistoryCapacity;
-        var items = history.Sum(r => r.Items.Count);
         var drop = 0;
-        while (items > capacity && drop < history.Count - 1)
+        while (_historyItems > capacity && drop < history.Count - 1)
         {
-            items -= history[drop].Items.Count;
+            _historyItems -= history[drop].Items.Count;
             drop++;
         }
 
@@ -158,7 +160,7 @@ public sealed partial class ClientGrain(
             profile,
             new PlanLimits(plan?.RequestsPerSecond ?? 0, plan?.Burst ?? 0, plan?.DailyQuota ?? 0),
             new UsageReport(State.TotalRequests, State.TotalItems, today, State.RefusedRequests),
-            State.History.Sum(r => r.Items.Count),
+            _historyItems,
             State.LastSeen));
     }
 
