@@ -12,7 +12,7 @@ public sealed record QueryRecord(
 /// <param name="Digest">64-bit hash of the exact input values (identical resends share it).</param>
 /// <param name="Label">The predicted class.</param>
 /// <param name="Confidence">The predicted class's score.</param>
-/// <param name="Thumbnail">The input pooled and quantised to bytes (49 bytes for a 28x28 image).</param>
+/// <param name="Thumbnail">The input quantised to bytes and pooled to at most 32x32 (784 bytes for a 28x28 image).</param>
 [GenerateSerializer, Immutable, Alias("ShieldCluster.QueryItem")]
 public sealed record QueryItem(
     [property: Id(0)] ulong Digest,

@@ -7,12 +7,14 @@ namespace ShieldCluster.Protection.Features;
 /// Reduces one input item to <see cref="QueryFeatures"/>. Images (<c>[C,H,W]</c> or <c>[H,W]</c>) are
 /// average-pooled over channels and blocks to at most <see cref="MaxSide"/> x <see cref="MaxSide"/>
 /// cells; anything else is pooled into at most <see cref="MaxSide"/>² bins. Values are scaled from the
-/// declared range to 0-255. A 28x28 Fashion-MNIST image becomes 7x7 = 49 bytes.
+/// declared range to 0-255. A 28x28 Fashion-MNIST image keeps its full resolution (784 bytes, which
+/// the distance-based detectors need to see small perturbations); a 224x224x3 image becomes 32x32
+/// grey cells (1,024 bytes).
 /// </summary>
 public sealed class QueryFeatureExtractor
 {
     /// <summary>Largest side of the pooled thumbnail.</summary>
-    public const int MaxSide = 8;
+    public const int MaxSide = 32;
 
     private readonly int _channels;
     private readonly int _height;

@@ -7,34 +7,31 @@ public class QueryFeatureExtractorTests
     private readonly QueryFeatureExtractor _extractor = new([1, 28, 28], 0f, 1f);
 
     [Fact]
-    public void Extract_FashionMnistImage_Gives7x7Thumbnail()
+    public void Extract_FashionMnistImage_KeepsFullResolutionAsBytes()
     {
-        Assert.Equal(49, _extractor.ThumbnailLength);
-        Assert.Equal(49, _extractor.Extract(new float[784]).Thumbnail.Length);
+        Assert.Equal(784, _extractor.ThumbnailLength);
+        var image = new float[784];
+        image[0] = 1f;
+        image[1] = 0.5f;
+        var thumbnail = _extractor.Extract(image).Thumbnail;
+        Assert.Equal(784, thumbnail.Length);
+        Assert.Equal(255, thumbnail[0]);
+        Assert.Equal(128, thumbnail[1]);
+        Assert.Equal(0, thumbnail[2]);
     }
 
     [Fact]
-    public void Extract_PoolsEachFourByFourBlockToItsMean()
+    public void Extract_LargeRgbImage_PoolsBlocksAndChannelsToTheirMean()
     {
-        var image = new float[784];
-        // Top-left 4x4 block all ones; the block to its right half ones.
-        for (var y = 0; y < 4; y++)
-        {
-            for (var x = 0; x < 4; x++)
-            {
-                image[(y * 28) + x] = 1f;
-            }
-
-            for (var x = 4; x < 8; x += 2)
-            {
-                image[(y * 28) + x] = 1f;
-            }
-        }
-
-        var thumbnail = _extractor.Extract(image).Thumbnail;
-        Assert.Equal(255, thumbnail[0]);
-        Assert.Equal(128, thumbnail[1]);
-        Assert.Equal(0, thumbnail[7]);
+        // 3x64x64: blocks of 2x2 pixels over 3 channels become one of 32x32 cells.
+        var extractor = new QueryFeatureExtractor([3, 64, 64], 0f, 1f);
+        Assert.Equal(32 * 32, extractor.ThumbnailLength);
+        var image = new float[3 * 64 * 64];
+        // Cell (0,0): only the red channel's four pixels are 1 -> mean 4/12.
+        image[0] = image[1] = image[64] = image[65] = 1f;
+        var thumbnail = extractor.Extract(image).Thumbnail;
+        Assert.Equal(85, thumbnail[0]);
+        Assert.Equal(0, thumbnail[1]);
     }
 
     [Fact]
@@ -54,11 +51,11 @@ public class QueryFeatureExtractorTests
     }
 
     [Fact]
-    public void Extract_VectorInput_PoolsIntoAtMost64Bins()
+    public void Extract_VectorInput_PoolsIntoAtMost1024Bins()
     {
-        var extractor = new QueryFeatureExtractor([1000], -1f, 1f);
-        var features = extractor.Extract(Enumerable.Repeat(1f, 1000).ToArray());
-        Assert.True(features.Thumbnail.Length <= 64);
+        var extractor = new QueryFeatureExtractor([3000], -1f, 1f);
+        var features = extractor.Extract(Enumerable.Repeat(1f, 3000).ToArray());
+        Assert.True(features.Thumbnail.Length <= 1024);
         Assert.All(features.Thumbnail, b => Assert.Equal(255, b));
     }
 }

@@ -1,0 +1,130 @@
+using ShieldCluster.Protection.Features;
+using ShieldCluster.Protection.Statistics;
+
+namespace ShieldCluster.Protection.Detectors;
+
+/// <summary>
+/// Detects model extraction by synthetic queries from one client's stream of queries.
+/// </summary>
+/// <remarks>
+/// PRADA (M. Juuti, S. Szyller, S. Marchal, N. Asokan, "PRADA: Protecting against DNN Model
+/// Stealing Attacks", EuroS&amp;P 2019, arXiv 1805.02628). For each query x predicted as class c, the
+/// minimum L2 distance d from x to the class's growing set G_c is appended to the distance list D;
+/// if d exceeds the class threshold T_c (mean minus standard deviation of the distances that grew
+/// G_c, never decreasing), x joins G_c. Natural queries give roughly normally distributed distances;
+/// synthetic ones (seeds plus small gradient-sign steps) give a mass of tiny distances and a tail, so
+/// a Shapiro-Wilk W below <see cref="PradaOptions.Delta"/> raises the alarm.
+/// Bounded here: G_c keeps <see cref="PradaOptions.MaxPerClass"/> members (oldest replaced), D the
+/// newest <see cref="PradaOptions.Window"/> distances. An exact duplicate of a set member (distance
+/// 0: a retry) is skipped, since a retry is no evidence. Known miss: natural-image attacks
+/// (Knockoff Nets), whose distances look normal.
+/// </remarks>
+public sealed class PradaDetector
+{
+    private readonly PradaOptions _options;
+    private readonly Dictionary<int, ClassSet> _classes = [];
+    private readonly double[] _window;
+    private readonly double[] _ordered;
+    private readonly ShapiroWilk _test = new();
+    private int _next;
+    private int _count;
+
+    /// <summary>Creates a detector with empty state.</summary>
+    public PradaDetector(PradaOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Window is < ShapiroWilk.MinSize or > ShapiroWilk.MaxSize || options.MinDistances < ShapiroWilk.MinSize
+            || options.MinDistances > options.Window || options.MaxPerClass < 1)
+        {
+            throw new ArgumentException("PRADA options out of range (window 3-5000, 3 <= min distances <= window, max per class >= 1)", nameof(options));
+        }
+
+        _options = options;
+        _window = new double[options.Window];
+        _ordered = new double[options.Window];
+    }
+
+    /// <summary>The latest W, if the test has run.</summary>
+    public double? LastW { get; private set; }
+
+    /// <summary>Observes one query: its predicted class and its feature vector.</summary>
+    public PradaObservation Observe(int predictedClass, ReadOnlySpan<byte> features)
+    {
+        if (!_classes.TryGetValue(predictedClass, out var set))
+        {
+            set = new ClassSet(_options.MaxPerClass);
+            _classes[predictedClass] = set;
+            set.Add(features.ToArray(), null);
+            return new PradaObservation(null, LastW, IsAlarm, _count);
+        }
+
+        var nearest = set.NearestSquared(features);
+        if (nearest == 0)
+        {
+            return new PradaObservation(null, LastW, IsAlarm, _count);
+        }
+
+        var distance = Math.Sqrt(nearest);
+        _window[_next] = distance;
+        _next = (_next + 1) % _window.Length;
+        _count = Math.Min(_count + 1, _window.Length);
+        if (distance > set.Threshold)
+        {
+            set.Add(features.ToArray(), distance);
+        }
+
+        if (_count >= _options.MinDistances)
+        {
+            // The window in arrival order is irrelevant to W; copy what is filled.
+            Array.Copy(_window, _ordered, _count);
+            LastW = _test.Statistic(_ordered.AsSpan(0, _count));
+        }
+
+        return new PradaObservation(distance, LastW, IsAlarm, _count);
+    }
+
+    private bool IsAlarm => LastW < _options.Delta;
+
+    private sealed class ClassSet(int capacity)
+    {
+        private readonly byte[][] _members = new byte[capacity][];
+        private int _size;
+        private int _next;
+        private double _sum;
+        private double _sumSquares;
+        private int _distances;
+
+        public double Threshold { get; private set; }
+
+        public void Add(byte[] features, double? distance)
+        {
+            _members[_next] = features;
+            _next = (_next + 1) % _members.Length;
+            _size = Math.Min(_size + 1, _members.Length);
+            if (distance is { } d)
+            {
+                _sum += d;
+                _sumSquares += d * d;
+                _distances++;
+                var mean = _sum / _distances;
+                var variance = Math.Max(0, (_sumSquares / _distances) - (mean * mean));
+                Threshold = Math.Max(Threshold, mean - Math.Sqrt(variance));
+            }
+        }
+
+        public long NearestSquared(ReadOnlySpan<byte> features)
+        {
+            var best = long.MaxValue;
+            for (var i = 0; i < _size; i++)
+            {
+                var d = FeatureDistance.SquaredL2(features, _members[i]);
+                if (d < best)
+                {
+                    best = d;
+                }
+            }
+
+            return best;
+        }
+    }
+}
