@@ -77,7 +77,7 @@ public class PradaDetectorTests
     [Fact]
     public void Observe_WindowBoundsTheDistancesKept()
     {
-        var detector = new PradaDetector(new PradaOptions { Window = 100, MinDistances = 50 });
+        var detector = new PradaDetector(new PradaOptions { Window = 100, MinDistances = 100 });
         var last = Run(detector, QueryStreams.Honest(400, seed: 4));
         Assert.Equal(100, last.Distances);
     }

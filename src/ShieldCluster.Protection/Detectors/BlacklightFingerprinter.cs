@@ -1,0 +1,97 @@
+using System.IO.Hashing;
+using System.Security.Cryptography;
+
+namespace ShieldCluster.Protection.Detectors;
+
+/// <summary>
+/// Computes Blacklight fingerprints: a query's set of salted, quantised window hashes, so that
+/// near-identical queries (the perturbations of a black-box attack) share most of them.
+/// </summary>
+/// <remarks>
+/// Blacklight (H. Li, S. Shan, E. Wenger, J. Zhang, H. Zheng, B. Y. Zhao, "Blacklight: Scalable
+/// Defense for Neural Networks against Query-Based Black-Box Attacks", USENIX Security 2022,
+/// arXiv 2006.14042): scale to 0-255, add a secret per-deployment salt (mod 255), quantise to
+/// multiples of <see cref="BlacklightOptions.Quantum"/>, slide a window of
+/// <see cref="BlacklightOptions.Window"/> values with step 1, hash each window, drop duplicates,
+/// keep the <see cref="BlacklightOptions.Keep"/> largest hashes. SHA-256 is replaced by XxHash3 with
+/// a seed derived from the secret: with the salt secret, any fast hash does the same job, and it
+/// matters at ~765 windows per 784-value query. The secret must stay secret: whoever knows it can
+/// craft queries whose fingerprints do not overlap.
+/// </remarks>
+public sealed class BlacklightFingerprinter
+{
+    private readonly BlacklightOptions _options;
+    private readonly byte[] _salt;
+    private readonly long _seed;
+
+    /// <summary>Creates a fingerprinter for items of <paramref name="itemLength"/> values.</summary>
+    /// <param name="options">Window, keep and quantum.</param>
+    /// <param name="secret">The deployment's secret (at least 16 bytes).</param>
+    /// <param name="itemLength">Values in one item.</param>
+    public BlacklightFingerprinter(BlacklightOptions options, ReadOnlySpan<byte> secret, int itemLength)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (secret.Length < 16)
+        {
+            throw new ArgumentException("the secret must be at least 16 bytes", nameof(secret));
+        }
+
+        if (options.Window < 1 || options.Keep < 1 || options.Quantum is < 1 or > 255 || itemLength < options.Window)
+        {
+            throw new ArgumentException("Blacklight options out of range for this input", nameof(options));
+        }
+
+        _options = options;
+        // Per-position salt and hash seed, derived from the secret so every silo agrees.
+        _salt = HKDF.Expand(HashAlgorithmName.SHA256, SHA256.HashData(secret), itemLength, "blacklight-salt"u8.ToArray());
+        _seed = BitConverter.ToInt64(HKDF.Expand(HashAlgorithmName.SHA256, SHA256.HashData(secret), 8, "blacklight-seed"u8.ToArray()));
+        ItemLength = itemLength;
+    }
+
+    /// <summary>Values in one item.</summary>
+    public int ItemLength { get; }
+
+    /// <summary>The fingerprint of one item whose values lie in [<paramref name="min"/>, <paramref name="max"/>]: distinct hashes, largest first.</summary>
+    public ulong[] Fingerprint(ReadOnlySpan<float> item, float min, float max)
+    {
+        if (item.Length != ItemLength)
+        {
+            throw new ArgumentException($"expected {ItemLength} values, got {item.Length}", nameof(item));
+        }
+
+        var scale = max > min ? 255f / (max - min) : 0f;
+        Span<byte> quantised = item.Length <= 4096 ? stackalloc byte[item.Length] : new byte[item.Length];
+        Span<byte> raw = item.Length <= 4096 ? stackalloc byte[item.Length] : new byte[item.Length];
+        for (var i = 0; i < item.Length; i++)
+        {
+            var value = (int)MathF.Round(Math.Clamp((item[i] - min) * scale, 0f, 255f));
+            raw[i] = (byte)value;
+            quantised[i] = (byte)(((value + _salt[i]) % 255) / _options.Quantum);
+        }
+
+        var windows = item.Length - _options.Window + 1;
+        var hashes = new List<ulong>(windows);
+        for (var i = 0; i < windows; i++)
+        {
+            var window = raw.Slice(i, _options.Window);
+            if (_options.SkipFlatWindows && window.IndexOfAnyExcept(window[0]) < 0)
+            {
+                continue;
+            }
+
+            hashes.Add(XxHash3.HashToUInt64(quantised.Slice(i, _options.Window), _seed));
+        }
+
+        hashes.Sort();
+        var kept = new List<ulong>(_options.Keep);
+        for (var i = hashes.Count - 1; i >= 0 && kept.Count < _options.Keep; i--)
+        {
+            if (kept.Count == 0 || kept[^1] != hashes[i])
+            {
+                kept.Add(hashes[i]);
+            }
+        }
+
+        return [.. kept];
+    }
+}

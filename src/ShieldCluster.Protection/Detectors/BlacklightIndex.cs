@@ -1,0 +1,104 @@
+namespace ShieldCluster.Protection.Detectors;
+
+/// <summary>
+/// An index of recent fingerprints (hash -> the queries holding it) that finds, for a new query, the
+/// earlier query sharing the most hashes. Bounded: the oldest fingerprint is evicted past
+/// <see cref="BlacklightOptions.IndexCapacity"/>. Queries with the same digest as the new one (an
+/// identical resend, or the same popular image from another client) are not matches.
+/// </summary>
+/// <typeparam name="TOwner">What an entry remembers about its query's sender (a client id, or nothing).</typeparam>
+public sealed class BlacklightIndex<TOwner>
+{
+    private readonly Dictionary<ulong, Queue<long>> _byHash = [];
+    private readonly Dictionary<long, Entry> _entries = [];
+    private readonly Queue<long> _order = new();
+    private readonly Dictionary<long, int> _counts = [];
+    private readonly int _capacity;
+    private long _nextId;
+
+    /// <summary>Creates an index holding at most <paramref name="capacity"/> fingerprints.</summary>
+    public BlacklightIndex(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _capacity = capacity;
+    }
+
+    /// <summary>Fingerprints held.</summary>
+    public int Count => _entries.Count;
+
+    /// <summary>The earlier query sharing the most hashes with <paramref name="fingerprint"/> (digest differing), if any shares one.</summary>
+    public BlacklightMatch<TOwner>? BestMatch(ReadOnlySpan<ulong> fingerprint, ulong digest)
+    {
+        _counts.Clear();
+        foreach (var hash in fingerprint)
+        {
+            if (_byHash.TryGetValue(hash, out var ids))
+            {
+                foreach (var id in ids)
+                {
+                    _counts[id] = _counts.GetValueOrDefault(id) + 1;
+                }
+            }
+        }
+
+        BlacklightMatch<TOwner>? best = null;
+        foreach (var (id, shared) in _counts)
+        {
+            var entry = _entries[id];
+            if (entry.Digest != digest && (best is null || shared > best.Value.Shared))
+            {
+                best = new BlacklightMatch<TOwner>(shared, entry.Owner, entry.Digest);
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Adds a fingerprint, evicting the oldest past capacity.</summary>
+    public void Add(ReadOnlySpan<ulong> fingerprint, ulong digest, TOwner owner)
+    {
+        var id = _nextId++;
+        var hashes = fingerprint.ToArray();
+        _entries[id] = new Entry(hashes, digest, owner);
+        _order.Enqueue(id);
+        foreach (var hash in hashes)
+        {
+            if (!_byHash.TryGetValue(hash, out var ids))
+            {
+                ids = new Queue<long>();
+                _byHash[hash] = ids;
+            }
+
+            ids.Enqueue(id);
+        }
+
+        while (_entries.Count > _capacity)
+        {
+            Evict(_order.Dequeue());
+        }
+    }
+
+    private void Evict(long id)
+    {
+        var entry = _entries[id];
+        _entries.Remove(id);
+        foreach (var hash in entry.Hashes)
+        {
+            var ids = _byHash[hash];
+            // The evicted entry is the oldest, so it sits at the front of every queue it is in.
+            ids.Dequeue();
+            if (ids.Count == 0)
+            {
+                _byHash.Remove(hash);
+            }
+        }
+    }
+
+    private sealed record Entry(ulong[] Hashes, ulong Digest, TOwner Owner);
+}
+
+/// <summary>The best match of a query in an index.</summary>
+/// <param name="Shared">Hashes shared with the earlier query.</param>
+/// <param name="Owner">Who sent the earlier query.</param>
+/// <param name="Digest">The earlier query's digest.</param>
+public readonly record struct BlacklightMatch<TOwner>(int Shared, TOwner Owner, ulong Digest);

@@ -1,0 +1,80 @@
+namespace ShieldCluster.Protection.Detectors;
+
+/// <summary>
+/// The stateful detectors of one client, fed its served items in order: a retry filter, PRADA over
+/// the input features, and Blacklight over the fingerprints of the client's own recent queries.
+/// State is derived from the query history, so it can be rebuilt by replaying it.
+/// </summary>
+public sealed class ClientDetectors
+{
+    private readonly DetectionOptions _options;
+    private readonly RecentDigests _recent;
+    private readonly PradaDetector _prada;
+    private readonly BlacklightIndex<long> _blacklight;
+    private readonly bool[] _matched;
+    private readonly HashSet<int> _labels = [];
+    private int _matchedNext;
+    private int _matchedCount;
+    private long _sequence;
+
+    /// <summary>Creates empty detectors.</summary>
+    public ClientDetectors(DetectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.BlacklightWindow, 1);
+        _options = options;
+        _recent = new RecentDigests(options.RetryMemory);
+        _prada = new PradaDetector(options.Prada);
+        _blacklight = new BlacklightIndex<long>(options.Blacklight.IndexCapacity);
+        _matched = new bool[options.BlacklightWindow];
+    }
+
+    /// <summary>The current signals.</summary>
+    public DetectorSignals Signals { get; private set; }
+
+    /// <summary>Observes one served item and returns the updated signals.</summary>
+    public DetectorSignals Observe(QueryObservation query)
+    {
+        var signals = Signals with { Queries = Signals.Queries + 1 };
+        if (_recent.SeenBefore(query.Digest))
+        {
+            Signals = signals with { Retries = signals.Retries + 1 };
+            return Signals;
+        }
+
+        _labels.Add(query.Label);
+        var prada = _prada.Observe(query.Label, query.Features);
+        signals = signals with
+        {
+            PradaW = prada.W,
+            PradaDistances = prada.Distances,
+            PradaAlarm = prada.Alarm,
+            DistinctLabels = _labels.Count,
+        };
+
+        if (query.Fingerprint is { } fingerprint)
+        {
+            var match = _blacklight.BestMatch(fingerprint, query.Digest);
+            var shared = match?.Shared ?? 0;
+            var isMatch = shared > _options.Blacklight.MatchThreshold;
+            if (_matched[_matchedNext])
+            {
+                _matchedCount--;
+            }
+
+            _matched[_matchedNext] = isMatch;
+            _matchedCount += isMatch ? 1 : 0;
+            _matchedNext = (_matchedNext + 1) % _matched.Length;
+            _blacklight.Add(fingerprint, query.Digest, _sequence++);
+            signals = signals with
+            {
+                BlacklightMatches = _matchedCount,
+                BlacklightBestOverlap = shared,
+                BlacklightAlarm = _matchedCount >= _options.BlacklightAlarmMatches,
+            };
+        }
+
+        Signals = signals;
+        return signals;
+    }
+}

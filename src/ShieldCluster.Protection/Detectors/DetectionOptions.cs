@@ -1,0 +1,20 @@
+namespace ShieldCluster.Protection.Detectors;
+
+/// <summary>Parameters of the per-client stateful detectors.</summary>
+public sealed class DetectionOptions
+{
+    /// <summary>PRADA (synthetic extraction).</summary>
+    public PradaOptions Prada { get; set; } = new();
+
+    /// <summary>Blacklight (query-based evasion).</summary>
+    public BlacklightOptions Blacklight { get; set; } = new();
+
+    /// <summary>Recent digests remembered to recognise retries. Default 1,000.</summary>
+    public int RetryMemory { get; set; } = 1_000;
+
+    /// <summary>Newest non-retry queries over which Blacklight matches are counted. Default 100.</summary>
+    public int BlacklightWindow { get; set; } = 100;
+
+    /// <summary>Blacklight alarms when at least this many queries of the window matched an earlier one. Default 3.</summary>
+    public int BlacklightAlarmMatches { get; set; } = 3;
+}

@@ -1,0 +1,22 @@
+namespace ShieldCluster.Protection.Detectors;
+
+/// <summary>What a client's stateful detectors currently say, with the evidence behind it.</summary>
+/// <param name="Queries">Items observed (retries included).</param>
+/// <param name="Retries">Identical resends, which no detector counts.</param>
+/// <param name="PradaW">PRADA's latest Shapiro-Wilk W, once enough distances were seen.</param>
+/// <param name="PradaDistances">Distances in PRADA's window.</param>
+/// <param name="PradaAlarm">Whether W is below PRADA's threshold.</param>
+/// <param name="BlacklightMatches">Queries in Blacklight's window that matched an earlier query of this client.</param>
+/// <param name="BlacklightBestOverlap">The most hashes the latest query shared with an earlier one.</param>
+/// <param name="BlacklightAlarm">Whether the matches reached the alarm count.</param>
+/// <param name="DistinctLabels">Classes seen among the client's answers.</param>
+public readonly record struct DetectorSignals(
+    long Queries,
+    long Retries,
+    double? PradaW,
+    int PradaDistances,
+    bool PradaAlarm,
+    int BlacklightMatches,
+    int BlacklightBestOverlap,
+    bool BlacklightAlarm,
+    int DistinctLabels);

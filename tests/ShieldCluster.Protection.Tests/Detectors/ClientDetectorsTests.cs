@@ -1,0 +1,104 @@
+using ShieldCluster.Protection.Detectors;
+using ShieldCluster.Protection.Features;
+using ShieldCluster.Testing;
+
+namespace ShieldCluster.Protection.Tests.Detectors;
+
+public class ClientDetectorsTests
+{
+    private static readonly BlacklightFingerprinter Fingerprinter = new(new BlacklightOptions(), new byte[32], 784);
+    private static readonly QueryFeatureExtractor Extractor = new([1, 28, 28], 0f, 1f);
+
+    private static QueryObservation Observation(float[] image, int label)
+    {
+        var features = Extractor.Extract(image);
+        return new QueryObservation(features.Digest, label, features.Thumbnail, Fingerprinter.Fingerprint(image, 0, 1));
+    }
+
+    /// <summary>Honest traffic as DETECTION.md describes it: random test images, retries, near-duplicates.</summary>
+    private static IEnumerable<(float[] Image, int Label)> HonestClient(int count, int seed)
+    {
+        var random = new Random(seed);
+        var (_, labels) = FashionMnist.TestSet;
+        float[]? previous = null;
+        var previousLabel = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var roll = random.NextDouble();
+            if (previous is not null && roll < 0.05)
+            {
+                yield return (previous, previousLabel); // a retry
+                continue;
+            }
+
+            if (previous is not null && roll < 0.08)
+            {
+                // A near-duplicate: the same picture, a little brighter, or shifted by one pixel.
+                var near = random.Next(2) == 0
+                    ? previous.Select(v => Math.Clamp(v * 1.1f, 0f, 1f)).ToArray()
+                    : previous.Skip(1).Append(0f).ToArray();
+                yield return (near, previousLabel);
+                continue;
+            }
+
+            var index = random.Next(labels.Length);
+            previous = FashionMnist.TestImage(index);
+            previousLabel = labels[index];
+            yield return (previous, previousLabel);
+        }
+    }
+
+    [Theory]
+    [InlineData(11)]
+    [InlineData(12)]
+    public void Observe_HonestClient_RaisesNoAlarm(int seed)
+    {
+        var detectors = new ClientDetectors(new DetectionOptions());
+        foreach (var (image, label) in HonestClient(1000, seed))
+        {
+            var signals = detectors.Observe(Observation(image, label));
+            Assert.False(signals.PradaAlarm, $"PRADA alarmed on honest traffic at query {signals.Queries} (W {signals.PradaW})");
+            Assert.False(signals.BlacklightAlarm, $"Blacklight alarmed on honest traffic at query {signals.Queries}");
+        }
+
+        Assert.True(detectors.Signals.Retries > 20);
+    }
+
+    [Fact]
+    public void Observe_Retries_AreCountedButAreNoEvidence()
+    {
+        var detectors = new ClientDetectors(new DetectionOptions());
+        var image = FashionMnist.TestImage(0);
+        for (var i = 0; i < 50; i++)
+        {
+            detectors.Observe(Observation(image, 9));
+        }
+
+        Assert.Equal(50, detectors.Signals.Queries);
+        Assert.Equal(49, detectors.Signals.Retries);
+        Assert.Equal(0, detectors.Signals.BlacklightMatches);
+    }
+
+    [Theory]
+    [InlineData(21)]
+    [InlineData(22)]
+    [InlineData(23)]
+    public void Observe_RandomSearchAroundOneImage_BlacklightAlarmsWithinTenQueries(int seed)
+    {
+        // A Square/SimBA-style search: each query a small random change of the current best image.
+        var random = new Random(seed);
+        var current = FashionMnist.TestImage(random.Next(10_000));
+        var detectors = new ClientDetectors(new DetectionOptions());
+        var alarmAt = -1;
+        for (var i = 0; i < 50 && alarmAt < 0; i++)
+        {
+            current = current.Select(v => Math.Clamp(v + (float)((random.NextDouble() - 0.5) * 0.02), 0f, 1f)).ToArray();
+            if (detectors.Observe(Observation(current, 3)).BlacklightAlarm)
+            {
+                alarmAt = i + 1;
+            }
+        }
+
+        Assert.InRange(alarmAt, 1, 10);
+    }
+}
