@@ -1,0 +1,60 @@
+namespace ShieldCluster.Protection.Risk;
+
+/// <summary>
+/// How risk turns into enforcement: the thresholds of the ladder, what each step does, and which
+/// detectors only monitor (they score and record; enforcement ignores them).
+/// </summary>
+public sealed class RiskPolicy
+{
+    /// <summary>Risk at which outputs are degraded. Default 0.4.</summary>
+    public double DegradeAt { get; set; } = 0.4;
+
+    /// <summary>Risk at which the client is throttled. Default 0.7.</summary>
+    public double ThrottleAt { get; set; } = 0.7;
+
+    /// <summary>Risk at which the client is blocked. Default 0.9.</summary>
+    public double BlockAt { get; set; } = 0.9;
+
+    /// <summary>How long an automatic block lasts. Default 1 hour.</summary>
+    public TimeSpan BlockFor { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>A throttled client's request rate, as a fraction of its plan's. Default 0.1.</summary>
+    public double ThrottleFactor { get; set; } = 0.1;
+
+    /// <summary>Detectors (by name, e.g. <c>prada</c>, <c>blacklight</c>) that only monitor.</summary>
+    public IList<string> MonitorOnly { get; set; } = [];
+
+    /// <summary>Whether <paramref name="detector"/> only monitors.</summary>
+    public bool IsMonitorOnly(string detector) => MonitorOnly.Contains(detector, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The ladder step for a risk score.</summary>
+    public EnforcementLevel LevelFor(double risk) =>
+        risk >= BlockAt ? EnforcementLevel.Blocked
+        : risk >= ThrottleAt ? EnforcementLevel.Throttled
+        : risk >= DegradeAt ? EnforcementLevel.Degraded
+        : EnforcementLevel.Ok;
+
+    /// <summary>Every failure of the thresholds' order and ranges, naming <paramref name="prefix"/>'s keys.</summary>
+    public IEnumerable<string> Validate(string prefix)
+    {
+        if (!(DegradeAt > 0 && DegradeAt <= ThrottleAt && ThrottleAt <= BlockAt && BlockAt <= 1))
+        {
+            yield return $"{prefix}: thresholds must satisfy 0 < DegradeAt <= ThrottleAt <= BlockAt <= 1";
+        }
+
+        if (BlockFor <= TimeSpan.Zero)
+        {
+            yield return $"{prefix}:BlockFor must be positive";
+        }
+
+        if (!(ThrottleFactor > 0 && ThrottleFactor <= 1))
+        {
+            yield return $"{prefix}:ThrottleFactor must be in (0, 1]";
+        }
+
+        foreach (var name in MonitorOnly.Where(n => !RiskScorer.Detectors.Contains(n, StringComparer.OrdinalIgnoreCase)))
+        {
+            yield return $"{prefix}:MonitorOnly names unknown detector '{name}' (known: {string.Join(", ", RiskScorer.Detectors)})";
+        }
+    }
+}

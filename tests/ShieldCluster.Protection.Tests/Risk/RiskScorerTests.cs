@@ -1,0 +1,72 @@
+using ShieldCluster.Protection.Detectors;
+using ShieldCluster.Protection.Risk;
+
+namespace ShieldCluster.Protection.Tests.Risk;
+
+public class RiskScorerTests
+{
+    private static readonly DetectionOptions Detection = new();
+
+    private static DetectorSignals Signals(bool prada = false, int matches = 0) => new(
+        Queries: 500, Retries: 0, PradaW: prada ? 0.7 : 0.98, PradaDistances: 400, PradaAlarm: prada,
+        BlacklightMatches: matches, BlacklightBestOverlap: matches > 0 ? 40 : 0, BlacklightAlarm: matches >= Detection.BlacklightAlarmMatches, DistinctLabels: 10);
+
+    [Fact]
+    public void Score_NoEvidence_IsZero()
+    {
+        var (risk, verdicts) = RiskScorer.Score(Signals(), Detection, new RiskPolicy());
+        Assert.Equal(0, risk);
+        Assert.Equal(RiskScorer.Detectors, verdicts.Select(v => v.Detector));
+        Assert.Contains("W 0.9800", verdicts[0].Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Score_AnyAlarm_IsOne_AndBlocks()
+    {
+        var policy = new RiskPolicy();
+        Assert.Equal(1, RiskScorer.Score(Signals(prada: true), Detection, policy).Risk);
+        Assert.Equal(1, RiskScorer.Score(Signals(matches: 3), Detection, policy).Risk);
+        Assert.Equal(EnforcementLevel.Blocked, policy.LevelFor(1));
+    }
+
+    [Fact]
+    public void Score_MatchesBelowTheAlarm_StayBelowDegrade()
+    {
+        var policy = new RiskPolicy();
+        var (risk, _) = RiskScorer.Score(Signals(matches: Detection.BlacklightAlarmMatches - 1), Detection, policy);
+        Assert.True(risk > 0);
+        Assert.Equal(EnforcementLevel.Ok, policy.LevelFor(risk));
+    }
+
+    [Fact]
+    public void Score_MonitorOnlyDetector_IsReportedButNotCounted()
+    {
+        var policy = new RiskPolicy { MonitorOnly = ["PRADA"] };
+        var (risk, verdicts) = RiskScorer.Score(Signals(prada: true), Detection, policy);
+        Assert.Equal(0, risk);
+        var prada = verdicts.Single(v => v.Detector == RiskScorer.Prada);
+        Assert.True(prada.MonitorOnly);
+        Assert.Equal(1, prada.Score);
+    }
+
+    [Theory]
+    [InlineData(0.0, EnforcementLevel.Ok)]
+    [InlineData(0.39, EnforcementLevel.Ok)]
+    [InlineData(0.4, EnforcementLevel.Degraded)]
+    [InlineData(0.7, EnforcementLevel.Throttled)]
+    [InlineData(0.9, EnforcementLevel.Blocked)]
+    public void LevelFor_FollowsTheLadder(double risk, EnforcementLevel expected)
+    {
+        Assert.Equal(expected, new RiskPolicy().LevelFor(risk));
+    }
+
+    [Fact]
+    public void Validate_BadPolicy_NamesEachProblem()
+    {
+        var policy = new RiskPolicy { DegradeAt = 0.8, ThrottleAt = 0.5, ThrottleFactor = 0, BlockFor = TimeSpan.Zero, MonitorOnly = ["squeeze-me"] };
+        var failures = policy.Validate("Shield:Risk").ToList();
+        Assert.Equal(4, failures.Count);
+        Assert.All(failures, f => Assert.StartsWith("Shield:Risk", f, StringComparison.Ordinal));
+        Assert.Empty(new RiskPolicy().Validate("Shield:Risk"));
+    }
+}
