@@ -8,7 +8,25 @@ public sealed record ClientReport(
     [property: Id(2)] PlanLimits Limits,
     [property: Id(3)] UsageReport Usage,
     [property: Id(4)] int HistoryItems,
-    [property: Id(5)] DateTimeOffset? LastSeen);
+    [property: Id(5)] DateTimeOffset? LastSeen,
+    [property: Id(6)] RiskReport Risk);
+
+/// <summary>A client's risk: the score, the enforcement in force, each detector's verdict and the recent security events.</summary>
+[GenerateSerializer, Immutable, Alias("ShieldCluster.RiskReport")]
+public sealed record RiskReport(
+    [property: Id(0)] double Score,
+    [property: Id(1)] EnforcementState Enforcement,
+    [property: Id(2)] DateTimeOffset? BlockedUntil,
+    [property: Id(3)] IReadOnlyList<DetectorEvidence> Detectors,
+    [property: Id(4)] IReadOnlyList<SecurityEvent> Events);
+
+/// <summary>One detector's verdict on a client.</summary>
+[GenerateSerializer, Immutable, Alias("ShieldCluster.DetectorEvidence")]
+public sealed record DetectorEvidence(
+    [property: Id(0)] string Detector,
+    [property: Id(1)] double Score,
+    [property: Id(2)] bool MonitorOnly,
+    [property: Id(3)] string Evidence);
 
 /// <summary>A plan's limits as they apply to the client.</summary>
 [GenerateSerializer, Immutable, Alias("ShieldCluster.PlanLimits")]

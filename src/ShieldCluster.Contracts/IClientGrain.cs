@@ -26,7 +26,15 @@ public interface IClientGrain : IGrainWithStringKey
     [Alias("RegisterAsync")]
     Task<bool> RegisterAsync(ClientProfile profile);
 
-    /// <summary>Plan, usage and history size, for the admin API.</summary>
+    /// <summary>Blocks the client until <paramref name="until"/> (null: until unblocked); durable before it returns.</summary>
+    [Alias("BlockAsync")]
+    Task<bool> BlockAsync(string reason, DateTimeOffset? until, string actor);
+
+    /// <summary>Unblocks the client: enforcement back to ok and risk to 0, evidence and events kept; durable before it returns.</summary>
+    [Alias("UnblockAsync")]
+    Task<bool> UnblockAsync(string reason, string actor);
+
+    /// <summary>Plan, usage, risk, enforcement, detector evidence and recent security events, for the admin API.</summary>
     [Alias("GetReportAsync")]
     Task<ClientReport?> GetReportAsync();
 }

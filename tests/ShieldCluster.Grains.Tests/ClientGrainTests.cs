@@ -92,7 +92,7 @@ public class ClientGrainTests(ClusterFixture fixture)
     public async Task RecordAsync_BeyondCapacity_KeepsTheNewestItems()
     {
         var client = await NewClientAsync();
-        for (var i = 0; i < 40; i++)
+        for (var i = 0; i < 120; i++)
         {
             await client.RecordAsync(Record(2));
         }

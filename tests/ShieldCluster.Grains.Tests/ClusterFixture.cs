@@ -17,7 +17,7 @@ namespace ShieldCluster.Grains.Tests;
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public const string TinyPlan = "tiny";
-    public const int HistoryCapacity = 50;
+    public const int HistoryCapacity = 200;
 
     public static FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
 

@@ -37,7 +37,9 @@ public class FuzzTests(ShieldServerFactory server) : IClassFixture<ShieldServerF
         }
 
         Assert.True(statuses.GetValueOrDefault(HttpStatusCode.BadRequest) > 50, "the mutations hardly ever broke the request: the fuzzer tests nothing");
-        Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, valid)).StatusCode);
+        // The fuzzer itself may end up blocked: its valid mutations are near-duplicates of one image,
+        // which is what a query-based attack looks like. Another client is served as before.
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(server.ClientWithKey(ShieldServerFactory.AliceKey), valid)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await server.CreateClient().GetAsync("/v2/health/ready")).StatusCode);
     }
 

@@ -23,6 +23,8 @@ public class ShieldServerFactory : WebApplicationFactory<Program>
     public const string TightKey = "tight-key-for-tests";
     public const string DailyKey = "daily-key-for-tests";
     public const string FuzzKey = "fuzz-key-for-tests";
+    public const string MalloryKey = "mallory-key-for-tests";
+    public const string NervousKey = "nervous-key-for-tests";
     public const string SecurityAdminKey = "security-admin-key-for-tests";
     public const string ViewerAdminKey = "viewer-admin-key-for-tests";
     public const long BodyLimit = 1 << 20;
@@ -43,6 +45,14 @@ public class ShieldServerFactory : WebApplicationFactory<Program>
         ["Shield:Clients:daily:Plan"] = "daily",
         ["Shield:Clients:fuzz:ApiKeySha256"] = ApiKeys.Hash(FuzzKey),
         ["Shield:Clients:fuzz:Plan"] = "unlimited",
+        ["Shield:Clients:mallory:ApiKeySha256"] = ApiKeys.Hash(MalloryKey),
+        ["Shield:Clients:mallory:Plan"] = "unlimited",
+        ["Shield:Clients:nervous:ApiKeySha256"] = ApiKeys.Hash(NervousKey),
+        ["Shield:Clients:nervous:Plan"] = "nervous",
+        ["Shield:Plans:nervous:Burst"] = "1000",
+        ["Shield:Plans:nervous:Risk:DegradeAt"] = "0.1",
+        ["Shield:Plans:nervous:Risk:ThrottleAt"] = "0.95",
+        ["Shield:Plans:nervous:Risk:BlockAt"] = "1",
         ["Shield:Plans:tight:RequestsPerSecond"] = "1",
         ["Shield:Plans:tight:Burst"] = "5",
         ["Shield:Plans:daily:Burst"] = "1000",

@@ -3,33 +3,44 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ShieldCluster.Contracts;
 using ShieldCluster.Grains.Options;
+using ShieldCluster.Protection.Detectors;
 using ShieldCluster.Protection.RateLimiting;
+using ShieldCluster.Protection.Risk;
 
 namespace ShieldCluster.Grains.Clients;
 
 /// <summary>
-/// One API client: admits its requests under its plan (token bucket and daily item quota) and keeps
-/// the bounded history of its recent queries. Usage is written to storage at most once per
-/// <see cref="ProtectionOptions.StateWriteInterval"/> and on deactivation; a registration is written
-/// before it is acknowledged.
+/// One API client: admits its requests under its plan (token bucket, daily item quota, enforcement)
+/// and runs the stateful detectors over the bounded history of its queries, turning their signals
+/// into a risk score and a step on the enforcement ladder. Usage is written at most once per
+/// <see cref="ProtectionOptions.StateWriteInterval"/> and on deactivation; registrations, blocks,
+/// unblocks and enforcement steps are written before they take effect.
 /// </summary>
 public sealed partial class ClientGrain(
     [PersistentState("client", ShieldStorage.Name)] IPersistentState<ClientState> state,
     IOptionsMonitor<IdentityOptions> identity,
     IOptions<ProtectionOptions> protection,
+    IOptions<DetectionOptions> detection,
     [FromKeyedServices(ShieldTime.Key)] TimeProvider time,
     ILogger<ClientGrain> logger) : Grain, IClientGrain
 {
+    private const int MaxEvents = 50;
+
     private bool _dirty;
     private IGrainTimer? _writer;
     private int _historyItems;
+    private ClientDetectors _detectors = null!;
+    private IReadOnlyList<DetectorVerdict> _verdicts = [];
 
     private ClientState State => state.State;
+
+    private string ClientId => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _historyItems = State.History.Sum(r => r.Items.Count);
+        RebuildDetectors();
         _writer = this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions
         {
             DueTime = protection.Value.StateWriteInterval,
@@ -48,23 +59,38 @@ public sealed partial class ClientGrain(
     }
 
     /// <inheritdoc />
-    public Task<Admission> AdmitAsync(int items)
+    public async Task<Admission> AdmitAsync(int items)
     {
         var profile = ResolveProfile();
         if (profile is null)
         {
-            return Task.FromResult(new Admission(AdmissionDecision.UnknownClient, 0, 0, 0, 0));
+            return new Admission(AdmissionDecision.UnknownClient, 0, 0, 0, 0);
         }
 
         if (!identity.CurrentValue.Plans.TryGetValue(profile.Plan, out var plan))
         {
-            Log.PlanMissing(logger, this.GetPrimaryKeyString(), profile.Plan);
-            return Task.FromResult(new Admission(AdmissionDecision.Blocked, 0, 0, 0, 0));
+            Log.PlanMissing(logger, ClientId, profile.Plan);
+            return new Admission(AdmissionDecision.Blocked, 0, 0, 0, 0);
         }
 
         var now = time.GetUtcNow();
+        await ExpireBlockAsync(now);
+        if (State.Enforcement == EnforcementState.Blocked)
+        {
+            State.RefusedRequests++;
+            _dirty = true;
+            var retry = State.BlockedUntil is { } until ? Math.Max(1, (int)Math.Ceiling((until - now).TotalSeconds)) : 0;
+            return new Admission(AdmissionDecision.Blocked, retry, plan.Burst, 0, 0);
+        }
+
         var limits = new BucketLimits(plan.RequestsPerSecond, plan.Burst);
-        var bucket = State.BucketUpdatedAt is { } updated ? new TokenBucket(State.BucketTokens, updated) : TokenBucket.Full(limits, now);
+        if (State.Enforcement == EnforcementState.Throttled)
+        {
+            var factor = plan.Risk.ThrottleFactor;
+            limits = new BucketLimits(plan.RequestsPerSecond * factor, Math.Max(1, (int)(plan.Burst * factor)));
+        }
+
+        var bucket = State.BucketUpdatedAt is { } updated ? new TokenBucket(Math.Min(State.BucketTokens, limits.Burst), updated) : TokenBucket.Full(limits, now);
         var quota = new DailyQuota(DateOnly.FromDayNumber(State.QuotaDayNumber), State.QuotaUsed);
 
         bucket = bucket.Take(limits, now, out var taken, out var retryAfter);
@@ -99,16 +125,17 @@ public sealed partial class ClientGrain(
         State.QuotaUsed = quota.Used;
         _dirty = true;
 
-        return Task.FromResult(new Admission(
+        return new Admission(
             decision,
             decision == AdmissionDecision.Admitted ? 0 : Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)),
-            plan.Burst,
+            limits.Burst,
             (int)Math.Floor(bucket.Tokens),
-            (int)Math.Ceiling(bucket.TimeToFull(limits, now).TotalSeconds)));
+            (int)Math.Ceiling(bucket.TimeToFull(limits, now).TotalSeconds),
+            State.Enforcement is EnforcementState.Degraded or EnforcementState.Throttled);
     }
 
     /// <inheritdoc />
-    public Task RecordAsync(QueryRecord record)
+    public async Task RecordAsync(QueryRecord record)
     {
         var history = State.History;
         history.Add(record);
@@ -122,8 +149,19 @@ public sealed partial class ClientGrain(
         }
 
         history.RemoveRange(0, drop);
+        State.HistoryStart += drop;
         _dirty = true;
-        return Task.CompletedTask;
+
+        foreach (var item in record.Items)
+        {
+            _detectors.Observe(ToObservation(item));
+        }
+
+        var profile = ResolveProfile();
+        if (profile is not null && identity.CurrentValue.Plans.TryGetValue(profile.Plan, out var plan))
+        {
+            await AssessAsync(plan.Risk, time.GetUtcNow());
+        }
     }
 
     /// <inheritdoc />
@@ -144,30 +182,147 @@ public sealed partial class ClientGrain(
     }
 
     /// <inheritdoc />
-    public Task<ClientReport?> GetReportAsync()
+    public async Task<bool> BlockAsync(string reason, DateTimeOffset? until, string actor)
+    {
+        if (ResolveProfile() is null)
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        var from = State.Enforcement;
+        State.Enforcement = EnforcementState.Blocked;
+        State.BlockedUntil = until;
+        State.BlockedByAdmin = true;
+        await CommitStepAsync(new SecurityEvent(now, ClientId, "block", from, EnforcementState.Blocked, State.Risk, actor, reason));
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> UnblockAsync(string reason, string actor)
+    {
+        if (ResolveProfile() is null)
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        var from = State.Enforcement;
+        State.Enforcement = EnforcementState.Ok;
+        State.BlockedUntil = null;
+        State.BlockedByAdmin = false;
+        State.Risk = 0;
+        State.DetectorsFrom = State.HistoryStart + State.History.Count;
+        RebuildDetectors();
+        await CommitStepAsync(new SecurityEvent(now, ClientId, "unblock", from, EnforcementState.Ok, 0, actor, reason));
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async Task<ClientReport?> GetReportAsync()
     {
         var profile = ResolveProfile();
         if (profile is null)
         {
-            return Task.FromResult<ClientReport?>(null);
+            return null;
         }
 
-        var plan = identity.CurrentValue.Plans.GetValueOrDefault(profile.Plan);
         var now = time.GetUtcNow();
+        await ExpireBlockAsync(now);
+        var plan = identity.CurrentValue.Plans.GetValueOrDefault(profile.Plan);
         var today = new DailyQuota(DateOnly.FromDayNumber(State.QuotaDayNumber), State.QuotaUsed).At(now).Used;
-        return Task.FromResult<ClientReport?>(new ClientReport(
-            this.GetPrimaryKeyString(),
+        return new ClientReport(
+            ClientId,
             profile,
             new PlanLimits(plan?.RequestsPerSecond ?? 0, plan?.Burst ?? 0, plan?.DailyQuota ?? 0),
             new UsageReport(State.TotalRequests, State.TotalItems, today, State.RefusedRequests),
             _historyItems,
-            State.LastSeen));
+            State.LastSeen,
+            new RiskReport(
+                State.Risk,
+                State.Enforcement,
+                State.Enforcement == EnforcementState.Blocked ? State.BlockedUntil : null,
+                [.. _verdicts.Select(v => new DetectorEvidence(v.Detector, v.Score, v.MonitorOnly, v.Evidence))],
+                [.. State.Events]));
     }
+
+    private async Task AssessAsync(RiskPolicy policy, DateTimeOffset now)
+    {
+        var (risk, verdicts) = RiskScorer.Score(_detectors.Signals, detection.Value, policy);
+        _verdicts = verdicts;
+        var previousRisk = State.Risk;
+        State.Risk = risk;
+        await ExpireBlockAsync(now);
+        if (State.BlockedByAdmin)
+        {
+            return;
+        }
+
+        var from = State.Enforcement;
+        var to = (EnforcementState)policy.LevelFor(risk);
+        // Escalate at once; step down only from degraded or throttled (a block runs its time).
+        if (to > from || (to < from && from != EnforcementState.Blocked))
+        {
+            State.Enforcement = to;
+            State.BlockedUntil = to == EnforcementState.Blocked ? now + policy.BlockFor : null;
+            var evidence = string.Join("; ", verdicts.Where(v => v.Score > 0).Select(v => $"{v.Detector}{(v.MonitorOnly ? " (monitor only)" : "")}: {v.Evidence}"));
+            await CommitStepAsync(new SecurityEvent(now, ClientId, "enforcement", from, to, risk, "detector", evidence.Length > 0 ? evidence : "risk fell"));
+            Log.EnforcementStep(logger, ClientId, from, to, risk);
+        }
+        else if (Math.Abs(risk - previousRisk) >= 0.05)
+        {
+            ReportToIndex(now);
+        }
+    }
+
+    private async Task ExpireBlockAsync(DateTimeOffset now)
+    {
+        if (State.Enforcement == EnforcementState.Blocked && State.BlockedUntil is { } until && until <= now)
+        {
+            State.Enforcement = EnforcementState.Ok;
+            State.BlockedUntil = null;
+            State.BlockedByAdmin = false;
+            await CommitStepAsync(new SecurityEvent(now, ClientId, "block-expired", EnforcementState.Blocked, EnforcementState.Ok, State.Risk, "policy", "the block's time ran out"));
+        }
+    }
+
+    private async Task CommitStepAsync(SecurityEvent step)
+    {
+        State.Events.Add(step);
+        if (State.Events.Count > MaxEvents)
+        {
+            State.Events.RemoveRange(0, State.Events.Count - MaxEvents);
+        }
+
+        await state.WriteStateAsync();
+        _dirty = false;
+        ReportToIndex(step.At);
+    }
+
+    private void ReportToIndex(DateTimeOffset now) =>
+        _ = GrainFactory.GetGrain<IRiskIndexGrain>(0).ReportAsync(new RiskEntry(ClientId, State.Risk, State.Enforcement, now, ++State.RiskVersion));
+
+    private void RebuildDetectors()
+    {
+        _detectors = new ClientDetectors(detection.Value);
+        var first = (int)Math.Clamp(State.DetectorsFrom - State.HistoryStart, 0, State.History.Count);
+        foreach (var record in State.History.Skip(first))
+        {
+            foreach (var item in record.Items)
+            {
+                _detectors.Observe(ToObservation(item));
+            }
+        }
+
+        var plan = ResolveProfile() is { } profile ? identity.CurrentValue.Plans.GetValueOrDefault(profile.Plan) : null;
+        _verdicts = RiskScorer.Score(_detectors.Signals, detection.Value, plan?.Risk ?? new RiskPolicy()).Verdicts;
+    }
+
+    private static QueryObservation ToObservation(QueryItem item) => new(item.Digest, item.Label, item.Thumbnail, item.Fingerprint);
 
     private ClientProfile? ResolveProfile()
     {
-        var id = this.GetPrimaryKeyString();
-        if (identity.CurrentValue.Clients.TryGetValue(id, out var configured))
+        if (identity.CurrentValue.Clients.TryGetValue(ClientId, out var configured))
         {
             return new ClientProfile(configured.Plan, configured.Models.Count == 0 ? null : configured.Models, ClientSource.Configuration, DateTimeOffset.MinValue);
         }
@@ -190,7 +345,7 @@ public sealed partial class ClientGrain(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             _dirty = true;
-            Log.WriteFailed(logger, ex, this.GetPrimaryKeyString());
+            Log.WriteFailed(logger, ex, ClientId);
         }
     }
 
@@ -201,5 +356,8 @@ public sealed partial class ClientGrain(
 
         [LoggerMessage(2, LogLevel.Warning, "Client {ClientId}: writing state failed; retried on the next flush")]
         public static partial void WriteFailed(ILogger logger, Exception exception, string clientId);
+
+        [LoggerMessage(3, LogLevel.Warning, "Client {ClientId}: enforcement {From} -> {To} at risk {Risk:F2}")]
+        public static partial void EnforcementStep(ILogger logger, string clientId, EnforcementState from, EnforcementState to, double risk);
     }
 }

@@ -35,4 +35,28 @@ public sealed class ClientState
 
     /// <summary>When the client was last admitted.</summary>
     [Id(9)] public DateTimeOffset? LastSeen { get; set; }
+
+    /// <summary>The enforcement in force.</summary>
+    [Id(10)] public EnforcementState Enforcement { get; set; }
+
+    /// <summary>When a block ends; null with <see cref="EnforcementState.Blocked"/> means until unblocked.</summary>
+    [Id(11)] public DateTimeOffset? BlockedUntil { get; set; }
+
+    /// <summary>Whether an admin imposed the block (detectors never lift it).</summary>
+    [Id(12)] public bool BlockedByAdmin { get; set; }
+
+    /// <summary>The latest risk score in [0, 1].</summary>
+    [Id(13)] public double Risk { get; set; }
+
+    /// <summary>Recent security events, oldest first, bounded.</summary>
+    [Id(14)] public List<SecurityEvent> Events { get; set; } = [];
+
+    /// <summary>The sequence number of <see cref="History"/>'s first record (records are numbered from 0 as they arrive).</summary>
+    [Id(15)] public long HistoryStart { get; set; }
+
+    /// <summary>Records numbered below this are evidence already judged: an unblock resets the detectors to here.</summary>
+    [Id(16)] public long DetectorsFrom { get; set; }
+
+    /// <summary>Incremented with every report to the risk index, so the index keeps the newest.</summary>
+    [Id(17)] public long RiskVersion { get; set; }
 }

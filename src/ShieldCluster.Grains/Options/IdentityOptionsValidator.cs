@@ -28,6 +28,8 @@ public sealed class IdentityOptionsValidator : IValidateOptions<IdentityOptions>
             {
                 failures.Add($"{key}:DailyQuota must be at least 1 (got {limits.DailyQuota})");
             }
+
+            failures.AddRange(limits.Risk.Validate($"{key}:Risk"));
         }
 
         var hashes = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

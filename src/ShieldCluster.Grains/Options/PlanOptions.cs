@@ -1,3 +1,5 @@
+using ShieldCluster.Protection.Risk;
+
 namespace ShieldCluster.Grains.Options;
 
 /// <summary>
@@ -14,4 +16,7 @@ public sealed class PlanOptions
 
     /// <summary>Items (a batch of N counts N) per UTC day. Default 100,000.</summary>
     public long DailyQuota { get; set; } = 100_000;
+
+    /// <summary>How this plan's clients are enforced as their risk rises (<c>Shield:Plans:&lt;name&gt;:Risk</c>).</summary>
+    public RiskPolicy Risk { get; set; } = new();
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using ShieldCluster.Protection.OutputHardening;
 
 namespace ShieldCluster.Grains.Options;
 
@@ -24,4 +25,18 @@ public sealed class ProtectionOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
     public TimeSpan StateWriteInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How outputs are hardened for degraded and throttled clients. Default label-only (one-hot of
+    /// the predicted class): score-based extraction and inference attacks learn nothing beyond the label.
+    /// </summary>
+    public HardeningMode DegradedOutputs { get; set; } = HardeningMode.LabelOnly;
+
+    /// <summary>Decimals kept when <see cref="DegradedOutputs"/> is <c>Round</c>. Default 1.</summary>
+    [Range(0, 6)]
+    public int DegradedDecimals { get; set; } = 1;
+
+    /// <summary>Scores kept when <see cref="DegradedOutputs"/> is <c>TopK</c>. Default 1.</summary>
+    [Range(1, 1000)]
+    public int DegradedTopK { get; set; } = 1;
 }

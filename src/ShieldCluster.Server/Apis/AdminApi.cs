@@ -17,7 +17,10 @@ public static class AdminApi
     {
         var admin = app.MapGroup("/admin");
         admin.MapPost("/clients", CreateClientAsync);
+        admin.MapGet("/clients", ListClientsAsync);
         admin.MapGet("/clients/{id}", GetClientAsync);
+        admin.MapPost("/clients/{id}/block", BlockClientAsync);
+        admin.MapPost("/clients/{id}/unblock", UnblockClientAsync);
         return app;
     }
 
@@ -98,11 +101,87 @@ public static class AdminApi
             source = report.Profile.Source.ToString(),
             limits = report.Limits,
             usage = report.Usage,
+            risk = report.Risk.Score,
+            enforcement = new { state = Name(report.Risk.Enforcement), until = report.Risk.BlockedUntil },
+            detectors = report.Risk.Detectors.Select(d => new { name = d.Detector, score = d.Score, monitorOnly = d.MonitorOnly, evidence = d.Evidence }),
+            events = report.Risk.Events.Select(Describe),
             historyItems = report.HistoryItems,
             lastSeen = report.LastSeen,
         });
     }
-}
 
-/// <summary>The body of <c>POST /admin/clients</c>.</summary>
-public sealed record CreateClientRequest(string? ClientId, string? Plan, List<string>? Models);
+    /// <summary>The riskiest clients first, from the risk index (no client grain is activated).</summary>
+    public static async Task<IResult> ListClientsAsync(HttpContext context, AdminAuthenticator admins, IGrainFactory grains, string? sort, int? top)
+    {
+        await admins.AuthorizeAsync(context, changesState: false);
+        if (sort is not null && sort != "risk")
+        {
+            throw ApiException.BadRequest($"sort '{sort}' is not supported; use sort=risk");
+        }
+
+        var count = top ?? 10;
+        if (count is < 1 or > 1000)
+        {
+            throw ApiException.BadRequest("top must be 1 to 1000");
+        }
+
+        var entries = await grains.GetGrain<IRiskIndexGrain>(0).TopAsync(count);
+        return TypedResults.Ok(new
+        {
+            clients = entries.Select(e => new { clientId = e.ClientId, risk = e.Risk, enforcement = Name(e.Enforcement), updatedAt = e.UpdatedAt }),
+        });
+    }
+
+    /// <summary>Blocks a client, for some minutes or until unblocked; durable before it answers.</summary>
+    public static async Task<IResult> BlockClientAsync(HttpContext context, string id, AdminAuthenticator admins, IGrainFactory grains,
+        [FromKeyedServices(ShieldTime.Key)] TimeProvider time)
+    {
+        var admin = await admins.AuthorizeAsync(context, changesState: true);
+        var request = await ReadBodyAsync<BlockRequest>(context, "{\"reason\", \"minutes\"?}");
+        var reason = RequireReason(request.Reason);
+        if (request.Minutes is < 1 or > 5_256_000)
+        {
+            throw ApiException.BadRequest("minutes must be 1 to 5256000 (ten years); leave it out to block until unblocked");
+        }
+
+        DateTimeOffset? until = request.Minutes is { } minutes ? time.GetUtcNow().AddMinutes(minutes) : null;
+        if (!ClientIds.IsValid(id) || !await grains.GetGrain<IClientGrain>(id).BlockAsync(reason, until, admin))
+        {
+            throw ApiException.NotFound($"client '{id}' not found");
+        }
+
+        return TypedResults.Ok(new { clientId = id, enforcement = new { state = Name(EnforcementState.Blocked), until } });
+    }
+
+    /// <summary>Unblocks a client: enforcement ok, risk 0, evidence kept; durable before it answers.</summary>
+    public static async Task<IResult> UnblockClientAsync(HttpContext context, string id, AdminAuthenticator admins, IGrainFactory grains)
+    {
+        var admin = await admins.AuthorizeAsync(context, changesState: true);
+        var request = await ReadBodyAsync<UnblockRequest>(context, "{\"reason\"}");
+        var reason = RequireReason(request.Reason);
+        if (!ClientIds.IsValid(id) || !await grains.GetGrain<IClientGrain>(id).UnblockAsync(reason, admin))
+        {
+            throw ApiException.NotFound($"client '{id}' not found");
+        }
+
+        return TypedResults.Ok(new { clientId = id, enforcement = new { state = Name(EnforcementState.Ok) } });
+    }
+
+    private static string RequireReason(string? reason) =>
+        string.IsNullOrWhiteSpace(reason) ? throw ApiException.BadRequest("a non-empty 'reason' is required")
+        : reason.Length > 1000 ? throw ApiException.BadRequest("'reason' is longer than 1000 characters")
+        : reason;
+
+    private static string Name(EnforcementState state) => state.ToString().ToLowerInvariant();
+
+    private static object Describe(SecurityEvent e) => new
+    {
+        at = e.At,
+        kind = e.Kind,
+        from = Name(e.From),
+        to = Name(e.To),
+        risk = e.Risk,
+        actor = e.Actor,
+        reason = e.Reason,
+    };
+}

@@ -7,6 +7,7 @@ using ShieldCluster.Grains.Options;
 using ShieldCluster.Inference;
 using ShieldCluster.Inference.Repository;
 using ShieldCluster.Inference.Runtime;
+using ShieldCluster.Protection.Detectors;
 using ShieldCluster.Server.Hosting;
 using ShieldCluster.Server.Http;
 using ShieldCluster.Server.Identity;
@@ -29,6 +30,11 @@ public static class ShieldHostingExtensions
         services.AddOptions<ProtectionOptions>().BindConfiguration(ProtectionOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<IdentityOptions>().BindConfiguration(IdentityOptions.Section)
             .PostConfigure(o => o.Plans.TryAdd(IdentityOptions.DefaultPlan, new PlanOptions()))
+            .ValidateOnStart();
+        services.AddOptions<DetectionOptions>().BindConfiguration(DetectionOptionsValidator.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DetectionOptions>, DetectionOptionsValidator>();
+        services.AddOptions<SecretOptions>().BindConfiguration(SecretOptions.Section)
+            .Validate(o => o.Salt is null || o.Salt.Length >= 16, "Shield:Detection:Salt must be at least 16 characters")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
         services.AddSingleton<IValidateOptions<ShieldOptions>, ShieldOptionsValidator>();
@@ -82,6 +88,7 @@ public static class ShieldHostingExtensions
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<AdminAuthenticator>();
         services.AddSingleton<InferencePipeline>();
+        services.AddSingleton<QueryFeatures>();
         services.AddSingleton<ServerReadiness>();
         services.TryAddSingleton(new DemoKeyOutput(Console.Out));
         services.AddHostedService<StartupTasks>();

@@ -1,11 +1,11 @@
 using System.Globalization;
-using System.Numerics.Tensors;
 using Microsoft.Extensions.Options;
 using ShieldCluster.Contracts;
 using ShieldCluster.Grains;
 using ShieldCluster.Grains.Options;
 using ShieldCluster.Inference.Repository;
 using ShieldCluster.Inference.Runtime;
+using ShieldCluster.Protection.OutputHardening;
 using ShieldCluster.Protection.Validation;
 using ShieldCluster.Server.Http;
 using ShieldCluster.Server.Identity;
@@ -17,12 +17,17 @@ namespace ShieldCluster.Server.Serving;
 /// tensor, admit it through the client's grain, run it on a local inference grain, record the
 /// compact features in the client's history, answer.
 /// </summary>
-public sealed class InferencePipeline(
+public sealed partial class InferencePipeline(
     ModelRepository models,
     IGrainFactory grains,
     IOptions<ProtectionOptions> protection,
-    [FromKeyedServices(ShieldTime.Key)] TimeProvider time)
+    QueryFeatures features,
+    [FromKeyedServices(ShieldTime.Key)] TimeProvider time,
+    ILogger<InferencePipeline> logger)
 {
+    private readonly HardeningPolicy _degraded = new(
+        protection.Value.DegradedOutputs, protection.Value.DegradedDecimals, protection.Value.DegradedTopK);
+
     /// <summary>The model version a client asks for; 404 when absent or not allowed for this client.</summary>
     public ModelVersion FindModel(ClientIdentity client, string model, string? version)
     {
@@ -47,11 +52,13 @@ public sealed class InferencePipeline(
 
         var outputIndexes = SelectOutputs(model, request.Outputs);
         var clientGrain = grains.GetGrain<IClientGrain>(client.ClientId);
+        var degrade = false;
         if (protection.Value.Enabled)
         {
             var admission = await clientGrain.AdmitAsync(batchSize);
             ApplyRateLimitHeaders(context.Response, admission);
             ThrowIfRefused(admission);
+            degrade = admission.DegradeOutputs;
         }
 
         var result = await grains.GetGrain<IInferenceGrain>(model.Model)
@@ -59,7 +66,14 @@ public sealed class InferencePipeline(
 
         if (protection.Value.Enabled)
         {
-            _ = clientGrain.RecordAsync(BuildRecord(model, input.Data!, batchSize, result.Outputs[0]));
+            // Features are computed off the response path; the client's grain gets them by a one-way call.
+            var scores = result.Outputs[0];
+            var at = time.GetUtcNow();
+            _ = Task.Run(() => RecordAsync(clientGrain, model, input.Data!, batchSize, scores, at));
+            if (degrade)
+            {
+                result = Harden(result, batchSize);
+            }
         }
 
         var outputs = new InferOutput[outputIndexes.Length];
@@ -148,19 +162,34 @@ public sealed class InferencePipeline(
         }
     }
 
-    private QueryRecord BuildRecord(ModelVersion model, float[] input, int batchSize, float[] scores)
+    private async Task RecordAsync(IClientGrain client, ModelVersion model, float[] input, int batchSize, float[] scores, DateTimeOffset at)
     {
-        var itemLength = input.Length / batchSize;
+        try
+        {
+            await client.RecordAsync(features.Build(model, input, batchSize, scores, at));
+        }
+        catch (Exception ex)
+        {
+            Log.RecordFailed(logger, ex, model.Model);
+        }
+    }
+
+    /// <summary>Hardens the first output (the class scores) row by row; the predicted label never changes.</summary>
+    private InferenceResult Harden(InferenceResult result, int batchSize)
+    {
+        var scores = (float[])result.Outputs[0].Clone();
         var classes = scores.Length / batchSize;
-        var items = new QueryItem[batchSize];
         for (var i = 0; i < batchSize; i++)
         {
-            var features = model.Features.Extract(input.AsSpan(i * itemLength, itemLength));
-            var row = scores.AsSpan(i * classes, classes);
-            var label = TensorPrimitives.IndexOfMax(row);
-            items[i] = new QueryItem(features.Digest, label, row[label], features.Thumbnail);
+            OutputHardener.Apply(scores.AsSpan(i * classes, classes), _degraded, Random.Shared);
         }
 
-        return new QueryRecord(time.GetUtcNow(), model.Model, model.Version, items);
+        return result with { Outputs = [scores, .. result.Outputs.Skip(1)] };
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Recording a served query of model {Model} failed; the client's history misses it")]
+        public static partial void RecordFailed(ILogger logger, Exception exception, string model);
     }
 }

@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Options;
+using ShieldCluster.Protection.Detectors;
+
+namespace ShieldCluster.Grains.Options;
+
+/// <summary>Validates the detectors' parameters (<c>Shield:Detection</c>), naming each bad key.</summary>
+public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOptions>
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "Shield:Detection";
+
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, DetectionOptions options)
+    {
+        var failures = new List<string>();
+        var prada = options.Prada;
+        if (!(prada.Delta is > 0 and < 1))
+        {
+            failures.Add($"{Section}:Prada:Delta must be in (0, 1)");
+        }
+
+        if (prada.Window is < 3 or > 5000)
+        {
+            failures.Add($"{Section}:Prada:Window must be 3 to 5000");
+        }
+
+        if (prada.MinDistances < 3 || prada.MinDistances > prada.Window)
+        {
+            failures.Add($"{Section}:Prada:MinDistances must be 3 to Window");
+        }
+
+        if (prada.MaxPerClass < 1)
+        {
+            failures.Add($"{Section}:Prada:MaxPerClass must be at least 1");
+        }
+
+        var blacklight = options.Blacklight;
+        if (blacklight.Window < 1 || blacklight.Keep < 1 || blacklight.Quantum is < 1 or > 255 || blacklight.IndexCapacity < 1)
+        {
+            failures.Add($"{Section}:Blacklight: Window, Keep and IndexCapacity must be positive and Quantum 1 to 255");
+        }
+
+        if (blacklight.MatchThreshold < 1 || blacklight.MatchThreshold >= blacklight.Keep)
+        {
+            failures.Add($"{Section}:Blacklight:MatchThreshold must be 1 to Keep - 1");
+        }
+
+        if (options.RetryMemory < 1 || options.BlacklightWindow < 1 || options.BlacklightAlarmMatches < 1 || options.BlacklightAlarmMatches > options.BlacklightWindow)
+        {
+            failures.Add($"{Section}: RetryMemory and BlacklightWindow must be positive, BlacklightAlarmMatches 1 to BlacklightWindow");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using System.Numerics.Tensors;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+using ShieldCluster.Contracts;
+using ShieldCluster.Inference.Runtime;
+using ShieldCluster.Protection.Detectors;
+using ShieldCluster.Server.Options;
+
+namespace ShieldCluster.Server.Serving;
+
+/// <summary>
+/// Turns a served request into the compact record the client's grain keeps: per item a digest, the
+/// input quantised to bytes and its salted Blacklight fingerprint (with the deployment's secret salt
+/// from <c>Shield:Detection:Salt</c>, or a random one in the embedded default), plus the predicted
+/// class. Raw tensors never leave the silo that served them.
+/// </summary>
+public sealed partial class QueryFeatures
+{
+    private readonly ConcurrentDictionary<ModelVersion, BlacklightFingerprinter> _fingerprinters = new();
+    private readonly BlacklightOptions _blacklight;
+    private readonly byte[] _secret;
+
+    /// <summary>Creates the service; a missing salt is replaced by a random one (logged once, never printed).</summary>
+    public QueryFeatures(IOptions<DetectionOptions> detection, IOptions<SecretOptions> secrets, ILogger<QueryFeatures> logger)
+    {
+        _blacklight = detection.Value.Blacklight;
+        if (secrets.Value.Salt is { Length: > 0 } salt)
+        {
+            _secret = SHA256.HashData(Encoding.UTF8.GetBytes(salt));
+        }
+        else
+        {
+            _secret = RandomNumberGenerator.GetBytes(32);
+            Log.RandomSalt(logger);
+        }
+    }
+
+    /// <summary>Builds the record of a served request.</summary>
+    public QueryRecord Build(ModelVersion model, float[] input, int batchSize, float[] scores, DateTimeOffset at)
+    {
+        var fingerprinter = _fingerprinters.GetOrAdd(model, m => new BlacklightFingerprinter(_blacklight, _secret, (int)m.Input.ItemLength));
+        var itemLength = input.Length / batchSize;
+        var classes = scores.Length / batchSize;
+        var items = new QueryItem[batchSize];
+        for (var i = 0; i < batchSize; i++)
+        {
+            var item = input.AsSpan(i * itemLength, itemLength);
+            var features = model.Features.Extract(item);
+            var row = scores.AsSpan(i * classes, classes);
+            var label = TensorPrimitives.IndexOfMax(row);
+            var fingerprint = fingerprinter.Fingerprint(item, model.Input.Min ?? 0f, model.Input.Max ?? 1f);
+            items[i] = new QueryItem(features.Digest, label, row[label], features.Thumbnail, fingerprint);
+        }
+
+        return new QueryRecord(at, model.Model, model.Version, items);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Shield:Detection:Salt is not set: this process uses a random fingerprint salt, so fingerprints do not match across processes or restarts")]
+        public static partial void RandomSalt(ILogger logger);
+    }
+}

@@ -1,0 +1,176 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using ShieldCluster.Testing;
+using static ShieldCluster.Server.Tests.InferenceRequests;
+
+namespace ShieldCluster.Server.Tests;
+
+/// <summary>Detection and enforcement through the real HTTP API, against the real model.</summary>
+public class DetectionApiTests(ShieldServerFactory server) : IClassFixture<ShieldServerFactory>
+{
+    private HttpClient Security => server.ClientWithKey(ShieldServerFactory.SecurityAdminKey);
+
+    [Fact]
+    public async Task RandomSearchAttack_IsBlockedWithinAFewQueries_AndTheReportShowsWhy()
+    {
+        var attacker = server.ClientWithKey(ShieldServerFactory.MalloryKey);
+        var random = new Random(7);
+        var image = FashionMnist.TestImage(42);
+        var refusedAt = -1;
+        for (var i = 0; i < 40 && refusedAt < 0; i++)
+        {
+            image = ImageRequests.Perturb(image, random, 0.01f);
+            var response = await PostAsync(attacker, ImageRequests.Json(image));
+            if (response.StatusCode == HttpStatusCode.Forbidden)
+            {
+                refusedAt = i + 1;
+                Assert.Equal("client is blocked", await ErrorAsync(response));
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+        }
+
+        Assert.InRange(refusedAt, 1, 15);
+
+        var report = await Security.GetFromJsonAsync<JsonObject>("/admin/clients/mallory");
+        Assert.Equal("blocked", (string?)report!["enforcement"]!["state"]);
+        Assert.Equal(1.0, (double)report["risk"]!);
+        Assert.NotNull(report["enforcement"]!["until"]);
+        var blacklight = report["detectors"]!.AsArray().Single(d => (string?)d!["name"] == "blacklight")!;
+        Assert.Equal(1.0, (double)blacklight["score"]!);
+        Assert.Contains("matched an earlier one", (string?)blacklight["evidence"], StringComparison.Ordinal);
+        Assert.Contains(report["events"]!.AsArray(), e => (string?)e!["to"] == "blocked" && (string?)e["actor"] == "detector");
+
+        var top = await Security.GetFromJsonAsync<JsonObject>("/admin/clients?sort=risk&top=5");
+        Assert.Equal("mallory", (string?)top!["clients"]![0]!["clientId"]);
+
+        var unblocked = await Security.PostAsJsonAsync("/admin/clients/mallory/unblock", new { reason = "test over" });
+        Assert.Equal(HttpStatusCode.OK, unblocked.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(attacker, Json(100, 1))).StatusCode);
+        var after = await Security.GetFromJsonAsync<JsonObject>("/admin/clients/mallory");
+        Assert.Equal("ok", (string?)after!["enforcement"]!["state"]);
+        Assert.Contains(after["events"]!.AsArray(), e => (string?)e!["kind"] == "unblock" && (string?)e["actor"] == "sec");
+    }
+
+    [Fact]
+    public async Task HonestClient_RandomImagesAndRetries_IsNeverDegradedOrRefused()
+    {
+        var honest = server.ClientWithKey(ShieldServerFactory.FuzzKey);
+        var random = new Random(3);
+        for (var i = 0; i < 120; i++)
+        {
+            var json = Json(random.Next(9_000), 1);
+            for (var attempt = 0; attempt < (i % 10 == 0 ? 2 : 1); attempt++)
+            {
+                var response = await PostAsync(honest, json);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                var scores = (await response.Content.ReadFromJsonAsync<JsonObject>())!["outputs"]![0]!["data"]!.AsArray().Select(v => (float)v!).ToArray();
+                Assert.False(scores.All(s => s is 0f or 1f), $"query {i}: outputs were degraded to label-only");
+            }
+        }
+
+        var report = await Security.GetFromJsonAsync<JsonObject>("/admin/clients/fuzz");
+        Assert.Equal("ok", (string?)report!["enforcement"]!["state"]);
+    }
+
+    [Fact]
+    public async Task DegradedClient_GetsLabelOnlyOutputs_WithTheSameLabel()
+    {
+        var client = server.ClientWithKey(ShieldServerFactory.NervousKey);
+        var image = FashionMnist.TestImage(7);
+        var first = await PostAsync(client, ImageRequests.Json(image));
+        var label = (await PredictionsAsync(first))[0];
+
+        // One near-duplicate is weak evidence (risk 0.12); this plan degrades from 0.1.
+        var random = new Random(1);
+        JsonObject? degraded = null;
+        for (var i = 0; i < 20 && degraded is null; i++)
+        {
+            var response = await PostAsync(client, ImageRequests.Json(ImageRequests.Perturb(image, random, 0.005f)));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var body = await response.Content.ReadFromJsonAsync<JsonObject>();
+            var scores = body!["outputs"]![0]!["data"]!.AsArray().Select(v => (float)v!).ToArray();
+            if (scores.Count(s => s == 1f) == 1 && scores.Count(s => s == 0f) == 9)
+            {
+                degraded = body;
+                Assert.Equal(label, Array.IndexOf(scores, 1f));
+                Assert.Equal([1, 10], body["outputs"]![0]!["shape"]!.AsArray().Select(d => (int)d!));
+                Assert.Equal("FP32", (string?)body["outputs"]![0]!["datatype"]);
+            }
+        }
+
+        Assert.NotNull(degraded);
+        var report = await Security.GetFromJsonAsync<JsonObject>("/admin/clients/nervous");
+        Assert.Equal("degraded", (string?)report!["enforcement"]!["state"]);
+    }
+
+    [Fact]
+    public async Task Block_ForMinutes_Refuses403_UntilUnblocked()
+    {
+        var created = await (await Security.PostAsJsonAsync("/admin/clients", new { clientId = "blockme", plan = "standard" })).Content.ReadFromJsonAsync<JsonObject>();
+        var client = server.ClientWithKey((string)created!["apiKey"]!);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, Json(0, 1))).StatusCode);
+
+        var blocked = await Security.PostAsJsonAsync("/admin/clients/blockme/block", new { reason = "chargeback", minutes = 30 });
+        Assert.Equal(HttpStatusCode.OK, blocked.StatusCode);
+        var refused = await PostAsync(client, Json(1, 1));
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal("client is blocked", await ErrorAsync(refused));
+
+        var report = await Security.GetFromJsonAsync<JsonObject>("/admin/clients/blockme");
+        Assert.Equal("blocked", (string?)report!["enforcement"]!["state"]);
+        var until = DateTimeOffset.Parse((string)report["enforcement"]!["until"]!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(server.Time.GetUtcNow().AddMinutes(30), until);
+        var block = report["events"]!.AsArray().Single(e => (string?)e!["kind"] == "block")!;
+        Assert.Equal("sec", (string?)block["actor"]);
+        Assert.Equal("chargeback", (string?)block["reason"]);
+
+        Assert.Equal(HttpStatusCode.OK, (await Security.PostAsJsonAsync("/admin/clients/blockme/unblock", new { reason = "paid" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, Json(2, 1))).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/admin/clients/alice/block", "{}", HttpStatusCode.BadRequest)]
+    [InlineData("/admin/clients/alice/block", "{\"reason\":\"  \"}", HttpStatusCode.BadRequest)]
+    [InlineData("/admin/clients/alice/block", "{\"reason\":\"x\",\"minutes\":0}", HttpStatusCode.BadRequest)]
+    [InlineData("/admin/clients/alice/block", "{\"reason\":", HttpStatusCode.BadRequest)]
+    [InlineData("/admin/clients/nobody/block", "{\"reason\":\"x\"}", HttpStatusCode.NotFound)]
+    [InlineData("/admin/clients/nobody/unblock", "{\"reason\":\"x\"}", HttpStatusCode.NotFound)]
+    [InlineData("/admin/clients/alice/unblock", "{}", HttpStatusCode.BadRequest)]
+    public async Task BlockRoutes_BadRequests_AreRefusedAndChangeNothing(string path, string body, HttpStatusCode expected)
+    {
+        var response = await Security.PostAsync(path, Content(body));
+        Assert.Equal(expected, response.StatusCode);
+        Assert.NotEmpty(await ErrorAsync(response));
+        var alice = await Security.GetFromJsonAsync<JsonObject>("/admin/clients/alice");
+        Assert.Equal("ok", (string?)alice!["enforcement"]!["state"]);
+    }
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.Unauthorized)]
+    [InlineData(ShieldServerFactory.AliceKey, HttpStatusCode.Forbidden)]
+    [InlineData(ShieldServerFactory.ViewerAdminKey, HttpStatusCode.Forbidden)]
+    public async Task BlockRoutes_WithoutSecurityRole_AreRefused(string? key, HttpStatusCode expected)
+    {
+        var client = server.ClientWithKey(key);
+        Assert.Equal(expected, (await client.PostAsJsonAsync("/admin/clients/bob/block", new { reason = "x" })).StatusCode);
+        Assert.Equal(expected, (await client.PostAsJsonAsync("/admin/clients/bob/unblock", new { reason = "x" })).StatusCode);
+        var bob = await Security.GetFromJsonAsync<JsonObject>("/admin/clients/bob");
+        Assert.Equal("ok", (string?)bob!["enforcement"]!["state"]);
+    }
+
+    [Theory]
+    [InlineData("/admin/clients?sort=name", HttpStatusCode.BadRequest)]
+    [InlineData("/admin/clients?top=0", HttpStatusCode.BadRequest)]
+    [InlineData("/admin/clients?top=5000", HttpStatusCode.BadRequest)]
+    [InlineData("/admin/clients?top=abc", HttpStatusCode.BadRequest)]
+    [InlineData("/admin/clients?sort=risk&top=3", HttpStatusCode.OK)]
+    public async Task ListClients_ValidatesItsQuery(string path, HttpStatusCode expected)
+    {
+        var response = await server.ClientWithKey(ShieldServerFactory.ViewerAdminKey).GetAsync(path);
+        Assert.Equal(expected, response.StatusCode);
+    }
+}
