@@ -9,10 +9,16 @@ public sealed record InferenceRequest(
     [property: Id(0)] string Model,
     [property: Id(1)] string Version,
     [property: Id(2)] float[] Input,
-    [property: Id(3)] int BatchSize);
+    [property: Id(3)] int BatchSize,
+    [property: Id(4)] bool Squeeze = false);
 
-/// <summary>Every output of the model for one request, flat, in the model's output order.</summary>
+/// <summary>
+/// Every output of the model for one request, flat, in the model's output order; with feature
+/// squeezing, each item's score and its squeezed copies' class scores (item, squeezer, class).
+/// </summary>
 [GenerateSerializer, Immutable, Alias("ShieldCluster.InferenceResult")]
 public sealed record InferenceResult(
     [property: Id(0)] string Version,
-    [property: Id(1)] float[][] Outputs);
+    [property: Id(1)] float[][] Outputs,
+    [property: Id(2)] float[]? SqueezeScores = null,
+    [property: Id(3)] float[]? SqueezedScores = null);

@@ -14,10 +14,12 @@ public sealed record QueryRecord(
 /// <param name="Confidence">The predicted class's score.</param>
 /// <param name="Thumbnail">The input quantised to bytes and pooled to at most 32x32 (784 bytes for a 28x28 image).</param>
 /// <param name="Fingerprint">The salted Blacklight fingerprint (at most 50 hashes), or null when not computed.</param>
+/// <param name="SqueezeFlagged">Whether feature squeezing flagged the input as adversarial; null when it did not run.</param>
 [GenerateSerializer, Immutable, Alias("ShieldCluster.QueryItem")]
 public sealed record QueryItem(
     [property: Id(0)] ulong Digest,
     [property: Id(1)] int Label,
     [property: Id(2)] float Confidence,
     [property: Id(3)] byte[] Thumbnail,
-    [property: Id(4)] ulong[]? Fingerprint = null);
+    [property: Id(4)] ulong[]? Fingerprint = null,
+    [property: Id(5)] bool? SqueezeFlagged = null);

@@ -12,9 +12,13 @@ internal static class FashionMnist
     public const int Pixels = 28 * 28;
 
     private static readonly Lazy<(float[] Images, byte[] Labels)> Test = new(() => Load("t10k"));
+    private static readonly Lazy<(float[] Images, byte[] Labels)> Train = new(() => Load("train"));
 
     /// <summary>The 10,000 test images, flattened, and their labels.</summary>
     public static (float[] Images, byte[] Labels) TestSet => Test.Value;
+
+    /// <summary>The 60,000 training images, flattened, and their labels.</summary>
+    public static (float[] Images, byte[] Labels) TrainSet => Train.Value;
 
     /// <summary>Test image <paramref name="index"/> as 784 values.</summary>
     public static float[] TestImage(int index) => TestSet.Images.AsSpan(index * Pixels, Pixels).ToArray();

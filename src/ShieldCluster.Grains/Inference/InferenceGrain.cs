@@ -16,6 +16,12 @@ public sealed class InferenceGrain(ModelRepository models) : Grain, IInferenceGr
     {
         var model = models.Find(request.Model, request.Version)
             ?? throw new ArgumentException($"model '{request.Model}' version {request.Version} is not loaded on this silo", nameof(request));
+        if (request.Squeeze && model.SqueezeThreshold is not null)
+        {
+            var run = model.RunWithSqueezing(request.Input, request.BatchSize);
+            return Task.FromResult(new InferenceResult(model.Version, run.Outputs, run.Scores, run.SqueezedScores));
+        }
+
         return Task.FromResult(new InferenceResult(model.Version, model.Run(request.Input, request.BatchSize)));
     }
 }

@@ -50,6 +50,11 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             failures.Add($"{Section}: RetryMemory and BlacklightWindow must be positive, BlacklightAlarmMatches 1 to BlacklightWindow");
         }
 
+        if (options.SqueezeWindow < 1 || options.SqueezeAlarmFlags < 1 || options.SqueezeAlarmFlags > options.SqueezeWindow)
+        {
+            failures.Add($"{Section}: SqueezeWindow must be positive, SqueezeAlarmFlags 1 to SqueezeWindow");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

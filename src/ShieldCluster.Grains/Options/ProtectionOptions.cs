@@ -36,6 +36,19 @@ public sealed class ProtectionOptions
     [Range(0, 6)]
     public int DegradedDecimals { get; set; } = 1;
 
+    /// <summary>
+    /// When feature squeezing runs. Default <see cref="SqueezingPolicy.Always"/>: every request's
+    /// items are batched with their squeezed copies in the same ONNX Runtime call.
+    /// </summary>
+    public SqueezingPolicy Squeezing { get; set; } = SqueezingPolicy.Always;
+
+    /// <summary>What happens to a flagged input. Default <see cref="FlaggedInputAction.Record"/>: honest clients see no change.</summary>
+    public FlaggedInputAction FlaggedInputs { get; set; } = FlaggedInputAction.Record;
+
+    /// <summary>The share of requests squeezed under <see cref="SqueezingPolicy.Sample"/>. Default 0.1.</summary>
+    [Range(0.0, 1.0)]
+    public double SqueezingSampleRate { get; set; } = 0.1;
+
     /// <summary>Scores kept when <see cref="DegradedOutputs"/> is <c>TopK</c>. Default 1.</summary>
     [Range(1, 1000)]
     public int DegradedTopK { get; set; } = 1;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 using ShieldCluster.Inference.Runtime;
+using ShieldCluster.Inference.Squeezing;
 using ShieldCluster.Protection.Validation;
 
 namespace ShieldCluster.Inference.Repository;
@@ -108,6 +109,17 @@ public sealed partial class ModelRepository : IDisposable
 
         var input = ToSpec(config.Input[0]);
         var outputs = config.Output.Select(ToSpec).ToArray();
+        SqueezingSettings? squeezing;
+        try
+        {
+            squeezing = SqueezingSettings.Parse(config.Protection, input);
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
+        {
+            Log.ModelRefused(_logger, name, "*", $"protection.squeezing is not valid: {ex.Message}");
+            return null;
+        }
+
         var versions = new List<ModelVersion>();
         var numbered = Directory.EnumerateDirectories(directory)
             .Select(d => (Path: d, Name: Path.GetFileName(d)))
@@ -134,7 +146,7 @@ public sealed partial class ModelRepository : IDisposable
                     continue;
                 }
 
-                versions.Add(new ModelVersion(name, version, config.MaxBatchSize, input, outputs, config.Labels ?? [], session, providers.Provider));
+                versions.Add(new ModelVersion(name, version, config.MaxBatchSize, input, outputs, config.Labels ?? [], session, providers.Provider, squeezing));
                 Log.ModelLoaded(_logger, name, version, providers.Provider);
             }
             catch (OnnxRuntimeException ex)

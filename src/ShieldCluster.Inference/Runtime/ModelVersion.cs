@@ -1,5 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
+using ShieldCluster.Inference.Squeezing;
 using ShieldCluster.Protection.Features;
+using ShieldCluster.Protection.InputFilters;
 using ShieldCluster.Protection.Validation;
 
 namespace ShieldCluster.Inference.Runtime;
@@ -16,8 +18,10 @@ public sealed class ModelVersion : IDisposable
     private readonly string[] _outputNames;
 
     internal ModelVersion(string model, string version, int maxBatchSize, TensorSpec input, IReadOnlyList<TensorSpec> outputs,
-        IReadOnlyList<string> labels, InferenceSession session, string provider)
+        IReadOnlyList<string> labels, InferenceSession session, string provider, SqueezingSettings? squeezing)
     {
+        Squeezers = squeezing?.Squeezers ?? [];
+        SqueezeThreshold = squeezing is not null && squeezing.Thresholds.TryGetValue(version, out var threshold) ? threshold : null;
         Model = model;
         Version = version;
         MaxBatchSize = maxBatchSize;
@@ -54,6 +58,61 @@ public sealed class ModelVersion : IDisposable
 
     /// <summary>Reduces input items to the compact features kept in client histories.</summary>
     public QueryFeatureExtractor Features { get; }
+
+    /// <summary>The feature squeezers declared in the model's config (empty: none).</summary>
+    public IReadOnlyList<ISqueezer> Squeezers { get; }
+
+    /// <summary>This version's calibrated squeezing threshold; null when not calibrated (no squeezing).</summary>
+    public float? SqueezeThreshold { get; }
+
+    /// <summary>
+    /// Runs a batch together with each item's squeezed copies as ONE ONNX Runtime call of
+    /// <c>batchSize × (1 + squeezers)</c> rows, and scores each item (Xu et al., NDSS 2018).
+    /// </summary>
+    public SqueezedRun RunWithSqueezing(ReadOnlyMemory<float> input, int batchSize)
+    {
+        if (Squeezers.Count == 0 || MaxBatchSize == 0)
+        {
+            throw new InvalidOperationException($"model {Model} version {Version} has no squeezers or no batch dimension");
+        }
+
+        var itemLength = (int)Input.ItemLength;
+        if (input.Length != batchSize * itemLength)
+        {
+            throw new ArgumentException($"expected {batchSize * itemLength} values, got {input.Length}", nameof(input));
+        }
+
+        var copies = 1 + Squeezers.Count;
+        var batch = new float[batchSize * copies * itemLength];
+        for (var i = 0; i < batchSize; i++)
+        {
+            FeatureSqueezingDetector.WriteBatch(input.Span.Slice(i * itemLength, itemLength), Squeezers, batch.AsSpan(i * copies * itemLength, copies * itemLength));
+        }
+
+        var all = Run(batch, batchSize * copies);
+        var outputs = new float[all.Length][];
+        for (var o = 0; o < all.Length; o++)
+        {
+            var row = all[o].Length / (batchSize * copies);
+            outputs[o] = new float[batchSize * row];
+            for (var i = 0; i < batchSize; i++)
+            {
+                all[o].AsSpan(i * copies * row, row).CopyTo(outputs[o].AsSpan(i * row, row));
+            }
+        }
+
+        var classes = all[0].Length / (batchSize * copies);
+        var scores = new float[batchSize];
+        var squeezed = new float[batchSize * Squeezers.Count * classes];
+        for (var i = 0; i < batchSize; i++)
+        {
+            var group = all[0].AsSpan(i * copies * classes, copies * classes);
+            scores[i] = FeatureSqueezingDetector.Score(group[..classes], group[classes..], classes);
+            group[classes..].CopyTo(squeezed.AsSpan(i * Squeezers.Count * classes));
+        }
+
+        return new SqueezedRun(outputs, scores, squeezed);
+    }
 
     /// <summary>
     /// Runs a whole batch as one ONNX Runtime call.

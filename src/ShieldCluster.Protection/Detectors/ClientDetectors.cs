@@ -2,7 +2,8 @@ namespace ShieldCluster.Protection.Detectors;
 
 /// <summary>
 /// The stateful detectors of one client, fed its served items in order: a retry filter, PRADA over
-/// the input features, and Blacklight over the fingerprints of the client's own recent queries.
+/// the input features, Blacklight over the fingerprints of the client's own recent queries, and the
+/// count of inputs feature squeezing flagged.
 /// State is derived from the query history, so it can be rebuilt by replaying it.
 /// </summary>
 public sealed class ClientDetectors
@@ -13,6 +14,10 @@ public sealed class ClientDetectors
     private readonly BlacklightIndex<long> _blacklight;
     private readonly bool[] _matched;
     private readonly HashSet<int> _labels = [];
+    private readonly bool[] _flagged;
+    private int _flaggedNext;
+    private int _flaggedCount;
+    private int _checked;
     private int _matchedNext;
     private int _matchedCount;
     private long _sequence;
@@ -27,6 +32,8 @@ public sealed class ClientDetectors
         _prada = new PradaDetector(options.Prada);
         _blacklight = new BlacklightIndex<long>(options.Blacklight.IndexCapacity);
         _matched = new bool[options.BlacklightWindow];
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SqueezeWindow, 1);
+        _flagged = new bool[options.SqueezeWindow];
     }
 
     /// <summary>The current signals.</summary>
@@ -71,6 +78,20 @@ public sealed class ClientDetectors
                 BlacklightMatches = _matchedCount,
                 BlacklightBestOverlap = shared,
                 BlacklightAlarm = _matchedCount >= _options.BlacklightAlarmMatches,
+            };
+        }
+
+        if (query.SqueezeFlagged is { } flagged)
+        {
+            _flaggedCount += (flagged ? 1 : 0) - (_flagged[_flaggedNext] ? 1 : 0);
+            _flagged[_flaggedNext] = flagged;
+            _flaggedNext = (_flaggedNext + 1) % _flagged.Length;
+            _checked = Math.Min(_checked + 1, _flagged.Length);
+            signals = signals with
+            {
+                SqueezeFlags = _flaggedCount,
+                SqueezeChecked = _checked,
+                SqueezeAlarm = _flaggedCount >= _options.SqueezeAlarmFlags,
             };
         }
 

@@ -17,4 +17,13 @@ public sealed class DetectionOptions
 
     /// <summary>Blacklight alarms when at least this many queries of the window matched an earlier one. Default 3.</summary>
     public int BlacklightAlarmMatches { get; set; } = 3;
+
+    /// <summary>Newest squeezed queries over which feature-squeezing flags are counted. Default 50.</summary>
+    public int SqueezeWindow { get; set; } = 50;
+
+    /// <summary>
+    /// Feature squeezing alarms when at least this many queries of its window were flagged. Default
+    /// 10: at the calibrated 5% false-positive rate an honest client expects 2.5 of 50.
+    /// </summary>
+    public int SqueezeAlarmFlags { get; set; } = 10;
 }

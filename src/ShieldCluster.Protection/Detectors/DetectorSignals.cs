@@ -10,6 +10,9 @@ namespace ShieldCluster.Protection.Detectors;
 /// <param name="BlacklightBestOverlap">The most hashes the latest query shared with an earlier one.</param>
 /// <param name="BlacklightAlarm">Whether the matches reached the alarm count.</param>
 /// <param name="DistinctLabels">Classes seen among the client's answers.</param>
+/// <param name="SqueezeFlags">Queries in the squeezing window that feature squeezing flagged.</param>
+/// <param name="SqueezeChecked">Queries in the squeezing window (those squeezing ran on).</param>
+/// <param name="SqueezeAlarm">Whether the flags reached the alarm count.</param>
 public readonly record struct DetectorSignals(
     long Queries,
     long Retries,
@@ -19,4 +22,7 @@ public readonly record struct DetectorSignals(
     int BlacklightMatches,
     int BlacklightBestOverlap,
     bool BlacklightAlarm,
-    int DistinctLabels);
+    int DistinctLabels,
+    int SqueezeFlags = 0,
+    int SqueezeChecked = 0,
+    bool SqueezeAlarm = false);

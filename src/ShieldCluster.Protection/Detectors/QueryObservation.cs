@@ -5,4 +5,5 @@ namespace ShieldCluster.Protection.Detectors;
 /// <param name="Label">The predicted class.</param>
 /// <param name="Features">The input quantised to bytes (see <see cref="Features.QueryFeatureExtractor"/>).</param>
 /// <param name="Fingerprint">The Blacklight fingerprint, if computed.</param>
-public readonly record struct QueryObservation(ulong Digest, int Label, byte[] Features, ulong[]? Fingerprint);
+/// <param name="SqueezeFlagged">Whether feature squeezing flagged the input; null when it did not run.</param>
+public readonly record struct QueryObservation(ulong Digest, int Label, byte[] Features, ulong[]? Fingerprint, bool? SqueezeFlagged = null);

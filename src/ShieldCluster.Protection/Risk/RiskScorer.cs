@@ -16,8 +16,11 @@ public static class RiskScorer
     /// <summary>Blacklight's name in policy and reports.</summary>
     public const string Blacklight = "blacklight";
 
+    /// <summary>Feature squeezing's name in policy and reports.</summary>
+    public const string Squeezing = "squeezing";
+
     /// <summary>Every detector name the scorer knows.</summary>
-    public static readonly IReadOnlyList<string> Detectors = [Prada, Blacklight];
+    public static readonly IReadOnlyList<string> Detectors = [Prada, Blacklight, Squeezing];
 
     /// <summary>Scores <paramref name="signals"/> under <paramref name="policy"/>.</summary>
     public static (double Risk, IReadOnlyList<DetectorVerdict> Verdicts) Score(DetectorSignals signals, DetectionOptions detection, RiskPolicy policy)
@@ -32,10 +35,16 @@ public static class RiskScorer
         var blacklightEvidence = string.Create(CultureInfo.InvariantCulture,
             $"{signals.BlacklightMatches} of the last {detection.BlacklightWindow} queries matched an earlier one (alarm at {detection.BlacklightAlarmMatches}); latest overlap {signals.BlacklightBestOverlap} hashes");
 
+        // Honest inputs are flagged at the calibrated false-positive rate, so partial counts stay low.
+        var squeezing = signals.SqueezeAlarm ? 1.0 : 0.35 * signals.SqueezeFlags / detection.SqueezeAlarmFlags;
+        var squeezingEvidence = string.Create(CultureInfo.InvariantCulture,
+            $"{signals.SqueezeFlags} of the last {signals.SqueezeChecked} squeezed inputs flagged as adversarial (alarm at {detection.SqueezeAlarmFlags})");
+
         DetectorVerdict[] verdicts =
         [
             new(Prada, prada, policy.IsMonitorOnly(Prada), pradaEvidence),
             new(Blacklight, blacklight, policy.IsMonitorOnly(Blacklight), blacklightEvidence),
+            new(Squeezing, squeezing, policy.IsMonitorOnly(Squeezing), squeezingEvidence),
         ];
         var risk = verdicts.Where(v => !v.MonitorOnly).Select(v => v.Score).DefaultIfEmpty(0).Max();
         return (risk, verdicts);

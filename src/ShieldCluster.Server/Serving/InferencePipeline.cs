@@ -61,15 +61,20 @@ public sealed partial class InferencePipeline(
             degrade = admission.DegradeOutputs;
         }
 
+        var squeeze = protection.Value.Enabled && model.SqueezeThreshold is not null && ShouldSqueeze();
         var result = await grains.GetGrain<IInferenceGrain>(model.Model)
-            .InferAsync(new InferenceRequest(model.Model, model.Version, input.Data!, batchSize));
+            .InferAsync(new InferenceRequest(model.Model, model.Version, input.Data!, batchSize, squeeze));
 
         if (protection.Value.Enabled)
         {
+            var flagged = squeeze && result.SqueezeScores is not null
+                ? Filter(model, ref result, batchSize, protection.Value.FlaggedInputs == FlaggedInputAction.Substitute)
+                : null;
+
             // Features are computed off the response path; the client's grain gets them by a one-way call.
             var scores = result.Outputs[0];
             var at = time.GetUtcNow();
-            _ = Task.Run(() => RecordAsync(clientGrain, model, input.Data!, batchSize, scores, at));
+            _ = Task.Run(() => RecordAsync(clientGrain, model, input.Data!, batchSize, scores, flagged, at));
             if (degrade)
             {
                 result = Harden(result, batchSize);
@@ -162,11 +167,70 @@ public sealed partial class InferencePipeline(
         }
     }
 
-    private async Task RecordAsync(IClientGrain client, ModelVersion model, float[] input, int batchSize, float[] scores, DateTimeOffset at)
+    private bool ShouldSqueeze() => protection.Value.Squeezing switch
+    {
+        SqueezingPolicy.Always => true,
+        SqueezingPolicy.Sample => Random.Shared.NextDouble() < protection.Value.SqueezingSampleRate,
+        _ => false,
+    };
+
+    /// <summary>
+    /// The input filter: an item whose squeezing score exceeds the model's calibrated threshold is
+    /// flagged; with <paramref name="substitute"/> it is answered with the scores of its squeezed copy
+    /// that moved furthest from the original (the copy whose squeezing undid most of a perturbation).
+    /// </summary>
+    private static bool[] Filter(ModelVersion model, ref InferenceResult result, int batchSize, bool substitute)
+    {
+        var threshold = model.SqueezeThreshold!.Value;
+        var squeezers = model.Squeezers.Count;
+        var scores = result.Outputs[0];
+        var classes = scores.Length / batchSize;
+        var flagged = new bool[batchSize];
+        float[]? filtered = null;
+        for (var i = 0; i < batchSize; i++)
+        {
+            if (!(result.SqueezeScores![i] > threshold))
+            {
+                continue;
+            }
+
+            flagged[i] = true;
+            if (!substitute)
+            {
+                continue;
+            }
+
+            filtered ??= (float[])scores.Clone();
+            var original = scores.AsSpan(i * classes, classes);
+            var best = 0;
+            var bestDistance = -1f;
+            for (var s = 0; s < squeezers; s++)
+            {
+                var copy = result.SqueezedScores!.AsSpan(((i * squeezers) + s) * classes, classes);
+                var distance = System.Numerics.Tensors.TensorPrimitives.Distance(original, copy);
+                if (distance > bestDistance)
+                {
+                    bestDistance = distance;
+                    best = s;
+                }
+            }
+
+            result.SqueezedScores!.AsSpan(((i * squeezers) + best) * classes, classes).CopyTo(filtered.AsSpan(i * classes, classes));
+        }
+
+        if (filtered is not null)
+        {
+            result = result with { Outputs = [filtered, .. result.Outputs.Skip(1)] };
+        }
+
+        return flagged;
+    }
+
+    private async Task RecordAsync(IClientGrain client, ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? flagged, DateTimeOffset at)
     {
         try
         {
-            await client.RecordAsync(features.Build(model, input, batchSize, scores, at));
+            await client.RecordAsync(features.Build(model, input, batchSize, scores, flagged, at));
         }
         catch (Exception ex)
         {

@@ -38,7 +38,7 @@ public sealed partial class QueryFeatures
     }
 
     /// <summary>Builds the record of a served request.</summary>
-    public QueryRecord Build(ModelVersion model, float[] input, int batchSize, float[] scores, DateTimeOffset at)
+    public QueryRecord Build(ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? squeezeFlags, DateTimeOffset at)
     {
         var fingerprinter = _fingerprinters.GetOrAdd(model, m => new BlacklightFingerprinter(_blacklight, _secret, (int)m.Input.ItemLength));
         var itemLength = input.Length / batchSize;
@@ -51,7 +51,7 @@ public sealed partial class QueryFeatures
             var row = scores.AsSpan(i * classes, classes);
             var label = TensorPrimitives.IndexOfMax(row);
             var fingerprint = fingerprinter.Fingerprint(item, model.Input.Min ?? 0f, model.Input.Max ?? 1f);
-            items[i] = new QueryItem(features.Digest, label, row[label], features.Thumbnail, fingerprint);
+            items[i] = new QueryItem(features.Digest, label, row[label], features.Thumbnail, fingerprint, squeezeFlags?[i]);
         }
 
         return new QueryRecord(at, model.Model, model.Version, items);

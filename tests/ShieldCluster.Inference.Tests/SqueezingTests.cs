@@ -1,0 +1,74 @@
+using System.Text.Json;
+using ShieldCluster.Inference.Squeezing;
+using ShieldCluster.Protection.InputFilters;
+using ShieldCluster.Protection.Validation;
+using ShieldCluster.Testing;
+
+namespace ShieldCluster.Inference.Tests;
+
+public class SqueezingTests(ModelRepositoryFixture fixture) : IClassFixture<ModelRepositoryFixture>
+{
+    private static readonly TensorSpec Image = new("input", "FP32", [1, 28, 28], 0f, 1f);
+
+    [Fact]
+    public void DemoModel_HasACalibratedThreshold_ThatKeepsHeldOutFalsePositivesAtMost5Percent()
+    {
+        var model = fixture.Repository.Find("fashion-mnist", null)!;
+        Assert.NotNull(model.SqueezeThreshold);
+        Assert.NotEmpty(model.Squeezers);
+        var scores = SqueezingCalibration.Scores(model, FashionMnist.TestSet.Images, 10_000);
+        var flagged = SqueezingCalibration.FlaggedShare(scores, model.SqueezeThreshold.Value);
+        Assert.True(flagged <= 0.05, $"{flagged:P2} of the held-out test images flagged");
+        Assert.True(flagged > 0.01, $"only {flagged:P2} flagged: the threshold is not calibrated for its stated rate");
+    }
+
+    [Fact]
+    public void RunWithSqueezing_OriginalsMatchAPlainRun_AndScoresMatchTheDefinition()
+    {
+        var model = fixture.Repository.Find("fashion-mnist", null)!;
+        var input = FashionMnist.TestSet.Images.AsMemory(0, 6 * 784);
+        var plain = model.Run(input, 6)[0];
+        var run = model.RunWithSqueezing(input, 6);
+        Assert.Equal(plain.Length, run.Outputs[0].Length);
+        for (var i = 0; i < plain.Length; i++)
+        {
+            Assert.Equal(plain[i], run.Outputs[0][i], 5);
+        }
+
+        var squeezed = new float[784];
+        for (var i = 0; i < 6; i++)
+        {
+            model.Squeezers[0].Squeeze(input.Span.Slice(i * 784, 784), squeezed);
+            var direct = model.Run(squeezed, 1)[0];
+            var expected = FeatureSqueezingDetector.Score(plain.AsSpan(i * 10, 10), direct, 10);
+            Assert.Equal(expected, run.Scores[i], 4);
+        }
+    }
+
+    [Theory]
+    [InlineData("bit-depth-3", "bit-depth-3")]
+    [InlineData("median-2x2", "median-2x2")]
+    public void CreateSqueezer_KnownNames(string name, string expected)
+    {
+        Assert.Equal(expected, SqueezingSettings.CreateSqueezer(name, Image).Name);
+    }
+
+    [Theory]
+    [InlineData("blur")]
+    [InlineData("bit-depth-x")]
+    [InlineData("median-2x3")]
+    public void CreateSqueezer_UnknownName_Throws(string name)
+    {
+        Assert.Throws<FormatException>(() => SqueezingSettings.CreateSqueezer(name, Image));
+    }
+
+    [Fact]
+    public void Parse_ThresholdsByVersion_AndNoBlockMeansNoSqueezing()
+    {
+        using var document = JsonDocument.Parse("{\"squeezing\":{\"squeezers\":[\"bit-depth-4\"],\"false_positive_rate\":0.02,\"thresholds\":{\"3\":0.5}}}");
+        var settings = SqueezingSettings.Parse(document.RootElement, Image)!;
+        Assert.Equal(0.5f, settings.Thresholds["3"]);
+        Assert.Equal(0.02, settings.FalsePositiveRate);
+        Assert.Null(SqueezingSettings.Parse(null, Image));
+    }
+}
