@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(ShieldCluster.Benchmarks.DetectorBenchmarks).Assembly).Run(args);
