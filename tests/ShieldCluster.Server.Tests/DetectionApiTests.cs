@@ -56,6 +56,68 @@ public class DetectionApiTests(ShieldServerFactory server) : IClassFixture<Shiel
     }
 
     [Fact]
+    public async Task AttackSpreadOverManyKeys_EveryKeyIsBlocked_WithCrossClientEvidence()
+    {
+        var sybils = new List<(string Id, HttpClient Client)>();
+        for (var k = 0; k < 5; k++)
+        {
+            var id = $"sybil-{k}";
+            var created = await (await Security.PostAsJsonAsync("/admin/clients", new { clientId = id, plan = "standard" })).Content.ReadFromJsonAsync<JsonObject>();
+            sybils.Add((id, server.ClientWithKey((string)created!["apiKey"]!)));
+        }
+
+        // Each key sends every fifth query of one random search: 4 queries per key, too few for a
+        // per-client detector alone to be sure, but they all match each other across keys.
+        var random = new Random(11);
+        var image = FashionMnist.TestImage(321);
+        var blocked = new HashSet<string>();
+        for (var i = 0; i < 150 && blocked.Count < sybils.Count; i++)
+        {
+            image = ImageRequests.Perturb(image, random, 0.01f);
+            var (id, client) = sybils[i % sybils.Count];
+            var response = await PostAsync(client, ImageRequests.Json(image));
+            if (response.StatusCode == HttpStatusCode.Forbidden)
+            {
+                blocked.Add(id);
+            }
+        }
+
+        Assert.True(blocked.Count == sybils.Count, $"blocked: {string.Join(",", blocked)}");
+        var report = await Security.GetFromJsonAsync<JsonObject>("/admin/clients/sybil-4");
+        var evidence = (string?)report!["detectors"]!.AsArray().Single(d => (string?)d!["name"] == "blacklight")!["evidence"];
+        Assert.DoesNotContain(" 0 of them another client's", evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PopularImagesSentByManyClients_AreNotMistakenForAnAttack()
+    {
+        var clients = new List<(string Id, HttpClient Client)>();
+        for (var k = 0; k < 6; k++)
+        {
+            var id = $"fan-{k}";
+            var created = await (await Security.PostAsJsonAsync("/admin/clients", new { clientId = id, plan = "standard" })).Content.ReadFromJsonAsync<JsonObject>();
+            clients.Add((id, server.ClientWithKey((string)created!["apiKey"]!)));
+        }
+
+        var random = new Random(5);
+        foreach (var (id, client) in clients)
+        {
+            for (var popular = 0; popular < 5; popular++)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, Json(popular, 1))).StatusCode);
+                Assert.Equal(HttpStatusCode.OK, (await PostAsync(client, Json(1_000 + random.Next(8_000), 1))).StatusCode);
+            }
+        }
+
+        foreach (var (id, _) in clients)
+        {
+            var report = await Security.GetFromJsonAsync<JsonObject>($"/admin/clients/{id}");
+            Assert.Equal("ok", (string?)report!["enforcement"]!["state"]);
+            Assert.True((double)report["risk"]! < 0.4, $"{id}: risk {(double)report["risk"]!}");
+        }
+    }
+
+    [Fact]
     public async Task HonestClient_RandomImagesAndRetries_IsNeverDegradedOrRefused()
     {
         var honest = server.ClientWithKey(ShieldServerFactory.FuzzKey);

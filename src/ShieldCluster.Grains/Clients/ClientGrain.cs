@@ -318,7 +318,8 @@ public sealed partial class ClientGrain(
         _verdicts = RiskScorer.Score(_detectors.Signals, detection.Value, plan?.Risk ?? new RiskPolicy()).Verdicts;
     }
 
-    private static QueryObservation ToObservation(QueryItem item) => new(item.Digest, item.Label, item.Thumbnail, item.Fingerprint, item.SqueezeFlagged);
+    private static QueryObservation ToObservation(QueryItem item) =>
+        new(item.Digest, item.Label, item.Thumbnail, item.Fingerprint, item.SqueezeFlagged, item.CrossClientMatch is not null);
 
     private ClientProfile? ResolveProfile()
     {

@@ -50,6 +50,11 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             failures.Add($"{Section}: RetryMemory and BlacklightWindow must be positive, BlacklightAlarmMatches 1 to BlacklightWindow");
         }
 
+        if (options.CrossClientShards is < 1 or > 1024 || options.CrossClientShardCapacity < 1)
+        {
+            failures.Add($"{Section}: CrossClientShards must be 1 to 1024 and CrossClientShardCapacity positive");
+        }
+
         if (options.SqueezeWindow < 1 || options.SqueezeAlarmFlags < 1 || options.SqueezeAlarmFlags > options.SqueezeWindow)
         {
             failures.Add($"{Section}: SqueezeWindow must be positive, SqueezeAlarmFlags 1 to SqueezeWindow");

@@ -13,6 +13,8 @@ public sealed class ClientDetectors
     private readonly PradaDetector _prada;
     private readonly BlacklightIndex<long> _blacklight;
     private readonly bool[] _matched;
+    private readonly bool[] _crossMatched;
+    private int _crossCount;
     private readonly HashSet<int> _labels = [];
     private readonly bool[] _flagged;
     private int _flaggedNext;
@@ -32,6 +34,7 @@ public sealed class ClientDetectors
         _prada = new PradaDetector(options.Prada);
         _blacklight = new BlacklightIndex<long>(options.Blacklight.IndexCapacity);
         _matched = new bool[options.BlacklightWindow];
+        _crossMatched = new bool[options.BlacklightWindow];
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SqueezeWindow, 1);
         _flagged = new bool[options.SqueezeWindow];
     }
@@ -63,14 +66,11 @@ public sealed class ClientDetectors
         {
             var match = _blacklight.BestMatch(fingerprint, query.Digest);
             var shared = match?.Shared ?? 0;
-            var isMatch = shared > _options.Blacklight.MatchThreshold;
-            if (_matched[_matchedNext])
-            {
-                _matchedCount--;
-            }
-
+            var isMatch = shared > _options.Blacklight.MatchThreshold || query.CrossClientMatch;
+            _matchedCount += (isMatch ? 1 : 0) - (_matched[_matchedNext] ? 1 : 0);
+            _crossCount += (query.CrossClientMatch ? 1 : 0) - (_crossMatched[_matchedNext] ? 1 : 0);
             _matched[_matchedNext] = isMatch;
-            _matchedCount += isMatch ? 1 : 0;
+            _crossMatched[_matchedNext] = query.CrossClientMatch;
             _matchedNext = (_matchedNext + 1) % _matched.Length;
             _blacklight.Add(fingerprint, query.Digest, _sequence++);
             signals = signals with
@@ -78,6 +78,7 @@ public sealed class ClientDetectors
                 BlacklightMatches = _matchedCount,
                 BlacklightBestOverlap = shared,
                 BlacklightAlarm = _matchedCount >= _options.BlacklightAlarmMatches,
+                CrossClientMatches = _crossCount,
             };
         }
 

@@ -18,6 +18,15 @@ public sealed class DetectionOptions
     /// <summary>Blacklight alarms when at least this many queries of the window matched an earlier one. Default 3.</summary>
     public int BlacklightAlarmMatches { get; set; } = 3;
 
+    /// <summary>Shards of the cluster-wide Blacklight index. Default 4.</summary>
+    public int CrossClientShards { get; set; } = 4;
+
+    /// <summary>
+    /// Postings (query, hash) one shard keeps, oldest evicted first. Default 250,000: with 4 shards and
+    /// 50 hashes per query, the index spans the cluster's last ~20,000 queries in about 32 MB.
+    /// </summary>
+    public int CrossClientShardCapacity { get; set; } = 250_000;
+
     /// <summary>Newest squeezed queries over which feature-squeezing flags are counted. Default 50.</summary>
     public int SqueezeWindow { get; set; } = 50;
 

@@ -33,7 +33,7 @@ public static class RiskScorer
         // Below the alarm, matches stay under the degrade threshold: honest near-duplicates match now and then.
         var blacklight = signals.BlacklightAlarm ? 1.0 : 0.35 * signals.BlacklightMatches / detection.BlacklightAlarmMatches;
         var blacklightEvidence = string.Create(CultureInfo.InvariantCulture,
-            $"{signals.BlacklightMatches} of the last {detection.BlacklightWindow} queries matched an earlier one (alarm at {detection.BlacklightAlarmMatches}); latest overlap {signals.BlacklightBestOverlap} hashes");
+            $"{signals.BlacklightMatches} of the last {detection.BlacklightWindow} queries matched an earlier one, {signals.CrossClientMatches} of them another client's (alarm at {detection.BlacklightAlarmMatches}); latest overlap {signals.BlacklightBestOverlap} hashes");
 
         // Honest inputs are flagged at the calibrated false-positive rate, so partial counts stay low.
         var squeezing = signals.SqueezeAlarm ? 1.0 : 0.35 * signals.SqueezeFlags / detection.SqueezeAlarmFlags;

@@ -89,6 +89,7 @@ public static class ShieldHostingExtensions
         services.AddSingleton<AdminAuthenticator>();
         services.AddSingleton<InferencePipeline>();
         services.AddSingleton<QueryFeatures>();
+        services.AddSingleton<CrossClientIndex>();
         services.AddSingleton<ServerReadiness>();
         services.TryAddSingleton(new DemoKeyOutput(Console.Out));
         services.AddHostedService<StartupTasks>();

@@ -22,6 +22,7 @@ public sealed partial class InferencePipeline(
     IGrainFactory grains,
     IOptions<ProtectionOptions> protection,
     QueryFeatures features,
+    CrossClientIndex crossClient,
     [FromKeyedServices(ShieldTime.Key)] TimeProvider time,
     ILogger<InferencePipeline> logger)
 {
@@ -74,7 +75,7 @@ public sealed partial class InferencePipeline(
             // Features are computed off the response path; the client's grain gets them by a one-way call.
             var scores = result.Outputs[0];
             var at = time.GetUtcNow();
-            _ = Task.Run(() => RecordAsync(clientGrain, model, input.Data!, batchSize, scores, flagged, at));
+            _ = Task.Run(() => RecordAsync(client.ClientId, clientGrain, model, input.Data!, batchSize, scores, flagged, at));
             if (degrade)
             {
                 result = Harden(result, batchSize);
@@ -226,11 +227,12 @@ public sealed partial class InferencePipeline(
         return flagged;
     }
 
-    private async Task RecordAsync(IClientGrain client, ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? flagged, DateTimeOffset at)
+    private async Task RecordAsync(string clientId, IClientGrain client, ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? flagged, DateTimeOffset at)
     {
         try
         {
-            await client.RecordAsync(features.Build(model, input, batchSize, scores, flagged, at));
+            var record = await crossClient.AnnotateAsync(clientId, features.Build(model, input, batchSize, scores, flagged, at));
+            await client.RecordAsync(record);
         }
         catch (Exception ex)
         {

@@ -101,4 +101,22 @@ public class ClientDetectorsTests
 
         Assert.InRange(alarmAt, 1, 10);
     }
+
+    [Fact]
+    public void Observe_CrossClientMatches_CountTowardTheBlacklightAlarm()
+    {
+        var detectors = new ClientDetectors(new DetectionOptions());
+        var random = new Random(2);
+        DetectorSignals signals = default;
+        for (var i = 0; i < 3; i++)
+        {
+            // Different images (no own-history match), each matched to another client's query.
+            var image = FashionMnist.TestImage(random.Next(10_000));
+            signals = detectors.Observe(Observation(image, 1) with { CrossClientMatch = true });
+        }
+
+        Assert.Equal(3, signals.CrossClientMatches);
+        Assert.Equal(3, signals.BlacklightMatches);
+        Assert.True(signals.BlacklightAlarm);
+    }
 }
