@@ -17,6 +17,7 @@ namespace ShieldCluster.Grains.Tests;
 public sealed class ClusterFixture : IAsyncLifetime
 {
     public const string TinyPlan = "tiny";
+    public const string SmallBudgetPlan = "small-budget";
     public const int HistoryCapacity = 200;
 
     public static FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
@@ -34,6 +35,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             {
                 o.Plans[IdentityOptions.DefaultPlan] = new PlanOptions();
                 o.Plans[TinyPlan] = new PlanOptions { RequestsPerSecond = 1, Burst = 3, DailyQuota = 10 };
+                o.Plans[SmallBudgetPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20 } };
                 o.Clients["configured"] = new ClientOptions { ApiKeySha256 = new string('a', 64), Plan = TinyPlan, Models = ["fashion-mnist"] };
             });
             host.Services.Configure<ProtectionOptions>(o =>

@@ -11,10 +11,10 @@ public class EnforcementTests(ClusterFixture fixture)
     private static readonly BlacklightFingerprinter Fingerprinter = new(new BlacklightOptions(), new byte[32], 784);
     private static readonly QueryFeatureExtractor Extractor = new([1, 28, 28], 0f, 1f);
 
-    private async Task<IClientGrain> NewClientAsync()
+    private async Task<IClientGrain> NewClientAsync(string plan = "standard")
     {
         var grain = fixture.Grains.GetGrain<IClientGrain>("e-" + Guid.NewGuid().ToString("N")[..12]);
-        Assert.True(await grain.RegisterAsync(new ClientProfile("standard", null, ClientSource.AdminApi, ClusterFixture.Time.GetUtcNow())));
+        Assert.True(await grain.RegisterAsync(new ClientProfile(plan, null, ClientSource.AdminApi, ClusterFixture.Time.GetUtcNow())));
         return grain;
     }
 
@@ -148,7 +148,31 @@ public class EnforcementTests(ClusterFixture fixture)
         await client.RecordAsync(Record(FashionMnist.TestImage(900), 1));
         report = await WaitForAsync(client, r => r.HistoryItems == 13);
         Assert.Equal(EnforcementState.Ok, report.Risk.Enforcement);
-        Assert.Equal(0, report.Risk.Score);
+        Assert.True(report.Risk.Score < 0.01, $"risk {report.Risk.Score}: only one novel input since the unblock");
+    }
+
+    [Fact]
+    public async Task RecordAsync_NaturalImagesPastTheExtractionBudget_DegradeThenThrottleThenBlock_RetriesDoNotCount()
+    {
+        var client = await NewClientAsync(ClusterFixture.SmallBudgetPlan);
+        var random = new Random(12);
+        var seen = new List<EnforcementState>();
+        for (var i = 0; i < 45; i++)
+        {
+            var index = random.Next(10_000);
+            var record = Record(FashionMnist.TestImage(index), FashionMnist.TestSet.Labels[index]);
+            await client.RecordAsync(record);
+            await client.RecordAsync(record with { At = ClusterFixture.Time.GetUtcNow() });
+            seen.Add((await WaitForAsync(client, r => r.HistoryItems == Math.Min(2 * (i + 1), ClusterFixture.HistoryCapacity))).Risk.Enforcement);
+        }
+
+        // 20 novel inputs degrade, 30 throttle, 40 block; the retries alongside them count for nothing.
+        Assert.Equal(EnforcementState.Ok, seen[18]);
+        Assert.Equal(EnforcementState.Degraded, seen[19]);
+        Assert.Equal(EnforcementState.Throttled, seen[29]);
+        Assert.Equal(EnforcementState.Blocked, seen[39]);
+        var report = (await client.GetReportAsync())!;
+        Assert.Contains(report.Risk.Detectors, d => d.Detector == "extraction" && d.Evidence.StartsWith("45 novel inputs today against a budget of 20", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -152,9 +152,20 @@ public sealed partial class ClientGrain(
         State.HistoryStart += drop;
         _dirty = true;
 
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).DayNumber;
+        if (State.NovelDayNumber != today)
+        {
+            State.NovelDayNumber = today;
+            State.NovelItems = 0;
+        }
+
         foreach (var item in record.Items)
         {
-            _detectors.Observe(ToObservation(item));
+            var retries = _detectors.Signals.Retries;
+            if (_detectors.Observe(ToObservation(item)).Retries == retries)
+            {
+                State.NovelItems++;
+            }
         }
 
         var profile = ResolveProfile();
@@ -212,6 +223,7 @@ public sealed partial class ClientGrain(
         State.BlockedUntil = null;
         State.BlockedByAdmin = false;
         State.Risk = 0;
+        State.NovelItems = 0;
         State.DetectorsFrom = State.HistoryStart + State.History.Count;
         RebuildDetectors();
         await CommitStepAsync(new SecurityEvent(now, ClientId, "unblock", from, EnforcementState.Ok, 0, actor, reason));
@@ -248,7 +260,7 @@ public sealed partial class ClientGrain(
 
     private async Task AssessAsync(RiskPolicy policy, DateTimeOffset now)
     {
-        var (risk, verdicts) = RiskScorer.Score(_detectors.Signals, detection.Value, policy);
+        var (risk, verdicts) = RiskScorer.Score(_detectors.Signals, NovelToday(now), detection.Value, policy);
         _verdicts = verdicts;
         var previousRisk = State.Risk;
         State.Risk = risk;
@@ -315,8 +327,11 @@ public sealed partial class ClientGrain(
         }
 
         var plan = ResolveProfile() is { } profile ? identity.CurrentValue.Plans.GetValueOrDefault(profile.Plan) : null;
-        _verdicts = RiskScorer.Score(_detectors.Signals, detection.Value, plan?.Risk ?? new RiskPolicy()).Verdicts;
+        _verdicts = RiskScorer.Score(_detectors.Signals, NovelToday(time.GetUtcNow()), detection.Value, plan?.Risk ?? new RiskPolicy()).Verdicts;
     }
+
+    private long NovelToday(DateTimeOffset now) =>
+        State.NovelDayNumber == DateOnly.FromDateTime(now.UtcDateTime).DayNumber ? State.NovelItems : 0;
 
     private static QueryObservation ToObservation(QueryItem item) =>
         new(item.Digest, item.Label, item.Thumbnail, item.Fingerprint, item.SqueezeFlagged, item.CrossClientMatch is not null);

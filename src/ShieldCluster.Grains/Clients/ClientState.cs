@@ -59,4 +59,10 @@ public sealed class ClientState
 
     /// <summary>Incremented with every report to the risk index, so the index keeps the newest.</summary>
     [Id(17)] public long RiskVersion { get; set; }
+
+    /// <summary>The UTC day <see cref="NovelItems"/> counts, as <see cref="DateOnly.DayNumber"/>.</summary>
+    [Id(18)] public int NovelDayNumber { get; set; }
+
+    /// <summary>Novel (non-retry) items served on <see cref="NovelDayNumber"/>: the extraction detector's volume.</summary>
+    [Id(19)] public long NovelItems { get; set; }
 }

@@ -21,6 +21,14 @@ public sealed class RiskPolicy
     /// <summary>A throttled client's request rate, as a fraction of its plan's. Default 0.1.</summary>
     public double ThrottleFactor { get; set; } = 0.1;
 
+    /// <summary>
+    /// Novel inputs (retries excluded) a client may send per UTC day before the extraction detector
+    /// degrades its outputs; throttled at 1.5 times this, blocked at twice. Default 2,000: natural-data
+    /// extraction (Knockoff Nets, Copycat CNN) needs thousands of diverse labelled inputs, and looks
+    /// like honest traffic in everything but volume. Raise it for plans whose honest clients send more.
+    /// </summary>
+    public int ExtractionBudget { get; set; } = 2_000;
+
     /// <summary>Detectors (by name, e.g. <c>prada</c>, <c>blacklight</c>) that only monitor.</summary>
     public IList<string> MonitorOnly { get; set; } = [];
 
@@ -45,6 +53,11 @@ public sealed class RiskPolicy
         if (BlockFor <= TimeSpan.Zero)
         {
             yield return $"{prefix}:BlockFor must be positive";
+        }
+
+        if (ExtractionBudget < 1)
+        {
+            yield return $"{prefix}:ExtractionBudget must be at least 1";
         }
 
         if (!(ThrottleFactor > 0 && ThrottleFactor <= 1))

@@ -19,12 +19,17 @@ public static class RiskScorer
     /// <summary>Feature squeezing's name in policy and reports.</summary>
     public const string Squeezing = "squeezing";
 
-    /// <summary>Every detector name the scorer knows.</summary>
-    public static readonly IReadOnlyList<string> Detectors = [Prada, Blacklight, Squeezing];
+    /// <summary>The natural-data extraction (volume) detector's name in policy and reports.</summary>
+    public const string Extraction = "extraction";
 
-    /// <summary>Scores <paramref name="signals"/> under <paramref name="policy"/>.</summary>
-    public static (double Risk, IReadOnlyList<DetectorVerdict> Verdicts) Score(DetectorSignals signals, DetectionOptions detection, RiskPolicy policy)
+    /// <summary>Every detector name the scorer knows.</summary>
+    public static readonly IReadOnlyList<string> Detectors = [Prada, Blacklight, Squeezing, Extraction];
+
+    /// <summary>Scores <paramref name="signals"/> and today's novel inputs under <paramref name="policy"/>.</summary>
+    public static (double Risk, IReadOnlyList<DetectorVerdict> Verdicts) Score(DetectorSignals signals, long novelToday, DetectionOptions detection, RiskPolicy policy)
     {
+        ArgumentNullException.ThrowIfNull(detection);
+        ArgumentNullException.ThrowIfNull(policy);
         var prada = signals.PradaAlarm ? 1.0 : 0.0;
         var pradaEvidence = signals.PradaW is { } w
             ? string.Create(CultureInfo.InvariantCulture, $"Shapiro-Wilk W {w:F4} over {signals.PradaDistances} distances (alarm below {detection.Prada.Delta:F2})")
@@ -40,13 +45,31 @@ public static class RiskScorer
         var squeezingEvidence = string.Create(CultureInfo.InvariantCulture,
             $"{signals.SqueezeFlags} of the last {signals.SqueezeChecked} squeezed inputs flagged as adversarial (alarm at {detection.SqueezeAlarmFlags})");
 
+        var volume = novelToday / (double)policy.ExtractionBudget;
+        var extraction = ExtractionScore(volume, policy);
+        var extractionEvidence = string.Create(CultureInfo.InvariantCulture,
+            $"{novelToday} novel inputs today against a budget of {policy.ExtractionBudget} ({volume:P0}); {signals.DistinctLabels} classes seen");
+
         DetectorVerdict[] verdicts =
         [
             new(Prada, prada, policy.IsMonitorOnly(Prada), pradaEvidence),
             new(Blacklight, blacklight, policy.IsMonitorOnly(Blacklight), blacklightEvidence),
             new(Squeezing, squeezing, policy.IsMonitorOnly(Squeezing), squeezingEvidence),
+            new(Extraction, extraction, policy.IsMonitorOnly(Extraction), extractionEvidence),
         ];
         var risk = verdicts.Where(v => !v.MonitorOnly).Select(v => v.Score).DefaultIfEmpty(0).Max();
         return (risk, verdicts);
     }
+
+    /// <summary>
+    /// Volume against the budget, mapped onto the ladder: below the budget it stays under the
+    /// degrade threshold; at the budget it degrades, at 1.5 times it throttles, at twice it blocks.
+    /// </summary>
+    private static double ExtractionScore(double volume, RiskPolicy policy) => volume switch
+    {
+        < 1.0 => policy.DegradeAt * 0.9 * volume,
+        < 1.5 => policy.DegradeAt,
+        < 2.0 => policy.ThrottleAt,
+        _ => 1.0,
+    };
 }

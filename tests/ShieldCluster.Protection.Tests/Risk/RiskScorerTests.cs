@@ -14,7 +14,7 @@ public class RiskScorerTests
     [Fact]
     public void Score_NoEvidence_IsZero()
     {
-        var (risk, verdicts) = RiskScorer.Score(Signals(), Detection, new RiskPolicy());
+        var (risk, verdicts) = RiskScorer.Score(Signals(), 0, Detection, new RiskPolicy());
         Assert.Equal(0, risk);
         Assert.Equal(RiskScorer.Detectors, verdicts.Select(v => v.Detector));
         Assert.Contains("W 0.9800", verdicts[0].Evidence, StringComparison.Ordinal);
@@ -24,8 +24,8 @@ public class RiskScorerTests
     public void Score_AnyAlarm_IsOne_AndBlocks()
     {
         var policy = new RiskPolicy();
-        Assert.Equal(1, RiskScorer.Score(Signals(prada: true), Detection, policy).Risk);
-        Assert.Equal(1, RiskScorer.Score(Signals(matches: 3), Detection, policy).Risk);
+        Assert.Equal(1, RiskScorer.Score(Signals(prada: true), 0, Detection, policy).Risk);
+        Assert.Equal(1, RiskScorer.Score(Signals(matches: 3), 0, Detection, policy).Risk);
         Assert.Equal(EnforcementLevel.Blocked, policy.LevelFor(1));
     }
 
@@ -33,7 +33,7 @@ public class RiskScorerTests
     public void Score_MatchesBelowTheAlarm_StayBelowDegrade()
     {
         var policy = new RiskPolicy();
-        var (risk, _) = RiskScorer.Score(Signals(matches: Detection.BlacklightAlarmMatches - 1), Detection, policy);
+        var (risk, _) = RiskScorer.Score(Signals(matches: Detection.BlacklightAlarmMatches - 1), 0, Detection, policy);
         Assert.True(risk > 0);
         Assert.Equal(EnforcementLevel.Ok, policy.LevelFor(risk));
     }
@@ -42,11 +42,25 @@ public class RiskScorerTests
     public void Score_MonitorOnlyDetector_IsReportedButNotCounted()
     {
         var policy = new RiskPolicy { MonitorOnly = ["PRADA"] };
-        var (risk, verdicts) = RiskScorer.Score(Signals(prada: true), Detection, policy);
+        var (risk, verdicts) = RiskScorer.Score(Signals(prada: true), 0, Detection, policy);
         Assert.Equal(0, risk);
         var prada = verdicts.Single(v => v.Detector == RiskScorer.Prada);
         Assert.True(prada.MonitorOnly);
         Assert.Equal(1, prada.Score);
+    }
+
+    [Theory]
+    [InlineData(0, EnforcementLevel.Ok)]
+    [InlineData(1_999, EnforcementLevel.Ok)]
+    [InlineData(2_000, EnforcementLevel.Degraded)]
+    [InlineData(3_000, EnforcementLevel.Throttled)]
+    [InlineData(4_000, EnforcementLevel.Blocked)]
+    public void Score_NovelInputsAgainstTheBudget_ClimbTheLadder(long novel, EnforcementLevel expected)
+    {
+        var policy = new RiskPolicy();
+        var (risk, verdicts) = RiskScorer.Score(Signals(), novel, Detection, policy);
+        Assert.Equal(expected, policy.LevelFor(risk));
+        Assert.StartsWith($"{novel} novel inputs today against a budget of 2000", verdicts.Single(v => v.Detector == RiskScorer.Extraction).Evidence, StringComparison.Ordinal);
     }
 
     [Theory]
