@@ -2,9 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using ShieldCluster.Testing;
 
-namespace ShieldCluster.Server.Tests;
+namespace ShieldCluster.Testing;
 
 /// <summary>
 /// The real server as its own process (<c>dotnet ShieldCluster.Server.dll</c>) on free loopback
