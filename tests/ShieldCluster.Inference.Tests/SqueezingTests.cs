@@ -45,6 +45,32 @@ public class SqueezingTests(ModelRepositoryFixture fixture) : IClassFixture<Mode
         }
     }
 
+    [Fact]
+    public void Record_WritesTheThreshold_AndTheModelLoadsWithIt()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "shield-calibrate-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var source = Path.Combine(RepositoryPaths.Models, "fashion-mnist");
+            foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+            {
+                var target = Path.Combine(root, "fashion-mnist", Path.GetRelativePath(source, file));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.Copy(file, target);
+            }
+
+            var config = Path.Combine(root, "fashion-mnist", "config.json");
+            SqueezingCalibration.Record(config, "1", 0.5f, 0.02, "training images 0-99", 0.031);
+            using var repository = ModelRepositoryFixture.Open(root);
+            Assert.Equal(0.5f, repository.Find("fashion-mnist", "1")!.SqueezeThreshold);
+            Assert.Contains("\"held_out_false_positive_rate\": 0.031", File.ReadAllText(config), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("bit-depth-3", "bit-depth-3")]
     [InlineData("median-2x2", "median-2x2")]

@@ -106,24 +106,32 @@ public sealed class TransferAttack(TransferMethod method, TransferOptions option
     /// <summary>
     /// How many of the answered examples the server's input filter flagged: each went through its own
     /// client, whose admin report shows the <c>squeezing</c> detector above 0 once the server has
-    /// recorded the query (it records after answering, so the report is polled until it has).
+    /// recorded the query. The server records after answering, in order, so the last client's report
+    /// is polled (up to a second) until it shows its query; a server that records nothing (protection
+    /// off) costs that second once, not per example.
     /// </summary>
-    private static async Task<int> CountFilteredAsync(AttackContext context, IReadOnlyList<string> clients, CancellationToken cancellationToken)
+    private static async Task<int> CountFilteredAsync(AttackContext context, List<string> clients, CancellationToken cancellationToken)
     {
+        if (clients.Count == 0)
+        {
+            return 0;
+        }
+
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            var last = await context.Target.GetReportAsync(clients[^1], cancellationToken);
+            if (last is { HistoryItems: > 0 })
+            {
+                break;
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
+
         var flagged = 0;
         foreach (var clientId in clients)
         {
-            ClientReport? report = null;
-            for (var attempt = 0; attempt < 50 && report is not { HistoryItems: > 0 }; attempt++)
-            {
-                if (attempt > 0)
-                {
-                    await Task.Delay(20, cancellationToken);
-                }
-
-                report = await context.Target.GetReportAsync(clientId, cancellationToken);
-            }
-
+            var report = await context.Target.GetReportAsync(clientId, cancellationToken);
             flagged += report?.ScoreOf("squeezing") > 0 ? 1 : 0;
         }
 
