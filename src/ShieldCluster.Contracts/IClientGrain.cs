@@ -18,6 +18,14 @@ public interface IClientGrain : IGrainWithStringKey
     [Alias("RecordAsync")]
     Task RecordAsync(QueryRecord record);
 
+    /// <summary>
+    /// What the cluster-wide fingerprint index found for a recorded request: how many of its
+    /// <paramref name="items"/> matched earlier queries of <paramref name="otherClients"/>.
+    /// </summary>
+    [OneWay]
+    [Alias("ReportCrossClientMatchesAsync")]
+    Task ReportCrossClientMatchesAsync(int matched, int items, IReadOnlyList<string> otherClients);
+
     /// <summary>The client's profile (plan, allow-list), or null if no such client exists.</summary>
     [Alias("GetProfileAsync")]
     Task<ClientProfile?> GetProfileAsync();

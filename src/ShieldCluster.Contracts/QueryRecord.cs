@@ -15,7 +15,6 @@ public sealed record QueryRecord(
 /// <param name="Thumbnail">The input quantised to bytes and pooled to at most 32x32 (784 bytes for a 28x28 image).</param>
 /// <param name="Fingerprint">The salted Blacklight fingerprint (at most 50 hashes), or null when not computed.</param>
 /// <param name="SqueezeFlagged">Whether feature squeezing flagged the input as adversarial; null when it did not run.</param>
-/// <param name="CrossClientMatch">The client whose earlier query the cluster-wide index matched this one to, if any.</param>
 [GenerateSerializer, Immutable, Alias("ShieldCluster.QueryItem")]
 public sealed record QueryItem(
     [property: Id(0)] ulong Digest,
@@ -23,5 +22,4 @@ public sealed record QueryItem(
     [property: Id(2)] float Confidence,
     [property: Id(3)] byte[] Thumbnail,
     [property: Id(4)] ulong[]? Fingerprint = null,
-    [property: Id(5)] bool? SqueezeFlagged = null,
-    [property: Id(6)] string? CrossClientMatch = null);
+    [property: Id(5)] bool? SqueezeFlagged = null);

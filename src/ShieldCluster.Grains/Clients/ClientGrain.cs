@@ -176,6 +176,18 @@ public sealed partial class ClientGrain(
     }
 
     /// <inheritdoc />
+    /// <remarks>Cross-client evidence lives in memory only (the index itself does): a reactivated grain starts without it.</remarks>
+    public async Task ReportCrossClientMatchesAsync(int matched, int items, IReadOnlyList<string> otherClients)
+    {
+        _detectors.ObserveCrossClient(matched, items);
+        var profile = ResolveProfile();
+        if (profile is not null && identity.CurrentValue.Plans.TryGetValue(profile.Plan, out var plan))
+        {
+            await AssessAsync(plan.Risk, time.GetUtcNow());
+        }
+    }
+
+    /// <inheritdoc />
     public Task<ClientProfile?> GetProfileAsync() => Task.FromResult(ResolveProfile());
 
     /// <inheritdoc />
@@ -334,7 +346,7 @@ public sealed partial class ClientGrain(
         State.NovelDayNumber == DateOnly.FromDateTime(now.UtcDateTime).DayNumber ? State.NovelItems : 0;
 
     private static QueryObservation ToObservation(QueryItem item) =>
-        new(item.Digest, item.Label, item.Thumbnail, item.Fingerprint, item.SqueezeFlagged, item.CrossClientMatch is not null);
+        new(item.Digest, item.Label, item.Thumbnail, item.Fingerprint, item.SqueezeFlagged);
 
     private ClientProfile? ResolveProfile()
     {

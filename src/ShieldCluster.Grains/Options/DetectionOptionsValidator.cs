@@ -50,9 +50,10 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             failures.Add($"{Section}: RetryMemory and BlacklightWindow must be positive, BlacklightAlarmMatches 1 to BlacklightWindow");
         }
 
-        if (options.CrossClientShards is < 1 or > 1024 || options.CrossClientShardCapacity < 1)
+        if (options.CrossClientShards is < 1 or > 1024 || options.CrossClientShardCapacity < 1
+            || options.CrossClientAlarmMatches < 1 || options.CrossClientAlarmMatches > options.BlacklightWindow)
         {
-            failures.Add($"{Section}: CrossClientShards must be 1 to 1024 and CrossClientShardCapacity positive");
+            failures.Add($"{Section}: CrossClientShards must be 1 to 1024, CrossClientShardCapacity positive, CrossClientAlarmMatches 1 to BlacklightWindow");
         }
 
         if (options.SqueezeWindow < 1 || options.SqueezeAlarmFlags < 1 || options.SqueezeAlarmFlags > options.SqueezeWindow)

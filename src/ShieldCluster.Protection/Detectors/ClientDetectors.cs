@@ -14,6 +14,7 @@ public sealed class ClientDetectors
     private readonly BlacklightIndex<long> _blacklight;
     private readonly bool[] _matched;
     private readonly bool[] _crossMatched;
+    private int _crossNext;
     private int _crossCount;
     private readonly HashSet<int> _labels = [];
     private readonly bool[] _flagged;
@@ -42,6 +43,29 @@ public sealed class ClientDetectors
     /// <summary>The current signals.</summary>
     public DetectorSignals Signals { get; private set; }
 
+    /// <summary>
+    /// Observes what the cluster-wide index found for a request's items (which arrives after the
+    /// request itself was observed): <paramref name="matched"/> of <paramref name="items"/> matched
+    /// other clients' earlier queries.
+    /// </summary>
+    public DetectorSignals ObserveCrossClient(int matched, int items)
+    {
+        for (var i = 0; i < items; i++)
+        {
+            var isMatch = i < matched;
+            _crossCount += (isMatch ? 1 : 0) - (_crossMatched[_crossNext] ? 1 : 0);
+            _crossMatched[_crossNext] = isMatch;
+            _crossNext = (_crossNext + 1) % _crossMatched.Length;
+        }
+
+        Signals = Signals with
+        {
+            CrossClientMatches = _crossCount,
+            BlacklightAlarm = _matchedCount >= _options.BlacklightAlarmMatches || _crossCount >= _options.CrossClientAlarmMatches,
+        };
+        return Signals;
+    }
+
     /// <summary>Observes one served item and returns the updated signals.</summary>
     public DetectorSignals Observe(QueryObservation query)
     {
@@ -66,19 +90,16 @@ public sealed class ClientDetectors
         {
             var match = _blacklight.BestMatch(fingerprint, query.Digest);
             var shared = match?.Shared ?? 0;
-            var isMatch = shared > _options.Blacklight.MatchThreshold || query.CrossClientMatch;
+            var isMatch = shared > _options.Blacklight.MatchThreshold;
             _matchedCount += (isMatch ? 1 : 0) - (_matched[_matchedNext] ? 1 : 0);
-            _crossCount += (query.CrossClientMatch ? 1 : 0) - (_crossMatched[_matchedNext] ? 1 : 0);
             _matched[_matchedNext] = isMatch;
-            _crossMatched[_matchedNext] = query.CrossClientMatch;
             _matchedNext = (_matchedNext + 1) % _matched.Length;
             _blacklight.Add(fingerprint, query.Digest, _sequence++);
             signals = signals with
             {
                 BlacklightMatches = _matchedCount,
                 BlacklightBestOverlap = shared,
-                BlacklightAlarm = _matchedCount >= _options.BlacklightAlarmMatches,
-                CrossClientMatches = _crossCount,
+                BlacklightAlarm = _matchedCount >= _options.BlacklightAlarmMatches || _crossCount >= _options.CrossClientAlarmMatches,
             };
         }
 

@@ -18,6 +18,14 @@ public sealed class DetectionOptions
     /// <summary>Blacklight alarms when at least this many queries of the window matched an earlier one. Default 3.</summary>
     public int BlacklightAlarmMatches { get; set; } = 3;
 
+    /// <summary>
+    /// The cluster-wide index alarms when at least this many of the client's last
+    /// <see cref="BlacklightWindow"/> items matched other clients' queries. Default 10: honest clients
+    /// re-encode popular images that others send too (the full-scale honest evaluation saw 3 such
+    /// matches in 100 queries), while every query of an attack spread over many keys matches.
+    /// </summary>
+    public int CrossClientAlarmMatches { get; set; } = 10;
+
     /// <summary>Shards of the cluster-wide Blacklight index. Default 4.</summary>
     public int CrossClientShards { get; set; } = 4;
 

@@ -13,7 +13,7 @@ namespace ShieldCluster.Protection.Detectors;
 /// <param name="SqueezeFlags">Queries in the squeezing window that feature squeezing flagged.</param>
 /// <param name="SqueezeChecked">Queries in the squeezing window (those squeezing ran on).</param>
 /// <param name="SqueezeAlarm">Whether the flags reached the alarm count.</param>
-/// <param name="CrossClientMatches">Queries in Blacklight's window that matched another client's earlier query (counted in <paramref name="BlacklightMatches"/> too).</param>
+/// <param name="CrossClientMatches">Of the client's last items the cluster-wide index checked, those that matched another client's earlier query.</param>
 public readonly record struct DetectorSignals(
     long Queries,
     long Retries,

@@ -6,5 +6,4 @@ namespace ShieldCluster.Protection.Detectors;
 /// <param name="Features">The input quantised to bytes (see <see cref="Features.QueryFeatureExtractor"/>).</param>
 /// <param name="Fingerprint">The Blacklight fingerprint, if computed.</param>
 /// <param name="SqueezeFlagged">Whether feature squeezing flagged the input; null when it did not run.</param>
-/// <param name="CrossClientMatch">Whether the cluster-wide index matched the query to another client's earlier one.</param>
-public readonly record struct QueryObservation(ulong Digest, int Label, byte[] Features, ulong[]? Fingerprint, bool? SqueezeFlagged = null, bool CrossClientMatch = false);
+public readonly record struct QueryObservation(ulong Digest, int Label, byte[] Features, ulong[]? Fingerprint, bool? SqueezeFlagged = null);

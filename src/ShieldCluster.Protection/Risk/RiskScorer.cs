@@ -36,9 +36,11 @@ public static class RiskScorer
             : string.Create(CultureInfo.InvariantCulture, $"{signals.PradaDistances} distances, test starts at {detection.Prada.MinDistances}");
 
         // Below the alarm, matches stay under the degrade threshold: honest near-duplicates match now and then.
-        var blacklight = signals.BlacklightAlarm ? 1.0 : 0.35 * signals.BlacklightMatches / detection.BlacklightAlarmMatches;
+        var blacklight = signals.BlacklightAlarm ? 1.0 : 0.35 * Math.Max(
+            signals.BlacklightMatches / (double)detection.BlacklightAlarmMatches,
+            signals.CrossClientMatches / (double)detection.CrossClientAlarmMatches);
         var blacklightEvidence = string.Create(CultureInfo.InvariantCulture,
-            $"{signals.BlacklightMatches} of the last {detection.BlacklightWindow} queries matched an earlier one, {signals.CrossClientMatches} of them another client's (alarm at {detection.BlacklightAlarmMatches}); latest overlap {signals.BlacklightBestOverlap} hashes");
+            $"{signals.BlacklightMatches} of the last {detection.BlacklightWindow} queries matched an earlier one of this client (alarm at {detection.BlacklightAlarmMatches}), {signals.CrossClientMatches} matched other clients' (alarm at {detection.CrossClientAlarmMatches}); latest overlap {signals.BlacklightBestOverlap} hashes");
 
         // Honest inputs are flagged at the calibrated false-positive rate, so partial counts stay low.
         var squeezing = signals.SqueezeAlarm ? 1.0 : 0.35 * signals.SqueezeFlags / detection.SqueezeAlarmFlags;

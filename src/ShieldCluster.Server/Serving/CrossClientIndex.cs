@@ -7,13 +7,14 @@ namespace ShieldCluster.Server.Serving;
 /// <summary>
 /// The cluster-wide Blacklight index: spreads each query's fingerprint hashes over the shard grains
 /// by value (one call per shard per request), sums the shards' counts per earlier query of another
-/// client, and marks the items whose best match shares more than the match threshold. Identical
-/// inputs (the same popular image from many clients) never match.
+/// client, and reports to the client's grain how many items matched (their best match sharing more
+/// than the match threshold) and whose queries they matched. Identical inputs (the same popular
+/// image from many clients) never match.
 /// </summary>
 public sealed class CrossClientIndex(IGrainFactory grains, IOptions<DetectionOptions> detection)
 {
-    /// <summary>The record with each item's cross-client match (if any) filled in.</summary>
-    public async Task<QueryRecord> AnnotateAsync(string clientId, QueryRecord record)
+    /// <summary>Looks up and records a served request's items, then reports the matches to the client's grain.</summary>
+    public async Task CheckAsync(string clientId, IClientGrain client, QueryRecord record)
     {
         var options = detection.Value;
         var shards = options.CrossClientShards;
@@ -52,18 +53,9 @@ public sealed class CrossClientIndex(IGrainFactory grains, IOptions<DetectionOpt
             shared[key] = shared.GetValueOrDefault(key) + hit.Shared;
         }
 
-        if (shared.Count == 0)
-        {
-            return record;
-        }
-
-        var items = record.Items.ToArray();
-        foreach (var group in shared.Where(s => s.Value > options.Blacklight.MatchThreshold).GroupBy(s => s.Key.Query))
-        {
-            var best = group.MaxBy(s => s.Value);
-            items[group.Key] = items[group.Key] with { CrossClientMatch = best.Key.Client };
-        }
-
-        return record with { Items = items };
+        var matches = shared.Where(s => s.Value > options.Blacklight.MatchThreshold).ToList();
+        var matchedItems = matches.Select(m => m.Key.Query).Distinct().Count();
+        var others = matches.Select(m => m.Key.Client).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(5).ToArray();
+        await client.ReportCrossClientMatchesAsync(matchedItems, record.Items.Count, others);
     }
 }

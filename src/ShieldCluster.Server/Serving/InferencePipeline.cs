@@ -72,10 +72,12 @@ public sealed partial class InferencePipeline(
                 ? Filter(model, ref result, batchSize, protection.Value.FlaggedInputs == FlaggedInputAction.Substitute)
                 : null;
 
-            // Features are computed off the response path; the client's grain gets them by a one-way call.
-            var scores = result.Outputs[0];
-            var at = time.GetUtcNow();
-            _ = Task.Run(() => RecordAsync(client.ClientId, clientGrain, model, input.Data!, batchSize, scores, flagged, at));
+            // The record goes to the client's grain (one-way) before the answer, so the client's next
+            // request is admitted after its detectors saw this one; the cluster-wide lookup follows
+            // off the response path.
+            var record = features.Build(model, input.Data!, batchSize, result.Outputs[0], flagged, time.GetUtcNow());
+            _ = clientGrain.RecordAsync(record);
+            _ = Task.Run(() => CheckCrossClientAsync(client.ClientId, clientGrain, record));
             if (degrade)
             {
                 result = Harden(result, batchSize);
@@ -227,16 +229,15 @@ public sealed partial class InferencePipeline(
         return flagged;
     }
 
-    private async Task RecordAsync(string clientId, IClientGrain client, ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? flagged, DateTimeOffset at)
+    private async Task CheckCrossClientAsync(string clientId, IClientGrain client, QueryRecord record)
     {
         try
         {
-            var record = await crossClient.AnnotateAsync(clientId, features.Build(model, input, batchSize, scores, flagged, at));
-            await client.RecordAsync(record);
+            await crossClient.CheckAsync(clientId, client, record);
         }
         catch (Exception ex)
         {
-            Log.RecordFailed(logger, ex, model.Model);
+            Log.CrossClientFailed(logger, ex, record.Model);
         }
     }
 
@@ -255,7 +256,7 @@ public sealed partial class InferencePipeline(
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Recording a served query of model {Model} failed; the client's history misses it")]
-        public static partial void RecordFailed(ILogger logger, Exception exception, string model);
+        [LoggerMessage(1, LogLevel.Warning, "The cluster-wide fingerprint check of a query of model {Model} failed; that query has no cross-client evidence")]
+        public static partial void CrossClientFailed(ILogger logger, Exception exception, string model);
     }
 }

@@ -103,20 +103,21 @@ public class ClientDetectorsTests
     }
 
     [Fact]
-    public void Observe_CrossClientMatches_CountTowardTheBlacklightAlarm()
+    public void ObserveCrossClient_MatchesReachTheirOwnAlarm_PopularImageLevelsDoNot()
     {
         var detectors = new ClientDetectors(new DetectionOptions());
-        var random = new Random(2);
-        DetectorSignals signals = default;
-        for (var i = 0; i < 3; i++)
+        // An honest client re-encoding popular images: a few cross-client matches among many queries.
+        for (var i = 0; i < 100; i++)
         {
-            // Different images (no own-history match), each matched to another client's query.
-            var image = FashionMnist.TestImage(random.Next(10_000));
-            signals = detectors.Observe(Observation(image, 1) with { CrossClientMatch = true });
+            detectors.ObserveCrossClient(i % 25 == 0 ? 1 : 0, 1);
         }
 
-        Assert.Equal(3, signals.CrossClientMatches);
-        Assert.Equal(3, signals.BlacklightMatches);
+        Assert.Equal(4, detectors.Signals.CrossClientMatches);
+        Assert.False(detectors.Signals.BlacklightAlarm);
+
+        // An attack spread over many keys: this key's queries all match the others'.
+        var signals = detectors.ObserveCrossClient(7, 7);
+        Assert.Equal(10, signals.CrossClientMatches);
         Assert.True(signals.BlacklightAlarm);
     }
 }
