@@ -56,6 +56,11 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             failures.Add($"{Section}: CrossClientShards must be 1 to 1024, CrossClientShardCapacity positive, CrossClientAlarmMatches 1 to BlacklightWindow");
         }
 
+        if (!(options.NearDuplicateRms >= 0) || options.NearDuplicateMemory < 1 || options.PopularClients < 2)
+        {
+            failures.Add($"{Section}: NearDuplicateRms must be 0 or more, NearDuplicateMemory positive, PopularClients at least 2");
+        }
+
         if (options.SqueezeWindow < 1 || options.SqueezeAlarmFlags < 1 || options.SqueezeAlarmFlags > options.SqueezeWindow)
         {
             failures.Add($"{Section}: SqueezeWindow must be positive, SqueezeAlarmFlags 1 to SqueezeWindow");

@@ -17,6 +17,8 @@ public sealed class ClientDetectors
     private int _crossNext;
     private int _crossCount;
     private readonly HashSet<int> _labels = [];
+    private readonly byte[]?[] _recentFeatures;
+    private int _recentNext;
     private readonly bool[] _flagged;
     private int _flaggedNext;
     private int _flaggedCount;
@@ -36,12 +38,32 @@ public sealed class ClientDetectors
         _blacklight = new BlacklightIndex<long>(options.Blacklight.IndexCapacity);
         _matched = new bool[options.BlacklightWindow];
         _crossMatched = new bool[options.BlacklightWindow];
+        _recentFeatures = new byte[Math.Max(1, options.NearDuplicateMemory)][];
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SqueezeWindow, 1);
         _flagged = new bool[options.SqueezeWindow];
     }
 
     /// <summary>The current signals.</summary>
     public DetectorSignals Signals { get; private set; }
+
+    /// <summary>Whether <paramref name="features"/> nearly equal a recent input's; remembers them either way.</summary>
+    private bool IsNearDuplicate(byte[] features)
+    {
+        var limit = (long)(_options.NearDuplicateRms * _options.NearDuplicateRms * features.Length);
+        var near = false;
+        foreach (var recent in _recentFeatures)
+        {
+            if (recent is not null && recent.Length == features.Length && Features.FeatureDistance.SquaredL2(recent, features) < limit)
+            {
+                near = true;
+                break;
+            }
+        }
+
+        _recentFeatures[_recentNext] = features;
+        _recentNext = (_recentNext + 1) % _recentFeatures.Length;
+        return near;
+    }
 
     /// <summary>
     /// Observes what the cluster-wide index found for a request's items (which arrives after the
@@ -77,14 +99,19 @@ public sealed class ClientDetectors
         }
 
         _labels.Add(query.Label);
-        var prada = _prada.Observe(query.Label, query.Features);
-        signals = signals with
+        var nearDuplicate = IsNearDuplicate(query.Features);
+        if (!nearDuplicate)
         {
-            PradaW = prada.W,
-            PradaDistances = prada.Distances,
-            PradaAlarm = prada.Alarm,
-            DistinctLabels = _labels.Count,
-        };
+            var prada = _prada.Observe(query.Label, query.Features);
+            signals = signals with
+            {
+                PradaW = prada.W,
+                PradaDistances = prada.Distances,
+                PradaAlarm = prada.Alarm,
+            };
+        }
+
+        signals = signals with { DistinctLabels = _labels.Count, NearDuplicates = signals.NearDuplicates + (nearDuplicate ? 1 : 0) };
 
         if (query.Fingerprint is { } fingerprint)
         {
@@ -103,7 +130,7 @@ public sealed class ClientDetectors
             };
         }
 
-        if (query.SqueezeFlagged is { } flagged)
+        if (query.SqueezeFlagged is { } flagged && !nearDuplicate)
         {
             _flaggedCount += (flagged ? 1 : 0) - (_flagged[_flaggedNext] ? 1 : 0);
             _flagged[_flaggedNext] = flagged;

@@ -9,6 +9,16 @@ public sealed class DetectionOptions
     /// <summary>Blacklight (query-based evasion).</summary>
     public BlacklightOptions Blacklight { get; set; } = new();
 
+    /// <summary>
+    /// Inputs closer than this RMS difference (on the 0-255 scale) to one of the client's last
+    /// <see cref="NearDuplicateMemory"/> inputs are near-duplicates (re-encodings, tiny edits): PRADA
+    /// and the squeezing count skip them as they skip retries; Blacklight still sees them. Default 4.
+    /// </summary>
+    public double NearDuplicateRms { get; set; } = 4;
+
+    /// <summary>Recent inputs compared for near-duplicates. Default 64.</summary>
+    public int NearDuplicateMemory { get; set; } = 64;
+
     /// <summary>Recent digests remembered to recognise retries. Default 1,000.</summary>
     public int RetryMemory { get; set; } = 1_000;
 
@@ -25,6 +35,13 @@ public sealed class DetectionOptions
     /// matches in 100 queries), while every query of an attack spread over many keys matches.
     /// </summary>
     public int CrossClientAlarmMatches { get; set; } = 10;
+
+    /// <summary>
+    /// A cross-client match to content that this many or more other clients sent (a popular image and
+    /// its re-encodings) is not evidence. Default 8: an attack spread over fewer keys is caught; one
+    /// spread over more leaves each key few enough queries for its own detectors to judge.
+    /// </summary>
+    public int PopularClients { get; set; } = 8;
 
     /// <summary>Shards of the cluster-wide Blacklight index. Default 4.</summary>
     public int CrossClientShards { get; set; } = 4;

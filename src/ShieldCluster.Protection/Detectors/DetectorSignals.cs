@@ -13,6 +13,7 @@ namespace ShieldCluster.Protection.Detectors;
 /// <param name="SqueezeFlags">Queries in the squeezing window that feature squeezing flagged.</param>
 /// <param name="SqueezeChecked">Queries in the squeezing window (those squeezing ran on).</param>
 /// <param name="SqueezeAlarm">Whether the flags reached the alarm count.</param>
+/// <param name="NearDuplicates">Near-duplicates of recent inputs, which PRADA and the squeezing count skip.</param>
 /// <param name="CrossClientMatches">Of the client's last items the cluster-wide index checked, those that matched another client's earlier query.</param>
 public readonly record struct DetectorSignals(
     long Queries,
@@ -27,4 +28,5 @@ public readonly record struct DetectorSignals(
     int SqueezeFlags = 0,
     int SqueezeChecked = 0,
     bool SqueezeAlarm = false,
-    int CrossClientMatches = 0);
+    int CrossClientMatches = 0,
+    long NearDuplicates = 0);

@@ -53,9 +53,15 @@ public sealed class CrossClientIndex(IGrainFactory grains, IOptions<DetectionOpt
             shared[key] = shared.GetValueOrDefault(key) + hit.Shared;
         }
 
-        var matches = shared.Where(s => s.Value > options.Blacklight.MatchThreshold).ToList();
-        var matchedItems = matches.Select(m => m.Key.Query).Distinct().Count();
-        var others = matches.Select(m => m.Key.Client).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(5).ToArray();
+        // Per item, the other clients whose earlier queries it matched; content matched across many
+        // clients is popular (the same picture, re-encoded), not an attack.
+        var matches = shared.Where(s => s.Value > options.Blacklight.MatchThreshold)
+            .GroupBy(s => s.Key.Query)
+            .Select(g => g.Select(s => s.Key.Client).Distinct(StringComparer.Ordinal).ToList())
+            .Where(clients => clients.Count < options.PopularClients)
+            .ToList();
+        var matchedItems = matches.Count;
+        var others = matches.SelectMany(c => c).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(5).ToArray();
         await client.ReportCrossClientMatchesAsync(matchedItems, record.Items.Count, others);
     }
 }

@@ -120,4 +120,23 @@ public class ClientDetectorsTests
         Assert.Equal(10, signals.CrossClientMatches);
         Assert.True(signals.BlacklightAlarm);
     }
+
+    [Fact]
+    public void Observe_ReencodedNearDuplicates_AreSkippedByPradaAndTheSqueezingCount()
+    {
+        var detectors = new ClientDetectors(new DetectionOptions());
+        var random = new Random(4);
+        var image = FashionMnist.TestImage(77);
+        detectors.Observe(Observation(image, 3) with { SqueezeFlagged = true });
+        for (var i = 0; i < 20; i++)
+        {
+            // Lossy re-encoding: a little noise, back to 8-bit levels.
+            var copy = image.Select(v => MathF.Round(Math.Clamp(v + (float)(random.NextDouble() - 0.5) * 0.02f, 0f, 1f) * 255f) / 255f).ToArray();
+            detectors.Observe(Observation(copy, 3) with { SqueezeFlagged = true });
+        }
+
+        Assert.Equal(20, detectors.Signals.NearDuplicates);
+        Assert.Equal(1, detectors.Signals.SqueezeFlags);
+        Assert.Equal(0, detectors.Signals.PradaDistances);
+    }
 }
