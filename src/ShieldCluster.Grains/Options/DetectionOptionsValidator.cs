@@ -51,9 +51,9 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
         }
 
         if (options.CrossClientShards is < 1 or > 1024 || options.CrossClientShardCapacity < 1
-            || options.CrossClientAlarmMatches < 1 || options.CrossClientAlarmMatches > options.BlacklightWindow)
+            || options.CrossClientAlarmMatches < 1 || options.CrossClientAlarmMatches > options.CrossClientWindow)
         {
-            failures.Add($"{Section}: CrossClientShards must be 1 to 1024, CrossClientShardCapacity positive, CrossClientAlarmMatches 1 to BlacklightWindow");
+            failures.Add($"{Section}: CrossClientShards must be 1 to 1024, CrossClientShardCapacity positive, CrossClientAlarmMatches 1 to CrossClientWindow");
         }
 
         if (!(options.NearDuplicateRms >= 0) || options.NearDuplicateMemory < 1 || options.PopularClients < 2)

@@ -37,7 +37,8 @@ public sealed class ClientDetectors
         _prada = new PradaDetector(options.Prada);
         _blacklight = new BlacklightIndex<long>(options.Blacklight.IndexCapacity);
         _matched = new bool[options.BlacklightWindow];
-        _crossMatched = new bool[options.BlacklightWindow];
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.CrossClientWindow, 1);
+        _crossMatched = new bool[options.CrossClientWindow];
         _recentFeatures = new byte[Math.Max(1, options.NearDuplicateMemory)][];
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SqueezeWindow, 1);
         _flagged = new bool[options.SqueezeWindow];

@@ -40,7 +40,7 @@ public static class RiskScorer
             signals.BlacklightMatches / (double)detection.BlacklightAlarmMatches,
             signals.CrossClientMatches / (double)detection.CrossClientAlarmMatches);
         var blacklightEvidence = string.Create(CultureInfo.InvariantCulture,
-            $"{signals.BlacklightMatches} of the last {detection.BlacklightWindow} queries matched an earlier one of this client (alarm at {detection.BlacklightAlarmMatches}), {signals.CrossClientMatches} matched other clients' (alarm at {detection.CrossClientAlarmMatches}); latest overlap {signals.BlacklightBestOverlap} hashes");
+            $"{signals.BlacklightMatches} of the last {detection.BlacklightWindow} queries matched an earlier one of this client (alarm at {detection.BlacklightAlarmMatches}); {signals.CrossClientMatches} of the last {detection.CrossClientWindow} matched other clients' (alarm at {detection.CrossClientAlarmMatches}); latest overlap {signals.BlacklightBestOverlap} hashes");
 
         // Honest inputs are flagged at the calibrated false-positive rate, so partial counts stay low.
         var squeezing = signals.SqueezeAlarm ? 1.0 : 0.35 * signals.SqueezeFlags / detection.SqueezeAlarmFlags;
