@@ -30,8 +30,9 @@ public sealed class HashPostings<TOwner>
     public int Count { get; private set; }
 
     /// <summary>
-    /// For each earlier query of another owner, with another digest, sharing any of
-    /// <paramref name="hashes"/>: how many of them it shares. Then records the new query's hashes.
+    /// For each earlier query of another owner sharing any of <paramref name="hashes"/>: how many of
+    /// them it shares. Then records the new query's hashes. Earlier queries with the same digest (the
+    /// very same input) are returned too: they are no evidence, but they tell how popular the content is.
     /// </summary>
     public IReadOnlyList<(TOwner Owner, ulong Digest, int Shared)> LookupAndAdd(TOwner owner, ulong digest, ReadOnlySpan<ulong> hashes)
     {
@@ -42,7 +43,7 @@ public sealed class HashPostings<TOwner>
             {
                 foreach (var posting in postings)
                 {
-                    if (posting.Digest != digest && !EqualityComparer<TOwner>.Default.Equals(posting.Owner, owner))
+                    if (!EqualityComparer<TOwner>.Default.Equals(posting.Owner, owner))
                     {
                         var key = (posting.Owner, posting.Digest);
                         _counts[key] = _counts.GetValueOrDefault(key) + 1;

@@ -46,6 +46,7 @@ public sealed class CrossClientIndex(IGrainFactory grains, IOptions<DetectionOpt
         var answers = await Task.WhenAll(Enumerable.Range(0, shards)
             .Select(s => grains.GetGrain<IFingerprintShardGrain>(s).LookupAndAddAsync(clientId, split[s])));
 
+        var digests = record.Items.Select(i => i.Digest).ToArray();
         var shared = new Dictionary<(int Query, string Client, ulong Digest), int>();
         foreach (var hit in answers.SelectMany(a => a))
         {
@@ -53,12 +54,14 @@ public sealed class CrossClientIndex(IGrainFactory grains, IOptions<DetectionOpt
             shared[key] = shared.GetValueOrDefault(key) + hit.Shared;
         }
 
-        // Per item, the other clients whose earlier queries it matched; content matched across many
-        // clients is popular (the same picture, re-encoded), not an attack.
+        // Per item: the other clients that sent the same or nearly the same content. Content sent by
+        // many clients is popular (a picture everyone sends, and its re-encodings), not an attack;
+        // otherwise a near (not identical) match to another client's query is evidence.
         var matches = shared.Where(s => s.Value > options.Blacklight.MatchThreshold)
             .GroupBy(s => s.Key.Query)
-            .Select(g => g.Select(s => s.Key.Client).Distinct(StringComparer.Ordinal).ToList())
-            .Where(clients => clients.Count < options.PopularClients)
+            .Where(g => g.Select(s => s.Key.Client).Distinct(StringComparer.Ordinal).Count() < options.PopularClients)
+            .Select(g => g.Where(s => s.Key.Digest != digests[g.Key]).Select(s => s.Key.Client).Distinct(StringComparer.Ordinal).ToList())
+            .Where(clients => clients.Count > 0)
             .ToList();
         var matchedItems = matches.Count;
         var others = matches.SelectMany(c => c).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(5).ToArray();
