@@ -29,11 +29,18 @@ public sealed class RiskPolicy
     /// </summary>
     public int ExtractionBudget { get; set; } = 2_000;
 
-    /// <summary>Detectors (by name, e.g. <c>prada</c>, <c>blacklight</c>) that only monitor.</summary>
-    public IList<string> MonitorOnly { get; set; } = [];
+    /// <summary>
+    /// Detectors that only monitor (they score and record; enforcement ignores them), comma-separated,
+    /// e.g. <c>prada,squeezing</c>; empty: all enforce. Default <c>prada</c>: in the full-scale
+    /// evaluation PRADA missed the red team's JbDA (W 0.97; squeezing and the extraction budget caught
+    /// it) and blocked 1 of 50 honest clients (W 0.84), so it reports until it is tuned on live traffic.
+    /// </summary>
+    public string MonitorOnly { get; set; } = RiskScorer.Prada;
 
     /// <summary>Whether <paramref name="detector"/> only monitors.</summary>
-    public bool IsMonitorOnly(string detector) => MonitorOnly.Contains(detector, StringComparer.OrdinalIgnoreCase);
+    public bool IsMonitorOnly(string detector) => MonitorOnlyNames.Contains(detector, StringComparer.OrdinalIgnoreCase);
+
+    private IEnumerable<string> MonitorOnlyNames => MonitorOnly.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>The ladder step for a risk score.</summary>
     public EnforcementLevel LevelFor(double risk) =>
@@ -65,7 +72,7 @@ public sealed class RiskPolicy
             yield return $"{prefix}:ThrottleFactor must be in (0, 1]";
         }
 
-        foreach (var name in MonitorOnly.Where(n => !RiskScorer.Detectors.Contains(n, StringComparer.OrdinalIgnoreCase)))
+        foreach (var name in MonitorOnlyNames.Where(n => !RiskScorer.Detectors.Contains(n, StringComparer.OrdinalIgnoreCase)))
         {
             yield return $"{prefix}:MonitorOnly names unknown detector '{name}' (known: {string.Join(", ", RiskScorer.Detectors)})";
         }

@@ -23,7 +23,7 @@ public class RiskScorerTests
     [Fact]
     public void Score_AnyAlarm_IsOne_AndBlocks()
     {
-        var policy = new RiskPolicy();
+        var policy = new RiskPolicy { MonitorOnly = "" };
         Assert.Equal(1, RiskScorer.Score(Signals(prada: true), 0, Detection, policy).Risk);
         Assert.Equal(1, RiskScorer.Score(Signals(matches: 3), 0, Detection, policy).Risk);
         Assert.Equal(EnforcementLevel.Blocked, policy.LevelFor(1));
@@ -39,9 +39,17 @@ public class RiskScorerTests
     }
 
     [Fact]
+    public void DefaultPolicy_PradaOnlyMonitors()
+    {
+        var (risk, verdicts) = RiskScorer.Score(Signals(prada: true), 0, Detection, new RiskPolicy());
+        Assert.Equal(0, risk);
+        Assert.True(verdicts.Single(v => v.Detector == RiskScorer.Prada).MonitorOnly);
+    }
+
+    [Fact]
     public void Score_MonitorOnlyDetector_IsReportedButNotCounted()
     {
-        var policy = new RiskPolicy { MonitorOnly = ["PRADA"] };
+        var policy = new RiskPolicy { MonitorOnly = "PRADA" };
         var (risk, verdicts) = RiskScorer.Score(Signals(prada: true), 0, Detection, policy);
         Assert.Equal(0, risk);
         var prada = verdicts.Single(v => v.Detector == RiskScorer.Prada);
@@ -77,7 +85,7 @@ public class RiskScorerTests
     [Fact]
     public void Validate_BadPolicy_NamesEachProblem()
     {
-        var policy = new RiskPolicy { DegradeAt = 0.8, ThrottleAt = 0.5, ThrottleFactor = 0, BlockFor = TimeSpan.Zero, MonitorOnly = ["squeeze-me"] };
+        var policy = new RiskPolicy { DegradeAt = 0.8, ThrottleAt = 0.5, ThrottleFactor = 0, BlockFor = TimeSpan.Zero, MonitorOnly = "squeeze-me" };
         var failures = policy.Validate("Shield:Risk").ToList();
         Assert.Equal(4, failures.Count);
         Assert.All(failures, f => Assert.StartsWith("Shield:Risk", f, StringComparison.Ordinal));
