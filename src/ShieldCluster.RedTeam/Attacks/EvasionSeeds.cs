@@ -1,3 +1,4 @@
+using ShieldCluster.RedTeam.Target;
 using ShieldCluster.RedTeam.Data;
 
 namespace ShieldCluster.RedTeam.Attacks;
@@ -5,6 +6,23 @@ namespace ShieldCluster.RedTeam.Attacks;
 /// <summary>Picks natural training images the victim classifies correctly, as evasion attacks' starting points.</summary>
 internal static class EvasionSeeds
 {
+    /// <summary>
+    /// Picks <paramref name="count"/> seeds on a budget of two 64-image batches each. If the target
+    /// stops the attack meanwhile, there are no seeds and <c>Stopped</c> says why.
+    /// </summary>
+    public static async Task<(List<(float[] Image, int Label, float[] Scores)> Seeds, string? Stopped)> PickOrStopAsync(
+        ITargetModel client, ImageDataset train, int count, Random random, CancellationToken cancellationToken, bool acceptDegraded = false)
+    {
+        try
+        {
+            return (await PickAsync(new BudgetedOracle(client, count * 64 * 2), train, count, random, cancellationToken, acceptDegraded), null);
+        }
+        catch (AttackStoppedException e)
+        {
+            return ([], e.Message);
+        }
+    }
+
     /// <summary>
     /// Queries random training images in small batches until <paramref name="count"/> are
     /// correctly classified, with non-degraded scores unless <paramref name="acceptDegraded"/>

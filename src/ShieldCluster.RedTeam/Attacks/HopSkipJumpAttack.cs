@@ -31,17 +31,7 @@ public sealed class HopSkipJumpAttack(HopSkipJumpOptions options) : IAttack
         var goal = $"adversarial within L2 <= {options.MaxL2} in {options.QueriesPerImage} label queries, on at least half of {options.Images} images";
         var successes = 0;
         var distances = new List<double>();
-        string? stopped = null;
-        List<(float[] Image, int Label, float[] Scores)> seeds;
-        try
-        {
-            seeds = await EvasionSeeds.PickAsync(new BudgetedOracle(client, options.Images * 64 * 2), context.Data.Train, options.Images, random, cancellationToken, acceptDegraded: true);
-        }
-        catch (AttackStoppedException e)
-        {
-            seeds = [];
-            stopped = e.Message;
-        }
+        var (seeds, stopped) = await EvasionSeeds.PickOrStopAsync(client, context.Data.Train, options.Images, random, cancellationToken, acceptDegraded: true);
 
         for (var n = 0; n < seeds.Count && stopped is null; n++)
         {

@@ -32,17 +32,7 @@ public sealed class SimBaAttack(SimBaOptions options) : IAttack
         var successes = 0;
         var distances = new List<double>();
         var queries = new List<double>();
-        string? stopped = null;
-        List<(float[] Image, int Label, float[] Scores)> seeds;
-        try
-        {
-            seeds = await EvasionSeeds.PickAsync(new BudgetedOracle(client, options.Images * 64 * 2), context.Data.Train, options.Images, random, cancellationToken);
-        }
-        catch (AttackStoppedException e)
-        {
-            seeds = [];
-            stopped = e.Message;
-        }
+        var (seeds, stopped) = await EvasionSeeds.PickOrStopAsync(client, context.Data.Train, options.Images, random, cancellationToken);
 
         for (var n = 0; n < seeds.Count && stopped is null; n++)
         {

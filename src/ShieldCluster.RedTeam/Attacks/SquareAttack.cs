@@ -30,17 +30,7 @@ public sealed class SquareAttack(SquareOptions options) : IAttack
         var goal = $"misclassified within Linf <= {options.Epsilon} in {options.QueriesPerImage} queries, on at least half of {options.Images} images";
         var successes = 0;
         var queries = new List<double>();
-        string? stopped = null;
-        List<(float[] Image, int Label, float[] Scores)> seeds;
-        try
-        {
-            seeds = await EvasionSeeds.PickAsync(new BudgetedOracle(client, options.Images * 64 * 2), context.Data.Train, options.Images, random, cancellationToken);
-        }
-        catch (AttackStoppedException e)
-        {
-            seeds = [];
-            stopped = e.Message;
-        }
+        var (seeds, stopped) = await EvasionSeeds.PickOrStopAsync(client, context.Data.Train, options.Images, random, cancellationToken);
 
         for (var n = 0; n < seeds.Count && stopped is null; n++)
         {
