@@ -168,8 +168,7 @@ public sealed partial class ClientGrain(
             }
         }
 
-        var profile = ResolveProfile();
-        if (profile is not null && identity.CurrentValue.Plans.TryGetValue(profile.Plan, out var plan))
+        if (CurrentPlan() is { } plan)
         {
             await AssessAsync(plan.Risk, time.GetUtcNow());
         }
@@ -180,8 +179,7 @@ public sealed partial class ClientGrain(
     public async Task ReportCrossClientMatchesAsync(int matched, int items, IReadOnlyList<string> otherClients)
     {
         _detectors.ObserveCrossClient(matched, items);
-        var profile = ResolveProfile();
-        if (profile is not null && identity.CurrentValue.Plans.TryGetValue(profile.Plan, out var plan))
+        if (CurrentPlan() is { } plan)
         {
             await AssessAsync(plan.Risk, time.GetUtcNow());
         }
@@ -338,8 +336,7 @@ public sealed partial class ClientGrain(
             }
         }
 
-        var plan = ResolveProfile() is { } profile ? identity.CurrentValue.Plans.GetValueOrDefault(profile.Plan) : null;
-        _verdicts = RiskScorer.Score(_detectors.Signals, NovelToday(time.GetUtcNow()), detection.Value, plan?.Risk ?? new RiskPolicy()).Verdicts;
+        _verdicts = RiskScorer.Score(_detectors.Signals, NovelToday(time.GetUtcNow()), detection.Value, CurrentPlan()?.Risk ?? new RiskPolicy()).Verdicts;
     }
 
     private long NovelToday(DateTimeOffset now) =>
@@ -347,6 +344,10 @@ public sealed partial class ClientGrain(
 
     private static QueryObservation ToObservation(QueryItem item) =>
         new(item.Digest, item.Label, item.Thumbnail, item.Fingerprint, item.SqueezeFlagged);
+
+    /// <summary>The client's plan, or null when the client or its plan does not exist.</summary>
+    private PlanOptions? CurrentPlan() =>
+        ResolveProfile() is { } profile ? identity.CurrentValue.Plans.GetValueOrDefault(profile.Plan) : null;
 
     private ClientProfile? ResolveProfile()
     {
