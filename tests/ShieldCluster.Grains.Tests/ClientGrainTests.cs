@@ -73,7 +73,7 @@ public class ClientGrainTests(ClusterFixture fixture)
         await client.AdmitAsync(2);
         await client.AdmitAsync(3);
         await client.RecordAsync(Record(1));
-        Assert.Equal(1, (await WaitForAsync(client, r => r.HistoryItems == 1)).HistoryItems);
+        Assert.Equal(1, (await client.WaitForReportAsync(r => r.HistoryItems == 1)).HistoryItems);
 
         await fixture.Cluster.DeactivateAsync(client.GetGrainId());
 
@@ -97,7 +97,7 @@ public class ClientGrainTests(ClusterFixture fixture)
             await client.RecordAsync(Record(2));
         }
 
-        var report = await WaitForAsync(client, r => r.HistoryItems == ClusterFixture.HistoryCapacity);
+        var report = await client.WaitForReportAsync(r => r.HistoryItems == ClusterFixture.HistoryCapacity);
         Assert.Equal(ClusterFixture.HistoryCapacity, report.HistoryItems);
     }
 
@@ -139,19 +139,4 @@ public class ClientGrainTests(ClusterFixture fixture)
         "fashion-mnist",
         "1",
         [.. Enumerable.Range(0, items).Select(i => new QueryItem((ulong)i, i % 10, 0.9f, new byte[49]))]);
-
-    private static async Task<ClientReport> WaitForAsync(IClientGrain client, Func<ClientReport, bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var report = (await client.GetReportAsync())!;
-            if (condition(report) || DateTime.UtcNow > deadline)
-            {
-                return report;
-            }
-
-            await Task.Yield();
-        }
-    }
 }

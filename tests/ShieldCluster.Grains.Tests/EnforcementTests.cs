@@ -25,20 +25,6 @@ public class EnforcementTests(ClusterFixture fixture)
         return new QueryRecord(ClusterFixture.Time.GetUtcNow(), "fashion-mnist", "1", [item]);
     }
 
-    private static async Task<ClientReport> WaitForAsync(IClientGrain client, Func<ClientReport, bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var report = (await client.GetReportAsync())!;
-            if (condition(report) || DateTime.UtcNow > deadline)
-            {
-                return report;
-            }
-
-            await Task.Delay(10);
-        }
-    }
 
     [Fact]
     public async Task RecordAsync_RandomSearchAroundOneImage_BlocksWithEvidence()
@@ -52,7 +38,7 @@ public class EnforcementTests(ClusterFixture fixture)
             await client.RecordAsync(Record(image, 4));
         }
 
-        var report = await WaitForAsync(client, r => r.Risk.Enforcement == EnforcementState.Blocked);
+        var report = await client.WaitForReportAsync(r => r.Risk.Enforcement == EnforcementState.Blocked);
         Assert.Equal(EnforcementState.Blocked, report.Risk.Enforcement);
         Assert.Equal(1.0, report.Risk.Score);
         Assert.NotNull(report.Risk.BlockedUntil);
@@ -92,7 +78,7 @@ public class EnforcementTests(ClusterFixture fixture)
             }
         }
 
-        var report = await WaitForAsync(client, r => r.HistoryItems == 165);
+        var report = await client.WaitForReportAsync(r => r.HistoryItems == 165);
         Assert.Equal(165, report.HistoryItems);
         Assert.True(report.Risk.Enforcement == EnforcementState.Ok, string.Join(" | ", report.Risk.Events.Select(e => e.Reason)));
         Assert.True(report.Risk.Score < 0.4, $"risk {report.Risk.Score}");
@@ -132,7 +118,7 @@ public class EnforcementTests(ClusterFixture fixture)
             await client.RecordAsync(Record(image, 2));
         }
 
-        var blocked = await WaitForAsync(client, r => r.HistoryItems == 12);
+        var blocked = await client.WaitForReportAsync(r => r.HistoryItems == 12);
         Assert.Equal(EnforcementState.Blocked, blocked.Risk.Enforcement);
         Assert.True(await client.UnblockAsync("false positive, customer confirmed", "bob-admin"));
 
@@ -146,7 +132,7 @@ public class EnforcementTests(ClusterFixture fixture)
         await fixture.Cluster.DeactivateAsync(client.GetGrainId());
         ClusterFixture.Time.Advance(TimeSpan.FromSeconds(1));
         await client.RecordAsync(Record(FashionMnist.TestImage(900), 1));
-        report = await WaitForAsync(client, r => r.HistoryItems == 13);
+        report = await client.WaitForReportAsync(r => r.HistoryItems == 13);
         Assert.Equal(EnforcementState.Ok, report.Risk.Enforcement);
         Assert.True(report.Risk.Score < 0.01, $"risk {report.Risk.Score}: only one novel input since the unblock");
     }
@@ -163,7 +149,7 @@ public class EnforcementTests(ClusterFixture fixture)
             var record = Record(FashionMnist.TestImage(index), FashionMnist.TestSet.Labels[index]);
             await client.RecordAsync(record);
             await client.RecordAsync(record with { At = ClusterFixture.Time.GetUtcNow() });
-            seen.Add((await WaitForAsync(client, r => r.HistoryItems == Math.Min(2 * (i + 1), ClusterFixture.HistoryCapacity))).Risk.Enforcement);
+            seen.Add((await client.WaitForReportAsync(r => r.HistoryItems == Math.Min(2 * (i + 1), ClusterFixture.HistoryCapacity))).Risk.Enforcement);
         }
 
         // 20 novel inputs degrade, 30 throttle, 40 block; the retries alongside them count for nothing.
