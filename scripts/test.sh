@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 missing=()
 [[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]] || missing+=(dataset-fashion-mnist)
+[[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "Installing ${missing[*]} (Debian packages the tests need)..."

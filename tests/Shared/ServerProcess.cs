@@ -103,6 +103,24 @@ internal sealed class ServerProcess : IAsyncDisposable
         throw new TimeoutException($"the server was not ready within {timeout}; output so far:\n{Output}");
     }
 
+    /// <summary>Whether the process has exited.</summary>
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Kills the process at once (SIGKILL): no drain, no state written, as in a crash.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>Asks the process to stop (SIGTERM), as Kubernetes does before it kills a pod.</summary>
+    public void Terminate()
+    {
+        if (SendSignal(_process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {_process.Id} failed");
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -122,7 +140,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

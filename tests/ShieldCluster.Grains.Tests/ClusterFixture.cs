@@ -48,7 +48,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             host.Services.AddSingleton<ExecutionProviderSelector>();
             host.Services.AddSingleton<ModelRepository>();
         });
-        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(ShieldStorage.Name));
+        builder.ConfigureSilo((_, silo) => silo.AddMemoryGrainStorage(ShieldStorage.Name).AddMemoryGrainStorage(ShieldStorage.History));
         Cluster = builder.Build();
         await Cluster.DeployAsync();
     }

@@ -25,6 +25,7 @@ public partial class ServerProcessTests
     [InlineData("Shield__Inference__ModelRepository", "/no/such/dir", "Shield:Inference:ModelRepository")]
     [InlineData("Shield__Redis", "localhost:6379", "Shield:Redis")]
     [InlineData("Shield__SiloPort", "70000", "SiloPort")]
+    [InlineData("Shield__Kubernetes", "true", "Shield:Kubernetes")]
     public async Task Start_BadValue_ExitsNamingTheKey(string variable, string value, string named)
     {
         var environment = new Dictionary<string, string>

@@ -12,12 +12,15 @@ namespace ShieldCluster.Grains.Clients;
 /// <summary>
 /// One API client: admits its requests under its plan (token bucket, daily item quota, enforcement)
 /// and runs the stateful detectors over the bounded history of its queries, turning their signals
-/// into a risk score and a step on the enforcement ladder. Usage is written at most once per
-/// <see cref="ProtectionOptions.StateWriteInterval"/> and on deactivation; registrations, blocks,
-/// unblocks and enforcement steps are written before they take effect.
+/// into a risk score and a step on the enforcement ladder. Usage and history are written at most
+/// once per <see cref="ProtectionOptions.StateWriteInterval"/> and on deactivation (a write that
+/// fails stays in memory for the next one); registrations, blocks, unblocks and enforcement steps
+/// are written before they take effect. History older than
+/// <see cref="ProtectionOptions.HistoryRetention"/> is dropped.
 /// </summary>
 public sealed partial class ClientGrain(
     [PersistentState("client", ShieldStorage.Name)] IPersistentState<ClientState> state,
+    [PersistentState("history", ShieldStorage.History)] IPersistentState<ClientHistory> history,
     IOptionsMonitor<IdentityOptions> identity,
     IOptions<ProtectionOptions> protection,
     IOptions<DetectionOptions> detection,
@@ -27,6 +30,7 @@ public sealed partial class ClientGrain(
     private const int MaxEvents = 50;
 
     private bool _dirty;
+    private bool _historyDirty;
     private IGrainTimer? _writer;
     private int _historyItems;
     private ClientDetectors _detectors = null!;
@@ -34,12 +38,16 @@ public sealed partial class ClientGrain(
 
     private ClientState State => state.State;
 
+    private ClientHistory History => history.State;
+
     private string ClientId => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _historyItems = State.History.Sum(r => r.Items.Count);
+        Migrate();
+        DropExpiredHistory(time.GetUtcNow());
+        _historyItems = History.Records.Sum(r => r.Items.Count);
         RebuildDetectors();
         _writer = this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions
         {
@@ -137,20 +145,21 @@ public sealed partial class ClientGrain(
     /// <inheritdoc />
     public async Task RecordAsync(QueryRecord record)
     {
-        var history = State.History;
-        history.Add(record);
+        var records = History.Records;
+        records.Add(record);
         _historyItems += record.Items.Count;
         var capacity = protection.Value.HistoryCapacity;
         var drop = 0;
-        while (_historyItems > capacity && drop < history.Count - 1)
+        while (_historyItems > capacity && drop < records.Count - 1)
         {
-            _historyItems -= history[drop].Items.Count;
+            _historyItems -= records[drop].Items.Count;
             drop++;
         }
 
-        history.RemoveRange(0, drop);
-        State.HistoryStart += drop;
+        records.RemoveRange(0, drop);
+        History.Start += drop;
         _dirty = true;
+        _historyDirty = true;
 
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).DayNumber;
         if (State.NovelDayNumber != today)
@@ -197,6 +206,8 @@ public sealed partial class ClientGrain(
         }
 
         State.Profile = profile;
+        // Until the write lands the change is pending: a failure leaves it for the next flush.
+        _dirty = true;
         await state.WriteStateAsync();
         _dirty = false;
         return true;
@@ -234,7 +245,7 @@ public sealed partial class ClientGrain(
         State.BlockedByAdmin = false;
         State.Risk = 0;
         State.NovelItems = 0;
-        State.DetectorsFrom = State.HistoryStart + State.History.Count;
+        State.DetectorsFrom = History.Start + History.Records.Count;
         RebuildDetectors();
         await CommitStepAsync(new SecurityEvent(now, ClientId, "unblock", from, EnforcementState.Ok, 0, actor, reason));
         return true;
@@ -316,6 +327,8 @@ public sealed partial class ClientGrain(
             State.Events.RemoveRange(0, State.Events.Count - MaxEvents);
         }
 
+        // Until the write lands the change is pending: a failure leaves it for the next flush.
+        _dirty = true;
         await state.WriteStateAsync();
         _dirty = false;
         ReportToIndex(step.At);
@@ -327,8 +340,8 @@ public sealed partial class ClientGrain(
     private void RebuildDetectors()
     {
         _detectors = new ClientDetectors(detection.Value);
-        var first = (int)Math.Clamp(State.DetectorsFrom - State.HistoryStart, 0, State.History.Count);
-        foreach (var record in State.History.Skip(first))
+        var first = (int)Math.Clamp(State.DetectorsFrom - History.Start, 0, History.Records.Count);
+        foreach (var record in History.Records.Skip(first))
         {
             foreach (var item in record.Items)
             {
@@ -361,21 +374,66 @@ public sealed partial class ClientGrain(
 
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
-        if (!_dirty)
+        if (_historyDirty)
+        {
+            DropExpiredHistory(time.GetUtcNow());
+            _historyDirty = !await TryWriteAsync(history, cancellationToken);
+        }
+
+        if (_dirty)
+        {
+            _dirty = !await TryWriteAsync(state, cancellationToken);
+        }
+    }
+
+    private async Task<bool> TryWriteAsync<T>(IPersistentState<T> persistent, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await persistent.WriteStateAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.WriteFailed(logger, ex, ClientId);
+            return false;
+        }
+    }
+
+    /// <summary>Moves a version-1 state's history into its own store and marks the state current.</summary>
+    private void Migrate()
+    {
+        if (State.Version >= ClientState.CurrentVersion)
         {
             return;
         }
 
-        _dirty = false;
-        try
+        if (State.History.Count > 0 && History.Records.Count == 0)
         {
-            await state.WriteStateAsync(cancellationToken);
+            History.Records = State.History;
+            History.Start = State.HistoryStart;
+            _historyDirty = true;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+
+        State.History = [];
+        State.HistoryStart = 0;
+        State.Version = ClientState.CurrentVersion;
+        _dirty = true;
+    }
+
+    private void DropExpiredHistory(DateTimeOffset now)
+    {
+        var cutoff = now - protection.Value.HistoryRetention;
+        var expired = History.Records.FindIndex(r => r.At >= cutoff) is var keep and >= 0 ? keep : History.Records.Count;
+        if (expired == 0)
         {
-            _dirty = true;
-            Log.WriteFailed(logger, ex, ClientId);
+            return;
         }
+
+        _historyItems -= History.Records.Take(expired).Sum(r => r.Items.Count);
+        History.Records.RemoveRange(0, expired);
+        History.Start += expired;
+        _historyDirty = true;
     }
 
     private static partial class Log

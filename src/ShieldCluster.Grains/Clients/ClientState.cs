@@ -2,7 +2,11 @@ using ShieldCluster.Contracts;
 
 namespace ShieldCluster.Grains.Clients;
 
-/// <summary>What a client grain keeps in storage.</summary>
+/// <summary>
+/// What a client grain keeps in durable storage. Versioned: fields are only ever added (a state
+/// written by an earlier release loads with the new fields at their defaults), and
+/// <see cref="Version"/> says which migrations have run.
+/// </summary>
 [GenerateSerializer, Alias("ShieldCluster.ClientState")]
 public sealed class ClientState
 {
@@ -30,7 +34,7 @@ public sealed class ClientState
     /// <summary>Requests refused by rate limit or quota.</summary>
     [Id(7)] public long RefusedRequests { get; set; }
 
-    /// <summary>Recent served requests, oldest first, bounded in items.</summary>
+    /// <summary>Version 1 kept the query history here; version 2 keeps it in <see cref="ClientHistory"/> (migrated on activation).</summary>
     [Id(8)] public List<QueryRecord> History { get; set; } = [];
 
     /// <summary>When the client was last admitted.</summary>
@@ -51,7 +55,7 @@ public sealed class ClientState
     /// <summary>Recent security events, oldest first, bounded.</summary>
     [Id(14)] public List<SecurityEvent> Events { get; set; } = [];
 
-    /// <summary>The sequence number of <see cref="History"/>'s first record (records are numbered from 0 as they arrive).</summary>
+    /// <summary>Version 1's <see cref="ClientHistory.Start"/> (migrated on activation).</summary>
     [Id(15)] public long HistoryStart { get; set; }
 
     /// <summary>Records numbered below this are evidence already judged: an unblock resets the detectors to here.</summary>
@@ -65,4 +69,24 @@ public sealed class ClientState
 
     /// <summary>Novel (non-retry) items served on <see cref="NovelDayNumber"/>: the extraction detector's volume.</summary>
     [Id(19)] public long NovelItems { get; set; }
+
+    /// <summary>The state's format: 0 or 1 as written by the first release (history inside), <see cref="CurrentVersion"/> now.</summary>
+    [Id(20)] public int Version { get; set; }
+
+    /// <summary>The format this release writes.</summary>
+    public const int CurrentVersion = 2;
+}
+
+/// <summary>
+/// A client's query history (the detectors' compact features), stored apart from its durable
+/// state: it is written only when it changes, and expires with its retention.
+/// </summary>
+[GenerateSerializer, Alias("ShieldCluster.ClientHistory")]
+public sealed class ClientHistory
+{
+    /// <summary>Recent served requests, oldest first, bounded in items and in age.</summary>
+    [Id(0)] public List<QueryRecord> Records { get; set; } = [];
+
+    /// <summary>The sequence number of <see cref="Records"/>' first record (records are numbered from 0 as they arrive).</summary>
+    [Id(1)] public long Start { get; set; }
 }

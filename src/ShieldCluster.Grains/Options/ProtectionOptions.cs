@@ -27,6 +27,20 @@ public sealed class ProtectionOptions
     public TimeSpan StateWriteInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How long stored query features (the detectors' history) are kept: records older than this are
+    /// dropped, and with Redis a client's stored history expires this long after its last write.
+    /// Default 7 days.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:01:00", "365.00:00:00")]
+    public TimeSpan HistoryRetention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// What happens to a request whose client state cannot be loaded (the store is down and the
+    /// client's grain is not active). Default <see cref="StateUnavailableAction.Refuse"/> (503, fail closed).
+    /// </summary>
+    public StateUnavailableAction StateUnavailable { get; set; } = StateUnavailableAction.Refuse;
+
+    /// <summary>
     /// How outputs are hardened for degraded and throttled clients. Default label-only (one-hot of
     /// the predicted class): score-based extraction and inference attacks learn nothing beyond the label.
     /// </summary>

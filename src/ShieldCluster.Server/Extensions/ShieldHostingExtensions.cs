@@ -13,6 +13,10 @@ using ShieldCluster.Server.Http;
 using ShieldCluster.Server.Identity;
 using ShieldCluster.Server.Options;
 using ShieldCluster.Server.Serving;
+using ShieldCluster.Server.Storage;
+using Orleans.Storage;
+using Polly;
+using StackExchange.Redis;
 using HttpOptions = ShieldCluster.Server.Options.HttpOptions;
 
 namespace ShieldCluster.Server.Extensions;
@@ -35,6 +39,9 @@ public static class ShieldHostingExtensions
         services.AddSingleton<IValidateOptions<DetectionOptions>, DetectionOptionsValidator>();
         services.AddOptions<SecretOptions>().BindConfiguration(SecretOptions.Section)
             .Validate(o => o.Salt is null || o.Salt.Length >= 16, "Shield:Detection:Salt must be at least 16 characters")
+            .Validate<IOptions<ShieldOptions>>(
+                (o, shield) => shield.Value.Redis is null || o.Salt is not null,
+                "Shield:Detection:Salt is required with Shield:Redis: every silo of a cluster must fingerprint with the same secret salt")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<IdentityOptions>, IdentityOptionsValidator>();
         services.AddSingleton<IValidateOptions<ShieldOptions>, ShieldOptionsValidator>();
@@ -44,19 +51,34 @@ public static class ShieldHostingExtensions
     }
 
     /// <summary>
-    /// The co-hosted Orleans silo. Embedded default: localhost clustering and in-memory storage on
-    /// the configured silo and gateway ports.
+    /// The co-hosted Orleans silo. Embedded default: localhost clustering and in-memory storage.
+    /// With <c>Shield:Redis</c>: Redis membership and grain storage (behind
+    /// <see cref="ResilientGrainStorage"/>), the feature history in a store whose entries expire after
+    /// <c>Shield:Protection:HistoryRetention</c>, and failure detection tuned for a few seconds.
     /// </summary>
     public static IHostApplicationBuilder AddShieldOrleans(this IHostApplicationBuilder builder)
     {
+        // The mode is chosen from configuration as the host is built; ports and ids are resolved
+        // later from validated options (after every configuration source, test hosts' included).
+        var redis = builder.Configuration[$"{ShieldOptions.Section}:{nameof(ShieldOptions.Redis)}"];
+        var kubernetes = builder.Configuration.GetValue<bool?>($"{ShieldOptions.Section}:{nameof(ShieldOptions.Kubernetes)}") == true;
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering();
-            silo.AddMemoryGrainStorage(ShieldStorage.Name);
+            if (string.IsNullOrWhiteSpace(redis))
+            {
+                silo.UseLocalhostClustering();
+                silo.AddMemoryGrainStorage(ShieldStorage.Inner);
+                silo.AddMemoryGrainStorage(ShieldStorage.HistoryInner);
+                silo.UseInMemoryReminderService();
+            }
+            else
+            {
+                UseRedis(silo, redis, kubernetes);
+            }
 
-            // Ports and ids come from validated options, resolved when the silo starts (after
-            // every configuration source, test hosts' included, is in place).
             var services = silo.Services;
+            AddResilientStorage(services, ShieldStorage.Name, ShieldStorage.Inner);
+            AddResilientStorage(services, ShieldStorage.History, ShieldStorage.HistoryInner);
             services.AddOptions<EndpointOptions>().Configure<IOptions<ShieldOptions>>((endpoints, shield) =>
             {
                 endpoints.SiloPort = shield.Value.SiloPort;
@@ -71,6 +93,60 @@ public static class ShieldHostingExtensions
             });
         });
         return builder;
+    }
+
+    private static void UseRedis(ISiloBuilder silo, string connectionString, bool kubernetes)
+    {
+        // Fail fast while Redis is away (no backlog of commands waiting for a reconnect): the
+        // resilience pipeline decides about retries, and requests never queue behind a dead store.
+        ConfigurationOptions Redis()
+        {
+            var options = ConfigurationOptions.Parse(connectionString);
+            options.AbortOnConnectFail = false;
+            options.BacklogPolicy = BacklogPolicy.FailFast;
+            options.ConnectTimeout = Math.Min(options.ConnectTimeout, 2_000);
+            options.AsyncTimeout = Math.Min(options.AsyncTimeout, 2_000);
+            options.SyncTimeout = Math.Min(options.SyncTimeout, 2_000);
+            return options;
+        }
+
+        // State in Orleans' binary format: version tolerant through the [Id]s of the state types
+        // (fields added later load as defaults), and a fraction of the size of JSON with type names.
+        silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
+        silo.UseRedisClustering(o => o.ConfigurationOptions = Redis());
+        silo.AddRedisGrainStorage(ShieldStorage.Inner, o => o.ConfigurationOptions = Redis());
+        silo.UseRedisReminderService(o => o.ConfigurationOptions = Redis());
+        silo.Services.AddRedisGrainStorage(ShieldStorage.HistoryInner, options => options
+            .Configure<IOptions<ProtectionOptions>>((o, protection) =>
+            {
+                o.ConfigurationOptions = Redis();
+                o.EntryExpiry = protection.Value.HistoryRetention;
+            }));
+
+        // A killed silo is declared dead after about two missed 2-second probes (the defaults take
+        // 3 x 5 s), which bounds the window in which its grains cannot be reached.
+        silo.Configure<ClusterMembershipOptions>(o =>
+        {
+            o.ProbeTimeout = TimeSpan.FromSeconds(2);
+            o.NumMissedProbesLimit = 2;
+            o.NumProbedSilos = 2;
+            o.TableRefreshTimeout = TimeSpan.FromSeconds(5);
+        });
+        if (kubernetes)
+        {
+            silo.UseKubernetesHosting();
+        }
+    }
+
+    private static void AddResilientStorage(IServiceCollection services, string name, string inner)
+    {
+        services.TryAddSingleton(sp =>
+        {
+            var logger = sp.GetRequiredService<ILogger<ResilientGrainStorage>>();
+            return ResilientGrainStorage.CreatePipeline(TimeProvider.System, state => StorageLog.Circuit(logger, state));
+        });
+        services.AddKeyedSingleton<IGrainStorage>(name, (sp, _) =>
+            new ResilientGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(inner), sp.GetRequiredService<ResiliencePipeline>()));
     }
 
     /// <summary>The model repository and ONNX Runtime, loaded before the server reports ready.</summary>

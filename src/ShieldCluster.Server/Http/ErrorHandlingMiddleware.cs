@@ -44,7 +44,7 @@ public sealed partial class ErrorHandlingMiddleware(RequestDelegate next, ILogge
 
     // Grain calls that time out or find no silo (OrleansException covers SiloUnavailableException
     // and message rejections) are the cluster's trouble, not the client's: 503, try again.
-    private static bool IsUnavailable(Exception ex) => ex is TimeoutException or OrleansException;
+    internal static bool IsUnavailable(Exception ex) => ex is TimeoutException or OrleansException;
 
     /// <summary>Turns empty error statuses from routing (404, 405) into JSON error bodies.</summary>
     public static async Task WriteStatusCodeBodyAsync(StatusCodeContext statusContext)

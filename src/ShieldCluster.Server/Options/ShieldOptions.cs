@@ -29,4 +29,11 @@ public sealed class ShieldOptions
     /// default (localhost clustering, in-memory storage).
     /// </summary>
     public string? Redis { get; set; }
+
+    /// <summary>
+    /// Running as pods on Kubernetes: the silo takes its name, address and cluster ids from the pod
+    /// (POD_NAME, POD_NAMESPACE, POD_IP, ORLEANS_SERVICE_ID, ORLEANS_CLUSTER_ID) and removes pods of
+    /// silos that membership declared dead. Needs <see cref="Redis"/> (membership lives there). Default false.
+    /// </summary>
+    public bool Kubernetes { get; set; }
 }

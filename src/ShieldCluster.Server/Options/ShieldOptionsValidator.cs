@@ -16,7 +16,19 @@ public sealed class ShieldOptionsValidator : IValidateOptions<ShieldOptions>
 
         if (options.Redis is not null)
         {
-            failures.Add("Shield:Redis is set, but Redis clustering and storage are not in this build yet; unset it to run the embedded default");
+            try
+            {
+                StackExchange.Redis.ConfigurationOptions.Parse(options.Redis);
+            }
+            catch (ArgumentException ex)
+            {
+                failures.Add($"Shield:Redis is not a valid StackExchange.Redis connection string: {ex.Message}");
+            }
+        }
+
+        if (options.Kubernetes && string.IsNullOrWhiteSpace(options.Redis))
+        {
+            failures.Add("Shield:Kubernetes needs Shield:Redis: cluster membership and grain state live in Redis");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -54,19 +54,27 @@ public sealed partial class InferencePipeline(
         var outputIndexes = SelectOutputs(model, request.Outputs);
         var clientGrain = grains.GetGrain<IClientGrain>(client.ClientId);
         var degrade = false;
-        if (protection.Value.Enabled)
+        var protect = protection.Value.Enabled;
+        if (protect)
         {
-            var admission = await clientGrain.AdmitAsync(batchSize);
-            ApplyRateLimitHeaders(context.Response, admission);
-            ThrowIfRefused(admission);
-            degrade = admission.DegradeOutputs;
+            var admission = await AdmitAsync(clientGrain, client.ClientId, batchSize);
+            if (admission is null)
+            {
+                protect = false;
+            }
+            else
+            {
+                ApplyRateLimitHeaders(context.Response, admission);
+                ThrowIfRefused(admission);
+                degrade = admission.DegradeOutputs;
+            }
         }
 
-        var squeeze = protection.Value.Enabled && model.SqueezeThreshold is not null && ShouldSqueeze();
+        var squeeze = protect && model.SqueezeThreshold is not null && ShouldSqueeze();
         var result = await grains.GetGrain<IInferenceGrain>(model.Model)
             .InferAsync(new InferenceRequest(model.Model, model.Version, input.Data!, batchSize, squeeze));
 
-        if (protection.Value.Enabled)
+        if (protect)
         {
             var flagged = squeeze && result.SqueezeScores is not null
                 ? Filter(model, ref result, batchSize, protection.Value.FlaggedInputs == FlaggedInputAction.Substitute)
@@ -93,6 +101,23 @@ public sealed partial class InferencePipeline(
         }
 
         return new InferResponse(model.Model, result.Version, request.Id, outputs);
+    }
+
+    /// <summary>
+    /// The client grain's admission; null when its state cannot be loaded and the server fails open
+    /// (<see cref="StateUnavailableAction.Serve"/>). Failing closed, the unavailability propagates (503).
+    /// </summary>
+    private async Task<Admission?> AdmitAsync(IClientGrain clientGrain, string clientId, int items)
+    {
+        try
+        {
+            return await clientGrain.AdmitAsync(items);
+        }
+        catch (Exception ex) when (protection.Value.StateUnavailable == StateUnavailableAction.Serve && ErrorHandlingMiddleware.IsUnavailable(ex))
+        {
+            Log.FailedOpen(logger, ex, clientId);
+            return null;
+        }
     }
 
     private static InferInput SelectInput(ModelVersion model, InferRequest request)
@@ -258,5 +283,8 @@ public sealed partial class InferencePipeline(
     {
         [LoggerMessage(1, LogLevel.Warning, "The cluster-wide fingerprint check of a query of model {Model} failed; that query has no cross-client evidence")]
         public static partial void CrossClientFailed(ILogger logger, Exception exception, string model);
+
+        [LoggerMessage(3, LogLevel.Warning, "Client {ClientId}: its state cannot be loaded; served without protection (Shield:Protection:StateUnavailable is Serve)")]
+        public static partial void FailedOpen(ILogger logger, Exception exception, string clientId);
     }
 }
