@@ -25,6 +25,10 @@ internal static class StoredState
     public static async Task<ClientHistory?> HistoryAsync(RedisServer redis, string clientId) =>
         await ReadAsync<ClientHistory>(redis, Key("client", clientId, "history"));
 
+    /// <summary>Writes <paramref name="value"/> as a grain's stored state (a state no silo has loaded yet).</summary>
+    public static Task WriteAsync<T>(RedisServer redis, string key, T value) =>
+        redis.HashSetAsync(key, ("etag", "seeded"u8.ToArray()), ("data", Serializer.SerializeToArray(value)));
+
     private static async Task<T?> ReadAsync<T>(RedisServer redis, string key)
         where T : class
     {
