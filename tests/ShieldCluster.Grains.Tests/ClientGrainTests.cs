@@ -134,6 +134,20 @@ public class ClientGrainTests(ClusterFixture fixture)
         Assert.Equal(AdmissionDecision.Blocked, (await client.AdmitAsync(1)).Decision);
     }
 
+    [Fact]
+    public async Task History_OlderThanRetention_IsDropped()
+    {
+        var client = await NewClientAsync();
+        var now = ClusterFixture.Time.GetUtcNow();
+        await client.RecordAsync(Record(3) with { At = now - ClusterFixture.HistoryRetention - TimeSpan.FromMinutes(1) });
+        await client.RecordAsync(Record(2) with { At = now - ClusterFixture.HistoryRetention + TimeSpan.FromMinutes(1) });
+
+        // The next write drops what aged out, and the reactivated grain does not bring it back.
+        Assert.Equal(2, (await client.WaitForReportAsync(r => r.HistoryItems == 2)).HistoryItems);
+        await fixture.Cluster.DeactivateAsync(client.GetGrainId());
+        Assert.Equal(2, (await client.GetReportAsync())!.HistoryItems);
+    }
+
     private static QueryRecord Record(int items) => new(
         ClusterFixture.Time.GetUtcNow(),
         "fashion-mnist",

@@ -19,6 +19,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public const string TinyPlan = "tiny";
     public const string SmallBudgetPlan = "small-budget";
     public const int HistoryCapacity = 200;
+    public static readonly TimeSpan HistoryRetention = TimeSpan.FromHours(1);
 
     public static FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
 
@@ -42,6 +43,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             {
                 o.HistoryCapacity = HistoryCapacity;
                 o.StateWriteInterval = TimeSpan.FromMilliseconds(100);
+                o.HistoryRetention = HistoryRetention;
             });
             host.Services.Configure<InferenceOptions>(o => o.ModelRepository = RepositoryPaths.Models);
             host.Services.AddKeyedSingleton<TimeProvider>(ShieldTime.Key, Time);

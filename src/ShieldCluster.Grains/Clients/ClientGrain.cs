@@ -423,15 +423,22 @@ public sealed partial class ClientGrain(
 
     private void DropExpiredHistory(DateTimeOffset now)
     {
+        // Records arrive one-way from many front ends, so they are in time order only roughly:
+        // every expired one goes, wherever it sits, and the numbering moves on by as many.
         var cutoff = now - protection.Value.HistoryRetention;
-        var expired = History.Records.FindIndex(r => r.At >= cutoff) is var keep and >= 0 ? keep : History.Records.Count;
+        var items = 0;
+        var expired = History.Records.RemoveAll(r =>
+        {
+            var old = r.At < cutoff;
+            items += old ? r.Items.Count : 0;
+            return old;
+        });
         if (expired == 0)
         {
             return;
         }
 
-        _historyItems -= History.Records.Take(expired).Sum(r => r.Items.Count);
-        History.Records.RemoveRange(0, expired);
+        _historyItems -= items;
         History.Start += expired;
         _historyDirty = true;
     }
