@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 missing=()
 [[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]] || missing+=(dataset-fashion-mnist)
 [[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
+# deploy/k8s (tests/ShieldCluster.Deploy.Tests): kubectl renders the kustomizations (Debian's
+# kubernetes-client, kubectl 1.20, is enough), node runs the schema validator in deploy/k8s/validate.
+kubectl kustomize --help >/dev/null 2>&1 || missing+=(kubernetes-client)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "Installing ${missing[*]} (Debian packages the tests need)..."
@@ -16,6 +21,13 @@ if ((${#missing[@]})); then
     echo "The tests need: sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
+fi
+
+# The manifest validator's node packages, exactly as deploy/k8s/validate/package-lock.json pins them.
+validator=deploy/k8s/validate
+if [[ ! -f $validator/node_modules/.package-lock.json || $validator/package-lock.json -nt $validator/node_modules/.package-lock.json ]]; then
+  echo "Installing the manifest validator's node packages (npm ci in $validator)..."
+  (cd "$validator" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 if ! command -v dotnet >/dev/null; then
