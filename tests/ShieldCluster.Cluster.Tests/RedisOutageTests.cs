@@ -98,6 +98,33 @@ public class RedisOutageTests(ITestOutputHelper output)
         Assert.True(report.GetProperty("usage").GetProperty("itemsToday").GetInt64() >= load.Served("h3"));
     }
 
+    [Theory]
+    [InlineData("Refuse", HttpStatusCode.ServiceUnavailable)]
+    [InlineData("Serve", HttpStatusCode.OK)]
+    public async Task RedisDown_ClientWhoseStateCannotLoad_FollowsThePolicy(string policy, HttpStatusCode expected)
+    {
+        // A configured client: its key needs no grain, so only its state is out of reach.
+        const string key = "shk_configured-client-key-for-the-policy-test";
+        await using var cluster = await SiloCluster.StartAsync(silos: 1, new Dictionary<string, string>
+        {
+            ["Shield__Protection__StateUnavailable"] = policy,
+            ["Shield__Clients__cfg__ApiKeySha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key))),
+            ["Shield__Clients__cfg__Plan"] = "load",
+        });
+        await cluster.Redis.StopAsync();
+
+        Assert.Equal(expected, await cluster.InferAsync(cluster.Live[0], key));
+        if (policy == "Serve")
+        {
+            // Serving without protection is logged (the console logger writes in the background).
+            await WaitUntilAsync(() => cluster.Output.Contains("served without protection", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the fail-open log line");
+        }
+        else
+        {
+            Assert.DoesNotContain("served without protection", cluster.Output, StringComparison.Ordinal);
+        }
+    }
+
     private static async Task<string> SeedColdClientAsync(SiloCluster cluster)
     {
         var key = "shk_cold-client-key-for-the-outage-test";
