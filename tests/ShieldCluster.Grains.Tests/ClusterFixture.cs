@@ -18,6 +18,7 @@ public sealed class ClusterFixture : IAsyncLifetime
 {
     public const string TinyPlan = "tiny";
     public const string SmallBudgetPlan = "small-budget";
+    public const string MisinformPlan = "misinform";
     public const int HistoryCapacity = 200;
     public static readonly TimeSpan HistoryRetention = TimeSpan.FromHours(1);
 
@@ -37,6 +38,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.Plans[IdentityOptions.DefaultPlan] = new PlanOptions();
                 o.Plans[TinyPlan] = new PlanOptions { RequestsPerSecond = 1, Burst = 3, DailyQuota = 10 };
                 o.Plans[SmallBudgetPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20 } };
+                o.Plans[MisinformPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20, Misinform = true } };
                 o.Clients["configured"] = new ClientOptions { ApiKeySha256 = new string('a', 64), Plan = TinyPlan, Models = ["fashion-mnist"] };
             });
             host.Services.Configure<ProtectionOptions>(o =>

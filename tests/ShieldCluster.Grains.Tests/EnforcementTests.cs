@@ -161,6 +161,25 @@ public class EnforcementTests(ClusterFixture fixture)
         Assert.Contains(report.Risk.Detectors, d => d.Detector == "extraction" && d.Evidence.StartsWith("45 novel inputs today against a budget of 20", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(ClusterFixture.MisinformPlan, true)]
+    [InlineData(ClusterFixture.SmallBudgetPlan, false)]
+    public async Task AdmitAsync_BeyondTheExtractionBudget_MisinformsOnlyWhenThePlanSaysSo(string plan, bool misinformBeyond)
+    {
+        var client = await NewClientAsync(plan);
+        var misinformed = new List<bool>();
+        for (var i = 0; i < 25; i++)
+        {
+            misinformed.Add((await client.AdmitAsync(1)).Misinform);
+            await client.RecordAsync(Record(FashionMnist.TestImage(i), FashionMnist.TestSet.Labels[i]));
+            await client.WaitForReportAsync(r => r.HistoryItems == i + 1);
+        }
+
+        // Admission at request n sees the n - 1 novel inputs before it: the budget of 20 is spent from the 21st on.
+        Assert.All(misinformed.Take(20), m => Assert.False(m));
+        Assert.All(misinformed.Skip(20), m => Assert.Equal(misinformBeyond, m));
+    }
+
     [Fact]
     public async Task BlockAsync_UnknownClient_ReturnsFalse()
     {

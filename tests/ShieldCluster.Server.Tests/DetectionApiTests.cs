@@ -177,6 +177,32 @@ public class DetectionApiTests(ShieldServerFactory server) : IClassFixture<Shiel
     }
 
     [Fact]
+    public async Task MisinformPlan_BeyondTheExtractionBudget_AnswersAOneHotDecoyNeverTheTrueLabel()
+    {
+        var created = await (await Security.PostAsJsonAsync("/admin/clients", new { clientId = "stealer", plan = "misinform" })).Content.ReadFromJsonAsync<JsonObject>();
+        var client = server.ClientWithKey((string)created!["apiKey"]!);
+        var truth = await PredictionsAsync(await PostAsync(server.ClientWithKey(ShieldServerFactory.AliceKey), Json(100, 16)));
+
+        // The budget: 8 novel images answered truthfully (records land before the next admission).
+        Assert.Equal(truth[..8], await PredictionsAsync(await PostAsync(client, Json(100, 8))));
+        var answered = await PostAsync(client, Json(108, 8));
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        var body = await answered.Content.ReadFromJsonAsync<JsonObject>();
+        var scores = body!["outputs"]![0]!["data"]!.AsArray().Select(v => (float)v!).ToArray();
+        for (var i = 0; i < 8; i++)
+        {
+            var row = scores.AsSpan(i * 10, 10).ToArray();
+            Assert.Equal(1, row.Count(s => s == 1f));
+            Assert.Equal(9, row.Count(s => s == 0f));
+            Assert.NotEqual(truth[8 + i], Array.IndexOf(row, 1f));
+        }
+
+        // The evidence keeps the true labels: the report counts the novel inputs, not the decoys.
+        var report = await Security.GetFromJsonAsync<JsonObject>("/admin/clients/stealer");
+        Assert.Contains(report!["detectors"]!.AsArray(), d => (string?)d!["name"] == "extraction" && ((string?)d["evidence"])!.StartsWith("16 novel inputs", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Block_ForMinutes_Refuses403_UntilUnblocked()
     {
         var created = await (await Security.PostAsJsonAsync("/admin/clients", new { clientId = "blockme", plan = "standard" })).Content.ReadFromJsonAsync<JsonObject>();

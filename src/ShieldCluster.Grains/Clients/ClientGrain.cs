@@ -139,7 +139,8 @@ public sealed partial class ClientGrain(
             limits.Burst,
             (int)Math.Floor(bucket.Tokens),
             (int)Math.Ceiling(bucket.TimeToFull(limits, now).TotalSeconds),
-            State.Enforcement is EnforcementState.Degraded or EnforcementState.Throttled);
+            State.Enforcement is EnforcementState.Degraded or EnforcementState.Throttled,
+            plan.Risk.Misinform && !plan.Risk.IsMonitorOnly(RiskScorer.Extraction) && NovelToday(now) >= plan.Risk.ExtractionBudget);
     }
 
     /// <inheritdoc />

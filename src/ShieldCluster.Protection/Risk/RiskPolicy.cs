@@ -30,6 +30,15 @@ public sealed class RiskPolicy
     public int ExtractionBudget { get; set; } = 2_000;
 
     /// <summary>
+    /// Answer novel inputs beyond <see cref="ExtractionBudget"/> with misinformation (the one-hot of a
+    /// fixed wrong class; see <c>Misinformation</c>) instead of degraded outputs, until the block at
+    /// twice the budget. Default false: this CHANGES answers, so an honest client over its budget gets
+    /// wrong labels without being told; turn it on only for plans whose honest use never exceeds
+    /// the budget. It is what brings a Knockoff copy's agreement below 0.75 (README, red team).
+    /// </summary>
+    public bool Misinform { get; set; }
+
+    /// <summary>
     /// Detectors that only monitor (they score and record; enforcement ignores them), comma-separated,
     /// e.g. <c>prada,squeezing</c>; empty: all enforce. Default <c>prada</c>: in the full-scale
     /// evaluation PRADA missed the red team's JbDA (W 0.97; squeezing and the extraction budget caught

@@ -54,6 +54,7 @@ public sealed partial class InferencePipeline(
         var outputIndexes = SelectOutputs(model, request.Outputs);
         var clientGrain = grains.GetGrain<IClientGrain>(client.ClientId);
         var degrade = false;
+        var misinform = false;
         var protect = protection.Value.Enabled;
         if (protect)
         {
@@ -67,6 +68,7 @@ public sealed partial class InferencePipeline(
                 ApplyRateLimitHeaders(context.Response, admission);
                 ThrowIfRefused(admission);
                 degrade = admission.DegradeOutputs;
+                misinform = admission.Misinform;
             }
         }
 
@@ -86,7 +88,11 @@ public sealed partial class InferencePipeline(
             var record = features.Build(model, input.Data!, batchSize, result.Outputs[0], flagged, time.GetUtcNow());
             _ = clientGrain.RecordAsync(record);
             _ = Task.Run(() => CheckCrossClientAsync(client.ClientId, clientGrain, record));
-            if (degrade)
+            if (misinform)
+            {
+                result = Misinform(result, batchSize);
+            }
+            else if (degrade)
             {
                 result = Harden(result, batchSize);
             }
@@ -264,6 +270,20 @@ public sealed partial class InferencePipeline(
         {
             Log.CrossClientFailed(logger, ex, record.Model);
         }
+    }
+
+    /// <summary>Answers every row of the first output (the class scores) with its decoy class.</summary>
+    private InferenceResult Misinform(InferenceResult result, int batchSize)
+    {
+        var scores = (float[])result.Outputs[0].Clone();
+        var classes = scores.Length / batchSize;
+        var shift = features.MisinformationShift(classes);
+        for (var i = 0; i < batchSize; i++)
+        {
+            Misinformation.Apply(scores.AsSpan(i * classes, classes), shift);
+        }
+
+        return result with { Outputs = [scores, .. result.Outputs.Skip(1)] };
     }
 
     /// <summary>Hardens the first output (the class scores) row by row; the predicted label never changes.</summary>

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using ShieldCluster.Contracts;
 using ShieldCluster.Inference.Runtime;
 using ShieldCluster.Protection.Detectors;
+using ShieldCluster.Protection.OutputHardening;
 using ShieldCluster.Server.Options;
 
 namespace ShieldCluster.Server.Serving;
@@ -36,6 +37,9 @@ public sealed partial class QueryFeatures
             Log.RandomSalt(logger);
         }
     }
+
+    /// <summary>This deployment's misinformation shift for <paramref name="classes"/> classes (from the secret salt).</summary>
+    public int MisinformationShift(int classes) => Misinformation.ShiftFor(_secret, classes);
 
     /// <summary>Builds the record of a served request.</summary>
     public QueryRecord Build(ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? squeezeFlags, DateTimeOffset at)
