@@ -12,6 +12,9 @@ missing=()
 kubectl kustomize --help >/dev/null 2>&1 || missing+=(kubernetes-client)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+# tests/ShieldCluster.Console.Tests: a real headless browser, Debian's chromium, drives the security
+# console through the driver that the Microsoft.Playwright package ships; no browser is downloaded.
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "Installing ${missing[*]} (Debian packages the tests need)..."
@@ -34,5 +37,8 @@ if ! command -v dotnet >/dev/null; then
   echo "The tests need the .NET 10 SDK (dotnet) on PATH." >&2
   exit 1
 fi
+
+# Playwright must never fetch a browser of its own: the console tests use /usr/bin/chromium.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 exec dotnet test ShieldCluster.sln -c Release "$@"

@@ -9,7 +9,15 @@ public sealed record ClientReport(
     [property: Id(3)] UsageReport Usage,
     [property: Id(4)] int HistoryItems,
     [property: Id(5)] DateTimeOffset? LastSeen,
-    [property: Id(6)] RiskReport Risk);
+    [property: Id(6)] RiskReport Risk,
+    [property: Id(7)] IReadOnlyList<TimelinePoint>? Timeline = null);
+
+/// <summary>One minute of a client's served queries (from its history).</summary>
+[GenerateSerializer, Immutable, Alias("ShieldCluster.TimelinePoint")]
+public sealed record TimelinePoint(
+    [property: Id(0)] DateTimeOffset At,
+    [property: Id(1)] int Requests,
+    [property: Id(2)] int Items);
 
 /// <summary>A client's risk: the score, the enforcement in force, each detector's verdict and the recent security events.</summary>
 [GenerateSerializer, Immutable, Alias("ShieldCluster.RiskReport")]

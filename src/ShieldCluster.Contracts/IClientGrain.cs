@@ -13,6 +13,26 @@ public interface IClientGrain : IGrainWithStringKey
     [Alias("AdmitAsync")]
     Task<Admission> AdmitAsync(int items);
 
+    /// <summary>
+    /// Admits or refuses a request made with the key whose SHA-256 is <paramref name="keyHash"/>:
+    /// a key the client no longer holds (rotated out past its grace, or the client deleted and
+    /// recreated) is refused as unknown, on every silo at once.
+    /// </summary>
+    [Alias("AdmitWithKeyAsync")]
+    Task<Admission> AdmitAsync(int items, string keyHash);
+
+    /// <summary>
+    /// Makes <paramref name="newKeyHash"/> the client's key; the keys it held stay valid until
+    /// <paramref name="oldKeysValidUntil"/>. Durable and audited before it returns; false when the
+    /// client does not exist or comes from configuration.
+    /// </summary>
+    [Alias("RotateKeyAsync")]
+    Task<bool> RotateKeyAsync(string newKeyHash, DateTimeOffset oldKeysValidUntil, string actor);
+
+    /// <summary>Deletes a client created at run time: its state, history and keys; audited. False when there is no such client or it comes from configuration.</summary>
+    [Alias("DeleteAsync")]
+    Task<bool> DeleteAsync(string actor);
+
     /// <summary>Appends a served request's compact features to the client's history.</summary>
     [OneWay]
     [Alias("RecordAsync")]
@@ -33,6 +53,10 @@ public interface IClientGrain : IGrainWithStringKey
     /// <summary>Registers a new client; false if the id is already taken.</summary>
     [Alias("RegisterAsync")]
     Task<bool> RegisterAsync(ClientProfile profile);
+
+    /// <summary>Registers a new client holding the key whose SHA-256 is <paramref name="keyHash"/>; audited as <paramref name="actor"/>'s. False if the id is taken.</summary>
+    [Alias("RegisterWithKeyAsync")]
+    Task<bool> RegisterAsync(ClientProfile profile, string keyHash, string actor);
 
     /// <summary>Blocks the client until <paramref name="until"/> (null: until unblocked); durable before it returns.</summary>
     [Alias("BlockAsync")]

@@ -5,12 +5,14 @@ using ShieldCluster.Server.Hosting;
 try
 {
     var builder = WebApplication.CreateBuilder(args);
-    builder.AddShieldOptions().AddShieldOrleans().AddShieldInference().AddShieldHttp();
+    builder.AddShieldOptions().AddShieldOrleans().AddShieldOperations().AddShieldInference().AddShieldHttp();
     builder.WebHost.UseUrls(builder.Configuration["urls"] ?? "http://127.0.0.1:8080");
 
     var app = builder.Build();
     app.UseShieldHttp();
-    app.MapHealthApi().MapModelsApi().MapAdminApi();
+    app.MapShieldDashboard();
+    app.MapHealthApi().MapModelsApi().MapAdminApi().MapMetricsApi();
+    app.MapSecurityConsole();
     await app.RunAsync();
     return 0;
 }

@@ -24,6 +24,9 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public static FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
 
+    /// <summary>The audit trail every silo of the test cluster appends to.</summary>
+    public static ShieldCluster.Grains.Audit.MemoryAuditLog Audit { get; } = new(10_000, TimeSpan.FromDays(3650), Time);
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IGrainFactory Grains => Cluster.Client;
@@ -49,6 +52,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             });
             host.Services.Configure<InferenceOptions>(o => o.ModelRepository = RepositoryPaths.Models);
             host.Services.AddKeyedSingleton<TimeProvider>(ShieldTime.Key, Time);
+            host.Services.AddSingleton<ShieldCluster.Grains.Audit.IAuditLog>(Audit);
             host.Services.AddSingleton<ExecutionProviderSelector>();
             host.Services.AddSingleton<ModelRepository>();
         });

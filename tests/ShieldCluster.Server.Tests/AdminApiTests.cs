@@ -103,6 +103,9 @@ public class NoAdminTests(NoAdminTests.Factory server) : IClassFixture<NoAdminTe
         var client = server.ClientWithKey(key);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/admin/clients/alice")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsJsonAsync("/admin/clients", new { clientId = "x", plan = "standard" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/admin/events")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/metrics")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/dashboard/")).StatusCode);
     }
 }
 

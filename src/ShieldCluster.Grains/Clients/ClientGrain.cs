@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ShieldCluster.Contracts;
+using ShieldCluster.Grains.Audit;
 using ShieldCluster.Grains.Options;
 using ShieldCluster.Protection.Detectors;
 using ShieldCluster.Protection.RateLimiting;
@@ -25,6 +26,7 @@ public sealed partial class ClientGrain(
     IOptions<ProtectionOptions> protection,
     IOptions<DetectionOptions> detection,
     [FromKeyedServices(ShieldTime.Key)] TimeProvider time,
+    IAuditLog audit,
     ILogger<ClientGrain> logger) : Grain, IClientGrain
 {
     private const int MaxEvents = 50;
@@ -67,10 +69,15 @@ public sealed partial class ClientGrain(
     }
 
     /// <inheritdoc />
-    public async Task<Admission> AdmitAsync(int items)
+    public Task<Admission> AdmitAsync(int items) => AdmitCoreAsync(items, keyHash: null);
+
+    /// <inheritdoc />
+    public Task<Admission> AdmitAsync(int items, string keyHash) => AdmitCoreAsync(items, keyHash);
+
+    private async Task<Admission> AdmitCoreAsync(int items, string? keyHash)
     {
         var profile = ResolveProfile();
-        if (profile is null)
+        if (profile is null || (keyHash is not null && profile.Source != ClientSource.Configuration && !HoldsKey(keyHash, time.GetUtcNow())))
         {
             return new Admission(AdmissionDecision.UnknownClient, 0, 0, 0, 0);
         }
@@ -215,6 +222,20 @@ public sealed partial class ClientGrain(
     }
 
     /// <inheritdoc />
+    public async Task<bool> RegisterAsync(ClientProfile profile, string keyHash, string actor)
+    {
+        if (ResolveProfile() is not null)
+        {
+            return false;
+        }
+
+        State.Profile = profile;
+        State.Keys = [new ClientKey(keyHash, null)];
+        await CommitStepAsync(new SecurityEvent(time.GetUtcNow(), ClientId, "created", EnforcementState.Ok, EnforcementState.Ok, 0, actor, $"client created on plan '{profile.Plan}'"));
+        return true;
+    }
+
+    /// <inheritdoc />
     public async Task<bool> BlockAsync(string reason, DateTimeOffset? until, string actor)
     {
         if (ResolveProfile() is null)
@@ -253,6 +274,48 @@ public sealed partial class ClientGrain(
     }
 
     /// <inheritdoc />
+    public async Task<bool> RotateKeyAsync(string newKeyHash, DateTimeOffset oldKeysValidUntil, string actor)
+    {
+        if (ResolveProfile() is not { Source: not ClientSource.Configuration })
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        State.Keys = [.. State.Keys
+            .Where(k => k.ValidUntil is not { } until || until > now)
+            .Select(k => k with { ValidUntil = k.ValidUntil is { } until && until < oldKeysValidUntil ? until : oldKeysValidUntil })
+            .Where(k => k.ValidUntil > now), new ClientKey(newKeyHash, null)];
+        var grace = oldKeysValidUntil > now ? $"the previous key works until {oldKeysValidUntil:O}" : "the previous key stopped working at once";
+        await CommitStepAsync(new SecurityEvent(now, ClientId, "key-rotated", State.Enforcement, State.Enforcement, State.Risk, actor, grace));
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(string actor)
+    {
+        if (ResolveProfile() is not { Source: not ClientSource.Configuration })
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        var last = new SecurityEvent(now, ClientId, "deleted", State.Enforcement, EnforcementState.Ok, 0, actor, "client deleted with its keys, usage and history");
+        _writer?.Dispose();
+        await state.ClearStateAsync();
+        await history.ClearStateAsync();
+        state.State = new ClientState { Version = ClientState.CurrentVersion };
+        history.State = new ClientHistory();
+        _dirty = _historyDirty = false;
+        _historyItems = 0;
+        RebuildDetectors();
+        await audit.AppendAsync(last);
+        _ = GrainFactory.GetGrain<IRiskIndexGrain>(0).ReportAsync(new RiskEntry(ClientId, 0, EnforcementState.Ok, now, long.MaxValue));
+        DeactivateOnIdle();
+        return true;
+    }
+
+    /// <inheritdoc />
     public async Task<ClientReport?> GetReportAsync()
     {
         var profile = ResolveProfile();
@@ -277,7 +340,8 @@ public sealed partial class ClientGrain(
                 State.Enforcement,
                 State.Enforcement == EnforcementState.Blocked ? State.BlockedUntil : null,
                 [.. _verdicts.Select(v => new DetectorEvidence(v.Detector, v.Score, v.MonitorOnly, v.Evidence))],
-                [.. State.Events]));
+                [.. State.Events]),
+            Timeline(now));
     }
 
     private async Task AssessAsync(RiskPolicy policy, DateTimeOffset now)
@@ -332,7 +396,22 @@ public sealed partial class ClientGrain(
         _dirty = true;
         await state.WriteStateAsync();
         _dirty = false;
+        await audit.AppendAsync(step);
         ReportToIndex(step.At);
+    }
+
+    private bool HoldsKey(string keyHash, DateTimeOffset now) =>
+        State.Keys.Count == 0 || State.Keys.Exists(k => k.Hash == keyHash && (k.ValidUntil is not { } until || until > now));
+
+    /// <summary>Requests and items per minute over the last hour of the history, oldest first.</summary>
+    private List<TimelinePoint> Timeline(DateTimeOffset now)
+    {
+        var from = now.AddHours(-1);
+        return [.. History.Records
+            .Where(r => r.At > from)
+            .GroupBy(r => new DateTimeOffset(r.At.UtcTicks - (r.At.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero))
+            .OrderBy(g => g.Key)
+            .Select(g => new TimelinePoint(g.Key, g.Count(), g.Sum(r => r.Items.Count)))];
     }
 
     private void ReportToIndex(DateTimeOffset now) =>

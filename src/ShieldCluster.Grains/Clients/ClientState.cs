@@ -73,9 +73,19 @@ public sealed class ClientState
     /// <summary>The state's format: 0 or 1 as written by the first release (history inside), <see cref="CurrentVersion"/> now.</summary>
     [Id(20)] public int Version { get; set; }
 
+    /// <summary>
+    /// The client's API keys by SHA-256, with when each stops working (null: until rotated). Empty
+    /// for clients created before keys were tracked here: their key grain alone decides.
+    /// </summary>
+    [Id(21)] public List<ClientKey> Keys { get; set; } = [];
+
     /// <summary>The format this release writes.</summary>
     public const int CurrentVersion = 2;
 }
+
+/// <summary>One API key of a client, by its SHA-256, and when it stops working (null: until rotated).</summary>
+[GenerateSerializer, Alias("ShieldCluster.ClientKey")]
+public sealed record ClientKey([property: Id(0)] string Hash, [property: Id(1)] DateTimeOffset? ValidUntil);
 
 /// <summary>
 /// A client's query history (the detectors' compact features), stored apart from its durable

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ShieldCluster.Contracts;
 using ShieldCluster.Grains;
+using ShieldCluster.Grains.Audit;
 using ShieldCluster.Grains.Options;
 using ShieldCluster.Inference.Repository;
 using ShieldCluster.Server.Http;
@@ -21,6 +22,9 @@ public static class AdminApi
         admin.MapGet("/clients/{id}", GetClientAsync);
         admin.MapPost("/clients/{id}/block", BlockClientAsync);
         admin.MapPost("/clients/{id}/unblock", UnblockClientAsync);
+        admin.MapPost("/clients/{id}/rotate-key", RotateKeyAsync);
+        admin.MapDelete("/clients/{id}", DeleteClientAsync);
+        admin.MapGet("/events", ListEventsAsync);
         return app;
     }
 
@@ -29,7 +33,7 @@ public static class AdminApi
         IGrainFactory grains, IOptionsMonitor<IdentityOptions> identity, ModelRepository models,
         [FromKeyedServices(ShieldTime.Key)] TimeProvider time)
     {
-        await admins.AuthorizeAsync(context, changesState: true);
+        var admin = await admins.AuthorizeAsync(context, changesState: true);
         var request = await ReadBodyAsync<CreateClientRequest>(context, "{\"clientId\", \"plan\", \"models\"?}");
 
         if (!ClientIds.IsValid(request.ClientId))
@@ -50,16 +54,13 @@ public static class AdminApi
         }
 
         var profile = new ClientProfile(plan, request.Models is { Count: > 0 } list ? [.. list] : null, ClientSource.AdminApi, time.GetUtcNow());
-        if (!await grains.GetGrain<IClientGrain>(request.ClientId!).RegisterAsync(profile))
+        var key = ApiKeys.Generate();
+        if (!await grains.GetGrain<IClientGrain>(request.ClientId!).RegisterAsync(profile, ApiKeys.Hash(key), admin))
         {
             throw new ApiException(StatusCodes.Status409Conflict, $"client '{request.ClientId}' already exists");
         }
 
-        var key = ApiKeys.Generate();
-        if (!await grains.GetGrain<IApiKeyGrain>(ApiKeys.Hash(key)).BindAsync(request.ClientId!))
-        {
-            throw new InvalidOperationException("a freshly generated API key is already bound");
-        }
+        await BindNewKeyAsync(grains, key, request.ClientId!);
 
         return TypedResults.Created($"/admin/clients/{request.ClientId}", new { clientId = request.ClientId, apiKey = key });
     }
@@ -107,6 +108,11 @@ public static class AdminApi
             events = report.Risk.Events.Select(Describe),
             historyItems = report.HistoryItems,
             lastSeen = report.LastSeen,
+            timeline = new
+            {
+                minutes = (report.Timeline ?? []).Select(t => new { at = t.At, requests = t.Requests, items = t.Items }),
+                risk = report.Risk.Events.Select(e => new { at = e.At, risk = e.Risk, state = Name(e.To) }),
+            },
         });
     }
 
@@ -167,6 +173,98 @@ public static class AdminApi
         return TypedResults.Ok(new { clientId = id, enforcement = new { state = Name(EnforcementState.Ok) } });
     }
 
+    /// <summary>
+    /// Issues a new key for a client created at run time (answered once); the old key keeps
+    /// working for <c>graceMinutes</c> (default 0: it stops at once, on every silo).
+    /// </summary>
+    public static async Task<IResult> RotateKeyAsync(HttpContext context, string id, AdminAuthenticator admins, IGrainFactory grains,
+        [FromKeyedServices(ShieldTime.Key)] TimeProvider time)
+    {
+        var admin = await admins.AuthorizeAsync(context, changesState: true);
+        var request = context.Request.ContentLength is 0 || (context.Request.ContentLength is null && !context.Request.Headers.ContainsKey("Transfer-Encoding"))
+            ? new RotateKeyRequest(null)
+            : await ReadBodyAsync<RotateKeyRequest>(context, "{\"graceMinutes\"?}");
+        if (request.GraceMinutes is < 0 or > 43_200)
+        {
+            throw ApiException.BadRequest("graceMinutes must be 0 to 43200 (30 days)");
+        }
+
+        var client = await ExistingRunTimeClientAsync(grains, id, "rotate its key");
+        var key = ApiKeys.Generate();
+        var validUntil = time.GetUtcNow().AddMinutes(request.GraceMinutes ?? 0);
+        await BindNewKeyAsync(grains, key, id);
+        if (!await client.RotateKeyAsync(ApiKeys.Hash(key), validUntil, admin))
+        {
+            throw ApiException.NotFound($"client '{id}' not found");
+        }
+
+        return TypedResults.Ok(new { clientId = id, apiKey = key, oldKeyValidUntil = validUntil });
+    }
+
+    /// <summary>Deletes a client created at run time, with its keys, usage and history; audited.</summary>
+    public static async Task<IResult> DeleteClientAsync(HttpContext context, string id, AdminAuthenticator admins, IGrainFactory grains)
+    {
+        var admin = await admins.AuthorizeAsync(context, changesState: true);
+        var client = await ExistingRunTimeClientAsync(grains, id, "delete it");
+        if (!await client.DeleteAsync(admin))
+        {
+            throw ApiException.NotFound($"client '{id}' not found");
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>The audit trail, oldest first: <c>since</c> (ISO-8601), <c>client</c>, <c>limit</c> (default 100, at most 1,000).</summary>
+    public static async Task<IResult> ListEventsAsync(HttpContext context, AdminAuthenticator admins, IAuditLog audit)
+    {
+        await admins.AuthorizeAsync(context, changesState: false);
+        var query = context.Request.Query;
+        DateTimeOffset? since = null;
+        if (query["since"].ToString() is { Length: > 0 } sinceText)
+        {
+            since = DateTimeOffset.TryParse(sinceText, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed)
+                ? parsed
+                : throw ApiException.BadRequest($"since '{sinceText}' is not an ISO-8601 time");
+        }
+
+        var client = query["client"].ToString() is { Length: > 0 } c ? c : null;
+        if (client is not null && !ClientIds.IsValid(client))
+        {
+            throw ApiException.BadRequest("client must match ^[a-z0-9][a-z0-9-]{0,63}$");
+        }
+
+        var limit = 100;
+        if (query["limit"].ToString() is { Length: > 0 } limitText && (!int.TryParse(limitText, System.Globalization.CultureInfo.InvariantCulture, out limit) || limit is < 1 or > 1000))
+        {
+            throw ApiException.BadRequest("limit must be 1 to 1000");
+        }
+
+        var entries = await audit.ReadAsync(new AuditQuery(since, client, limit), context.RequestAborted);
+        return TypedResults.Ok(new { events = entries.Select(e => Describe(e.Event, e.Id)) });
+    }
+
+    private static async Task<IClientGrain> ExistingRunTimeClientAsync(IGrainFactory grains, string id, string action)
+    {
+        var client = ClientIds.IsValid(id) ? grains.GetGrain<IClientGrain>(id) : null;
+        var profile = client is null ? null : await client.GetProfileAsync();
+        if (profile is null)
+        {
+            throw ApiException.NotFound($"client '{id}' not found");
+        }
+
+        return profile.Source == ClientSource.Configuration
+            ? throw new ApiException(StatusCodes.Status409Conflict, $"client '{id}' comes from configuration: change its configuration to {action}")
+            : client!;
+    }
+
+    private static async Task BindNewKeyAsync(IGrainFactory grains, string key, string clientId)
+    {
+        if (!await grains.GetGrain<IApiKeyGrain>(ApiKeys.Hash(key)).BindAsync(clientId))
+        {
+            throw new InvalidOperationException("a freshly generated API key is already bound");
+        }
+    }
+
     private static string RequireReason(string? reason) =>
         string.IsNullOrWhiteSpace(reason) ? throw ApiException.BadRequest("a non-empty 'reason' is required")
         : reason.Length > 1000 ? throw ApiException.BadRequest("'reason' is longer than 1000 characters")
@@ -174,9 +272,13 @@ public static class AdminApi
 
     private static string Name(EnforcementState state) => state.ToString().ToLowerInvariant();
 
-    private static object Describe(SecurityEvent e) => new
+    private static object Describe(SecurityEvent e) => Describe(e, null);
+
+    private static object Describe(SecurityEvent e, string? id) => new
     {
+        id,
         at = e.At,
+        clientId = e.ClientId,
         kind = e.Kind,
         from = Name(e.From),
         to = Name(e.To),

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using ShieldCluster.Inference.Runtime;
+using ShieldCluster.Server.Telemetry;
 using ShieldCluster.Server.Http;
 using ShieldCluster.Server.Identity;
 using ShieldCluster.Server.Serving;
@@ -41,13 +43,41 @@ public static class ModelsApi
 
     /// <summary>Runs an inference request.</summary>
     public static async Task<IResult> InferAsync(HttpContext context, string model, string? version,
-        ClientAuthenticator clients, InferencePipeline pipeline, IOptions<HttpOptions> http)
+        ClientAuthenticator clients, InferencePipeline pipeline, IOptions<HttpOptions> http, ShieldMetrics metrics)
     {
-        var client = await clients.AuthenticateAsync(context);
-        var served = pipeline.FindModel(client, model, version);
-        using var body = await RequestBody.ReadAsync(context.Request, http.Value.MaxRequestBodyBytes, context.RequestAborted);
-        var request = InferRequestParser.Parse(body.Span);
-        return await pipeline.InferAsync(context, client, served, request);
+        var started = Stopwatch.GetTimestamp();
+        ModelVersion? served = null;
+        var status = StatusCodes.Status500InternalServerError;
+        try
+        {
+            var client = await clients.AuthenticateAsync(context);
+            served = pipeline.FindModel(client, model, version);
+            using var body = await RequestBody.ReadAsync(context.Request, http.Value.MaxRequestBodyBytes, context.RequestAborted);
+            var request = InferRequestParser.Parse(body.Span);
+            var result = await pipeline.InferAsync(context, client, served, request);
+            status = StatusCodes.Status200OK;
+            return result;
+        }
+        catch (ApiException ex)
+        {
+            status = ex.StatusCode;
+            throw;
+        }
+        catch (BadHttpRequestException ex)
+        {
+            status = ex.StatusCode;
+            throw;
+        }
+        finally
+        {
+            // Only models that exist name a series: arbitrary names in URLs never grow the label set.
+            var name = served?.Model ?? "unknown";
+            metrics.Requests.WithLabels(name, status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+            if (status == StatusCodes.Status200OK)
+            {
+                metrics.Latency.WithLabels(name).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            }
+        }
     }
 
     private static async Task<ModelVersion> FindAsync(HttpContext context, string model, string? version,

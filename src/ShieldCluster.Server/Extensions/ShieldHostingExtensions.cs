@@ -14,8 +14,15 @@ using ShieldCluster.Server.Identity;
 using ShieldCluster.Server.Options;
 using ShieldCluster.Server.Serving;
 using ShieldCluster.Server.Storage;
+using ShieldCluster.Server.Alerts;
+using ShieldCluster.Server.Audit;
+using ShieldCluster.Server.Telemetry;
+using ShieldCluster.Grains.Audit;
 using Orleans.Storage;
 using Polly;
+using Orleans.Dashboard;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 using StackExchange.Redis;
 using HttpOptions = ShieldCluster.Server.Options.HttpOptions;
 
@@ -76,6 +83,16 @@ public static class ShieldHostingExtensions
                 UseRedis(silo, redis, kubernetes);
             }
 
+            if (TracesEnabled(builder.Configuration))
+            {
+                silo.AddActivityPropagation();
+            }
+
+            if (DashboardEnabled(builder.Configuration))
+            {
+                silo.AddDashboard();
+            }
+
             var services = silo.Services;
             AddResilientStorage(services, ShieldStorage.Name, ShieldStorage.Inner);
             AddResilientStorage(services, ShieldStorage.History, ShieldStorage.HistoryInner);
@@ -97,18 +114,7 @@ public static class ShieldHostingExtensions
 
     private static void UseRedis(ISiloBuilder silo, string connectionString, bool kubernetes)
     {
-        // Fail fast while Redis is away (no backlog of commands waiting for a reconnect): the
-        // resilience pipeline decides about retries, and requests never queue behind a dead store.
-        ConfigurationOptions Redis()
-        {
-            var options = ConfigurationOptions.Parse(connectionString);
-            options.AbortOnConnectFail = false;
-            options.BacklogPolicy = BacklogPolicy.FailFast;
-            options.ConnectTimeout = Math.Min(options.ConnectTimeout, 2_000);
-            options.AsyncTimeout = Math.Min(options.AsyncTimeout, 2_000);
-            options.SyncTimeout = Math.Min(options.SyncTimeout, 2_000);
-            return options;
-        }
+        ConfigurationOptions Redis() => RedisConnection.Options(connectionString);
 
         // State in Orleans' binary format: version tolerant through the [Id]s of the state types
         // (fields added later load as defaults), and a fraction of the size of JSON with type names.
@@ -153,6 +159,102 @@ public static class ShieldHostingExtensions
             new ResilientGrainStorage(sp.GetRequiredKeyedService<IGrainStorage>(inner), sp.GetRequiredService<ResiliencePipeline>()));
     }
 
+    /// <summary>
+    /// The audit trail, the alert outbox and webhook, and the metrics: Redis streams with
+    /// <c>Shield:Redis</c>, this process's memory in the embedded default.
+    /// </summary>
+    public static IHostApplicationBuilder AddShieldOperations(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<AlertOptions>().BindConfiguration(AlertOptions.Section)
+            .Validate(o => o.WebhookUrl is null || (o.WebhookUrl.IsAbsoluteUri && o.WebhookUrl.Scheme is "http" or "https"), "Shield:Alerts:WebhookUrl must be an absolute http or https URL")
+            .Validate(o => o.WebhookUrl is null || o.Secret is { Length: >= 32 }, "Shield:Alerts:Secret (32+ characters) is required with Shield:Alerts:WebhookUrl: alerts are signed")
+            .Validate(o => o.Timeout > TimeSpan.Zero && o.RetryAfter > TimeSpan.Zero, "Shield:Alerts:Timeout and Shield:Alerts:RetryAfter must be positive")
+            .ValidateOnStart();
+        services.AddSingleton<ShieldMetrics>();
+        services.AddHostedService<ClusterGauges>();
+        if (TracesEnabled(builder.Configuration))
+        {
+            // Spans of the HTTP request and of every grain call it makes, one trace (Orleans
+            // propagates the context); exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+            // Headers are not recorded, so no key reaches a span.
+            var tracing = services.AddOpenTelemetry()
+                .ConfigureResource(r => r.AddService("shieldcluster"))
+                .WithTracing(t => t
+                    .AddAspNetCoreInstrumentation(o => o.Filter = context => !context.Request.Path.StartsWithSegments("/v2/health", StringComparison.Ordinal))
+                    .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application"));
+            if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+            {
+                tracing.WithTracing(t => t.AddOtlpExporter());
+            }
+        }
+
+        services.AddHttpClient(WebhookDispatcher.HttpClientName);
+        services.AddHostedService<WebhookDispatcher>();
+
+        var redis = builder.Configuration[$"{ShieldOptions.Section}:{nameof(ShieldOptions.Redis)}"];
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            services.AddSingleton(sp => new MemoryAlertOutbox(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<AlertOptions>>().Value.RetryAfter));
+            services.AddSingleton<IAlertOutbox>(sp => sp.GetRequiredService<MemoryAlertOutbox>());
+            services.AddSingleton<IAuditLog>(sp =>
+            {
+                var audit = sp.GetRequiredService<IOptions<AuditOptions>>().Value;
+                return new MeteredAuditLog(
+                    new MemoryAuditLog(audit.MemoryCapacity, audit.Retention, sp.GetRequiredKeyedService<TimeProvider>(ShieldTime.Key), sp.GetRequiredService<MemoryAlertOutbox>().Add),
+                    sp.GetRequiredService<ShieldMetrics>());
+            });
+        }
+        else
+        {
+            services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(RedisConnection.Options(redis)));
+            services.AddSingleton<RedisAuditLog>();
+            services.AddSingleton<IAuditLog>(sp => new MeteredAuditLog(sp.GetRequiredService<RedisAuditLog>(), sp.GetRequiredService<ShieldMetrics>()));
+            services.AddSingleton<IAlertOutbox>(sp => new RedisAlertOutbox(
+                sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<RedisAuditLog>(), RedisAlertOutbox.ConsumerName(),
+                sp.GetRequiredService<IOptions<AlertOptions>>().Value.RetryAfter));
+        }
+
+        return builder;
+    }
+
+    private static bool DashboardEnabled(IConfiguration configuration) =>
+        configuration.GetValue<bool?>($"{ShieldOptions.Section}:{nameof(ShieldOptions.Dashboard)}") ?? true;
+
+    /// <summary>
+    /// The Orleans Dashboard at <c>/dashboard</c>, behind the admin key: 404 with no admin
+    /// configured, 401 with a Basic challenge (so a browser asks for the key) otherwise.
+    /// </summary>
+    public static WebApplication MapShieldDashboard(this WebApplication app)
+    {
+        if (!DashboardEnabled(app.Configuration))
+        {
+            return app;
+        }
+
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/dashboard", StringComparison.Ordinal), branch => branch.Use(async (context, next) =>
+        {
+            try
+            {
+                await context.RequestServices.GetRequiredService<AdminAuthenticator>().AuthorizeAsync(context, changesState: false);
+            }
+            catch (ApiException ex) when (ex.StatusCode == StatusCodes.Status401Unauthorized)
+            {
+                context.Response.Headers.WWWAuthenticate = "Basic realm=\"ShieldCluster dashboard\", charset=\"UTF-8\"";
+                throw;
+            }
+
+            await next(context);
+        }));
+        app.MapOrleansDashboard(routePrefix: "/dashboard");
+        return app;
+    }
+
+    /// <summary>Traces are on with <c>Shield:Telemetry:Traces=true</c>, or when an OTLP endpoint is configured.</summary>
+    private static bool TracesEnabled(IConfiguration configuration) =>
+        configuration.GetValue<bool?>("Shield:Telemetry:Traces") ?? !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
     /// <summary>The model repository and ONNX Runtime, loaded before the server reports ready.</summary>
     public static IHostApplicationBuilder AddShieldInference(this IHostApplicationBuilder builder)
     {
@@ -166,6 +268,7 @@ public static class ShieldHostingExtensions
     {
         var services = builder.Services;
         services.AddSingleton<ClientAuthenticator>();
+        services.AddSingleton<AuthFailureLimiter>();
         services.AddSingleton<AdminAuthenticator>();
         services.AddSingleton<InferencePipeline>();
         services.AddSingleton<QueryFeatures>();

@@ -59,7 +59,7 @@ public sealed partial class StartupTasks(
     {
         var key = ApiKeys.Generate();
         var profile = new ClientProfile(IdentityOptions.DefaultPlan, null, ClientSource.Demo, time.GetUtcNow());
-        if (!await grains.GetGrain<IClientGrain>(DemoClientId).RegisterAsync(profile)
+        if (!await grains.GetGrain<IClientGrain>(DemoClientId).RegisterAsync(profile, ApiKeys.Hash(key), "startup")
             || !await grains.GetGrain<IApiKeyGrain>(ApiKeys.Hash(key)).BindAsync(DemoClientId))
         {
             return;

@@ -20,7 +20,7 @@ public static class ErrorResponses
             context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        if (statusCode == StatusCodes.Status401Unauthorized)
+        if (statusCode == StatusCodes.Status401Unauthorized && context.Response.Headers.WWWAuthenticate.Count == 0)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
         }

@@ -19,9 +19,21 @@ public static class ApiKeys
     /// The bearer token of a request, or null when the <c>Authorization</c> header is missing, not
     /// <c>Bearer</c>, or implausibly long.
     /// </summary>
-    public static string? FromRequest(HttpRequest request)
+    public static string? FromRequest(HttpRequest request, bool allowBasic = false)
     {
         var header = request.Headers.Authorization.ToString();
+        const string basic = "Basic ";
+        if (allowBasic && header.Length > basic.Length && header.Length <= 2048 && header.StartsWith(basic, StringComparison.OrdinalIgnoreCase))
+        {
+            // Browsers' own sign-in (the dashboard): any user name, the key as the password.
+            Span<byte> decoded = stackalloc byte[1536];
+            return Convert.TryFromBase64String(header[basic.Length..].Trim(), decoded, out var length)
+                && System.Text.Encoding.UTF8.GetString(decoded[..length]) is var pair && pair.IndexOf(':', StringComparison.Ordinal) is var colon and >= 0
+                && pair[(colon + 1)..] is { Length: > 0 } key
+                ? key
+                : null;
+        }
+
         const string scheme = "Bearer ";
         if (header.Length <= scheme.Length || header.Length > 1024 || !header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
         {

@@ -18,12 +18,14 @@ public sealed class ClientAuthenticator
     private readonly IGrainFactory _grains;
     private readonly TimeProvider _time;
     private readonly IOptions<HttpOptions> _http;
+    private readonly AuthFailureLimiter _failures;
     private readonly ConcurrentDictionary<string, (ClientIdentity Identity, long ExpiresAt)> _cache = new(StringComparer.Ordinal);
     private FrozenDictionary<string, ClientIdentity> _configured;
 
     /// <summary>Creates the authenticator over the configured clients.</summary>
-    public ClientAuthenticator(IOptionsMonitor<IdentityOptions> identity, IGrainFactory grains, TimeProvider time, IOptions<HttpOptions> http)
+    public ClientAuthenticator(IOptionsMonitor<IdentityOptions> identity, IGrainFactory grains, TimeProvider time, IOptions<HttpOptions> http, AuthFailureLimiter failures)
     {
+        _failures = failures;
         _grains = grains;
         _time = time;
         _http = http;
@@ -34,10 +36,15 @@ public sealed class ClientAuthenticator
     /// <summary>The client the request's bearer key belongs to; 401 when there is none.</summary>
     public async ValueTask<ClientIdentity> AuthenticateAsync(HttpContext context)
     {
-        var key = ApiKeys.FromRequest(context.Request)
-            ?? throw new ApiException(StatusCodes.Status401Unauthorized, "missing API key: send 'Authorization: Bearer <key>'");
-        var identity = await ResolveAsync(key)
-            ?? throw new ApiException(StatusCodes.Status401Unauthorized, "unknown API key");
+        _failures.ThrowIfThrottled(context);
+        var key = ApiKeys.FromRequest(context.Request);
+        var identity = key is null ? null : await ResolveAsync(key);
+        if (identity is null)
+        {
+            _failures.RecordFailure(context, "client");
+            throw new ApiException(StatusCodes.Status401Unauthorized, key is null ? "missing API key: send 'Authorization: Bearer <key>'" : "unknown API key");
+        }
+
         context.Items[typeof(ClientIdentity)] = identity;
         return identity;
     }
@@ -69,7 +76,9 @@ public sealed class ClientAuthenticator
             return null;
         }
 
-        var resolved = new ClientIdentity(clientId, profile.Models);
+        // The client grain checks the key on every admission too, so a rotated-out key stops at once
+        // on every silo, whatever this cache holds.
+        var resolved = new ClientIdentity(clientId, profile.Models, hash);
         var ttl = (long)(_http.Value.KeyCacheDuration.TotalSeconds * _time.TimestampFrequency);
         _cache[hash] = (resolved, now + ttl);
         return resolved;

@@ -36,4 +36,11 @@ public sealed class ShieldOptions
     /// silos that membership declared dead. Needs <see cref="Redis"/> (membership lives there). Default false.
     /// </summary>
     public bool Kubernetes { get; set; }
+
+    /// <summary>
+    /// The Orleans Dashboard at <c>/dashboard</c> for operators, behind the admin key (any role; a
+    /// browser signs in with any user name and the key as password). Default true; it profiles
+    /// grain calls, so turn it off where every microsecond counts.
+    /// </summary>
+    public bool Dashboard { get; set; } = true;
 }

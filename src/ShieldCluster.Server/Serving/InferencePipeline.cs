@@ -9,6 +9,7 @@ using ShieldCluster.Protection.OutputHardening;
 using ShieldCluster.Protection.Validation;
 using ShieldCluster.Server.Http;
 using ShieldCluster.Server.Identity;
+using ShieldCluster.Server.Telemetry;
 
 namespace ShieldCluster.Server.Serving;
 
@@ -24,6 +25,7 @@ public sealed partial class InferencePipeline(
     QueryFeatures features,
     CrossClientIndex crossClient,
     [FromKeyedServices(ShieldTime.Key)] TimeProvider time,
+    ShieldMetrics metrics,
     ILogger<InferencePipeline> logger)
 {
     private readonly HardeningPolicy _degraded = new(
@@ -58,7 +60,7 @@ public sealed partial class InferencePipeline(
         var protect = protection.Value.Enabled;
         if (protect)
         {
-            var admission = await AdmitAsync(clientGrain, client.ClientId, batchSize);
+            var admission = await AdmitAsync(clientGrain, client, batchSize);
             if (admission is null)
             {
                 protect = false;
@@ -73,6 +75,7 @@ public sealed partial class InferencePipeline(
         }
 
         var squeeze = protect && model.SqueezeThreshold is not null && ShouldSqueeze();
+        metrics.BatchSize.WithLabels(model.Model).Observe(batchSize);
         var result = await grains.GetGrain<IInferenceGrain>(model.Model)
             .InferAsync(new InferenceRequest(model.Model, model.Version, input.Data!, batchSize, squeeze));
 
@@ -113,15 +116,15 @@ public sealed partial class InferencePipeline(
     /// The client grain's admission; null when its state cannot be loaded and the server fails open
     /// (<see cref="StateUnavailableAction.Serve"/>). Failing closed, the unavailability propagates (503).
     /// </summary>
-    private async Task<Admission?> AdmitAsync(IClientGrain clientGrain, string clientId, int items)
+    private async Task<Admission?> AdmitAsync(IClientGrain clientGrain, ClientIdentity client, int items)
     {
         try
         {
-            return await clientGrain.AdmitAsync(items);
+            return client.KeyHash is { } keyHash ? await clientGrain.AdmitAsync(items, keyHash) : await clientGrain.AdmitAsync(items);
         }
         catch (Exception ex) when (protection.Value.StateUnavailable == StateUnavailableAction.Serve && ErrorHandlingMiddleware.IsUnavailable(ex))
         {
-            Log.FailedOpen(logger, ex, clientId);
+            Log.FailedOpen(logger, ex, client.ClientId);
             return null;
         }
     }
