@@ -90,6 +90,10 @@ public class DetectionApiTests(ShieldServerFactory server) : IClassFixture<Shiel
         }
 
         Assert.True(blocked.Count == sybils.Count, $"blocked: {string.Join(",", blocked)}");
+        var spanning = (await Security.GetFromJsonAsync<JsonObject>("/admin/events?limit=1000"))!["events"]!.AsArray()
+            .Where(e => (string?)e!["kind"] == "cross-client" && ((string?)e["clientId"])!.StartsWith("sybil-", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(spanning);
+        Assert.All(spanning, e => Assert.Contains("sybil-", (string?)e!["reason"], StringComparison.Ordinal));
         var report = await Security.GetFromJsonAsync<JsonObject>("/admin/clients/sybil-4");
         var evidence = (string?)report!["detectors"]!.AsArray().Single(d => (string?)d!["name"] == "blacklight")!["evidence"];
         Assert.DoesNotContain(" 0 of them another client's", evidence, StringComparison.Ordinal);
@@ -121,6 +125,8 @@ public class DetectionApiTests(ShieldServerFactory server) : IClassFixture<Shiel
             var report = await Security.GetFromJsonAsync<JsonObject>($"/admin/clients/{id}");
             Assert.Equal("ok", (string?)report!["enforcement"]!["state"]);
             Assert.True((double)report["risk"]! < 0.4, $"{id}: risk {(double)report["risk"]!}");
+            var events = (await Security.GetFromJsonAsync<JsonObject>($"/admin/events?client={id}"))!["events"]!.AsArray();
+            Assert.DoesNotContain(events, e => (string?)e!["kind"] == "cross-client");
         }
     }
 

@@ -195,7 +195,15 @@ public sealed partial class ClientGrain(
     /// <remarks>Cross-client evidence lives in memory only (the index itself does): a reactivated grain starts without it.</remarks>
     public async Task ReportCrossClientMatchesAsync(int matched, int items, IReadOnlyList<string> otherClients)
     {
+        var alarmed = _detectors.Signals.CrossClientMatches >= detection.Value.CrossClientAlarmMatches;
         _detectors.ObserveCrossClient(matched, items);
+        if (!alarmed && _detectors.Signals.CrossClientMatches >= detection.Value.CrossClientAlarmMatches)
+        {
+            // An attack spanning several clients: audited, and alerted (the webhook), once per crossing.
+            await audit.AppendAsync(new SecurityEvent(time.GetUtcNow(), ClientId, AlertRules.CrossClientKind, State.Enforcement, State.Enforcement, State.Risk, "detector",
+                $"{_detectors.Signals.CrossClientMatches} of this client's last {detection.Value.CrossClientWindow} queries matched other clients' recent queries, including those of {string.Join(", ", otherClients.Take(10))}"));
+        }
+
         if (CurrentPlan() is { } plan)
         {
             await AssessAsync(plan.Risk, time.GetUtcNow());
