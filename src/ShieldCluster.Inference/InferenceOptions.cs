@@ -28,4 +28,16 @@ public sealed class InferenceOptions
     /// </summary>
     [Required]
     public string ModelRepository { get; set; } = "models";
+
+    /// <summary>
+    /// Items that may wait in a model's batching queue (models whose config has
+    /// <c>dynamic_batching</c>); beyond it requests are refused with 503 at once instead of holding
+    /// memory. Default 4,096.
+    /// </summary>
+    [Range(1, 10_000_000)]
+    public int MaxQueuedItems { get; set; } = 4_096;
+
+    /// <summary>Batches of one model in flight at once. Default 0: one per processor.</summary>
+    [Range(0, 1024)]
+    public int ConcurrentBatches { get; set; }
 }

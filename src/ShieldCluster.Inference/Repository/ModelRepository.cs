@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 using ShieldCluster.Inference.Runtime;
+using ShieldCluster.Inference.Batching;
 using ShieldCluster.Inference.Squeezing;
 using ShieldCluster.Protection.Validation;
 
@@ -20,11 +21,13 @@ public sealed partial class ModelRepository : IDisposable
 {
     private readonly Dictionary<string, ServedModel> _models = new(StringComparer.Ordinal);
     private readonly ILogger<ModelRepository> _logger;
+    private readonly InferenceOptions _options;
 
     /// <summary>Loads every model under the configured repository directory.</summary>
     public ModelRepository(IOptions<InferenceOptions> options, ExecutionProviderSelector providers, ILogger<ModelRepository> logger)
     {
         _logger = logger;
+        _options = options.Value;
         var configured = options.Value.ModelRepository;
         Root = Resolve(configured)
             ?? throw new InvalidOperationException($"Shield:Inference:ModelRepository: directory '{configured}' does not exist");
@@ -146,7 +149,18 @@ public sealed partial class ModelRepository : IDisposable
                     continue;
                 }
 
-                versions.Add(new ModelVersion(name, version, config.MaxBatchSize, input, outputs, config.Labels ?? [], session, providers.Provider, squeezing));
+                var loaded = new ModelVersion(name, version, config.MaxBatchSize, input, outputs, config.Labels ?? [], session, providers.Provider, squeezing);
+                if (config.DynamicBatching is { } batching && config.MaxBatchSize > 0)
+                {
+                    loaded.EnableBatching(new BatchingSettings(
+                        config.MaxBatchSize,
+                        TimeSpan.FromMicroseconds(Math.Max(0, batching.MaxQueueDelayMicroseconds)),
+                        batching.PreferredBatchSize ?? [],
+                        _options.MaxQueuedItems,
+                        _options.ConcurrentBatches > 0 ? _options.ConcurrentBatches : Environment.ProcessorCount));
+                }
+
+                versions.Add(loaded);
                 Log.ModelLoaded(_logger, name, version, providers.Provider);
             }
             catch (OnnxRuntimeException ex)

@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using ShieldCluster.Inference.Batching;
 using ShieldCluster.Inference.Squeezing;
 using ShieldCluster.Protection.Features;
 using ShieldCluster.Protection.InputFilters;
@@ -12,6 +13,7 @@ namespace ShieldCluster.Inference.Runtime;
 /// </summary>
 public sealed class ModelVersion : IDisposable
 {
+    private DynamicBatcher? _batcher;
     private readonly InferenceSession _session;
     private readonly RunOptions _runOptions = new();
     private readonly string[] _inputNames;
@@ -37,6 +39,31 @@ public sealed class ModelVersion : IDisposable
 
     /// <summary>The model's name.</summary>
     public string Model { get; }
+
+    /// <summary>This version's dynamic batcher, when its config asks for dynamic batching.</summary>
+    public DynamicBatcher? Batcher => _batcher;
+
+    /// <summary>Turns on dynamic batching for this version.</summary>
+    internal void EnableBatching(BatchingSettings settings) =>
+        _batcher = new DynamicBatcher((input, items, squeeze) => RunOnce(input, items, squeeze), settings);
+
+    /// <summary>
+    /// Runs <paramref name="batchSize"/> items through the batcher when there is one (with other
+    /// clients' requests), else as one call of its own; squeezed copies in the same call when asked.
+    /// </summary>
+    public Task<BatchRun> InferAsync(ReadOnlyMemory<float> input, int batchSize, bool squeeze) =>
+        _batcher is { } batcher ? batcher.SubmitAsync(input, batchSize, squeeze) : Task.FromResult(RunOnce(input, batchSize, squeeze));
+
+    private BatchRun RunOnce(ReadOnlyMemory<float> input, int items, bool squeeze)
+    {
+        if (squeeze && SqueezeThreshold is not null && Squeezers.Count > 0 && MaxBatchSize > 0)
+        {
+            var run = RunWithSqueezing(input, items);
+            return new BatchRun(run.Outputs, run.Scores, run.SqueezedScores);
+        }
+
+        return new BatchRun(Run(input, items));
+    }
 
     /// <summary>The version, as the protocol shows it (a string of digits).</summary>
     public string Version { get; }
@@ -145,6 +172,7 @@ public sealed class ModelVersion : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        _batcher?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _session.Dispose();
         _runOptions.Dispose();
     }

@@ -1,0 +1,169 @@
+using System.Collections.Concurrent;
+using ShieldCluster.Inference.Batching;
+
+namespace ShieldCluster.Inference.Tests;
+
+/// <summary>
+/// The batcher's logic with a runner that echoes each row's input (so every answer shows whose
+/// rows it got), under concurrency, at every batch boundary, and under back-pressure.
+/// </summary>
+public class DynamicBatcherTests
+{
+    private const int Row = 3;
+
+    /// <summary>Output row i = input row i * 10; the squeezing score of row i = its first value.</summary>
+    private static BatchRun Echo(ReadOnlyMemory<float> input, int items, bool squeeze, ConcurrentBag<int>? sizes = null)
+    {
+        sizes?.Add(items);
+        Assert.Equal(items * Row, input.Length);
+        var output = input.ToArray().Select(v => v * 10).ToArray();
+        return squeeze
+            ? new BatchRun([output], [.. Enumerable.Range(0, items).Select(i => input.Span[i * Row])], [.. Enumerable.Range(0, items * 2).Select(i => (float)i)])
+            : new BatchRun([output]);
+    }
+
+    private static float[] Rows(int request, int items) =>
+        [.. Enumerable.Range(0, items * Row).Select(i => (request * 1000f) + i)];
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2_000)]
+    public async Task ConcurrentRequests_EachGetsItsOwnRowsInOrder_AndNoBatchExceedsTheMaximum(int delayMicroseconds)
+    {
+        var sizes = new ConcurrentBag<int>();
+        await using var batcher = new DynamicBatcher((input, items, squeeze) => Echo(input, items, squeeze, sizes),
+            new BatchingSettings(MaxBatchSize: 8, TimeSpan.FromMicroseconds(delayMicroseconds), [4], MaxQueuedItems: 10_000, ConcurrentBatches: 2));
+        var random = new Random(3);
+        var requests = Enumerable.Range(0, 400).Select(r => (Id: r, Items: 1 + random.Next(8), Squeeze: random.Next(2) == 0)).ToList();
+
+        var answers = await Task.WhenAll(requests.Select(r => Task.Run(() => batcher.SubmitAsync(Rows(r.Id, r.Items), r.Items, r.Squeeze))));
+
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var (id, items, squeeze) = requests[i];
+            Assert.Equal(Rows(id, items).Select(v => v * 10), answers[i].Outputs[0]);
+            if (squeeze)
+            {
+                Assert.Equal(Enumerable.Range(0, items).Select(k => (id * 1000f) + (k * Row)), answers[i].Scores!);
+                Assert.Equal(items * 2, answers[i].SqueezedScores!.Length);
+            }
+            else
+            {
+                Assert.Null(answers[i].Scores);
+            }
+        }
+
+        Assert.All(sizes, s => Assert.InRange(s, 1, 8));
+        Assert.True(sizes.Count < requests.Count, $"{sizes.Count} model calls for {requests.Count} requests: nothing was batched");
+        Assert.Equal(requests.Sum(r => r.Items), sizes.Sum());
+        Assert.Equal(0, batcher.QueuedItems);
+    }
+
+    [Fact]
+    public async Task BatchBoundary_RequestsThatFillTheMaximumExactly_AreSplitCorrectly()
+    {
+        var release = new TaskCompletionSource();
+        var sizes = new ConcurrentBag<int>();
+        await using var batcher = new DynamicBatcher((input, items, squeeze) =>
+        {
+            release.Task.Wait();
+            return Echo(input, items, squeeze, sizes);
+        }, new BatchingSettings(MaxBatchSize: 6, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1));
+
+        // The first request occupies the only runner; the next ones queue: 2 + 4 fill one batch exactly, 3 + 3 the next.
+        var first = batcher.SubmitAsync(Rows(0, 1), 1, false);
+        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+        var queued = new[] { (1, 2), (2, 4), (3, 3), (4, 3) }.Select(r => (r.Item1, r.Item2, Task: batcher.SubmitAsync(Rows(r.Item1, r.Item2), r.Item2, false))).ToList();
+        Assert.Equal(12, batcher.QueuedItems);
+        release.SetResult();
+
+        await first;
+        foreach (var (id, items, task) in queued)
+        {
+            Assert.Equal(Rows(id, items).Select(v => v * 10), (await task).Outputs[0]);
+        }
+
+        Assert.Equal([1, 6, 6], sizes.Order());
+    }
+
+    [Fact]
+    public async Task FullQueue_RefusesAtOnce_WithoutHoldingTheRequest_AndRecovers()
+    {
+        var release = new TaskCompletionSource();
+        await using var batcher = new DynamicBatcher((input, items, squeeze) =>
+        {
+            release.Task.Wait();
+            return Echo(input, items, squeeze);
+        }, new BatchingSettings(MaxBatchSize: 4, TimeSpan.Zero, [], MaxQueuedItems: 8, ConcurrentBatches: 1));
+
+        var running = batcher.SubmitAsync(Rows(0, 4), 4, false);
+        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+        var waiting = new[] { batcher.SubmitAsync(Rows(1, 4), 4, false), batcher.SubmitAsync(Rows(2, 4), 4, false) };
+
+        var refused = Assert.Throws<LoadSheddingException>(() => { _ = batcher.SubmitAsync(Rows(3, 1), 1, false); });
+        Assert.Contains("8 items", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(8, batcher.QueuedItems);
+
+        release.SetResult();
+        await Task.WhenAll([running, .. waiting]);
+        Assert.Equal(Rows(5, 2).Select(v => v * 10), (await batcher.SubmitAsync(Rows(5, 2), 2, false)).Outputs[0]);
+    }
+
+    [Fact]
+    public async Task RunnerFailure_FailsOnlyThatBatchsRequests()
+    {
+        var calls = 0;
+        await using var batcher = new DynamicBatcher((input, items, squeeze) =>
+            Interlocked.Increment(ref calls) == 1 ? throw new InvalidOperationException("model failed") : Echo(input, items, squeeze),
+            new BatchingSettings(MaxBatchSize: 4, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => batcher.SubmitAsync(Rows(0, 1), 1, false));
+        Assert.Equal(Rows(1, 1).Select(v => v * 10), (await batcher.SubmitAsync(Rows(1, 1), 1, false)).Outputs[0]);
+    }
+
+    [Fact]
+    public async Task MaxQueueDelay_HoldsAFreeRunnerForMoreRequests_UntilAPreferredSize()
+    {
+        var sizes = new ConcurrentBag<int>();
+        await using var batcher = new DynamicBatcher((input, items, squeeze) => Echo(input, items, squeeze, sizes),
+            new BatchingSettings(MaxBatchSize: 16, TimeSpan.FromSeconds(5), [4], MaxQueuedItems: 100, ConcurrentBatches: 1));
+
+        // Four single requests within the 5-second delay make one batch of the preferred size, dispatched at once.
+        var started = DateTime.UtcNow;
+        var tasks = Enumerable.Range(0, 4).Select(i => batcher.SubmitAsync(Rows(i, 1), 1, false)).ToList();
+        await Task.WhenAll(tasks);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(4), "the preferred size did not dispatch before the delay ran out");
+        Assert.Equal([4], sizes);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 10 s");
+            await Task.Delay(5);
+        }
+    }
+}
+
+/// <summary>The demo model batched (its config asks for dynamic batching): the same answers as one image per call.</summary>
+public class BatchedModelTests(ModelRepositoryFixture fixture) : IClassFixture<ModelRepositoryFixture>
+{
+    [Fact]
+    public async Task ConcurrentSingleImages_Batched_EqualEachImageRunAlone_WithSqueezeScores()
+    {
+        var model = fixture.Repository.Find("fashion-mnist", null)!;
+        Assert.NotNull(model.Batcher);
+        var images = Enumerable.Range(0, 96).Select(ShieldCluster.Testing.FashionMnist.TestImage).ToList();
+
+        var batched = await Task.WhenAll(images.Select(image => Task.Run(() => model.InferAsync(image, 1, squeeze: true))));
+
+        for (var i = 0; i < images.Count; i++)
+        {
+            var alone = model.RunWithSqueezing(images[i], 1);
+            Assert.Equal(alone.Outputs[0], batched[i].Outputs[0], (a, b) => MathF.Abs(a - b) < 1e-5f);
+            Assert.Equal(alone.Scores[0], batched[i].Scores![0], 1e-5f);
+        }
+    }
+}
