@@ -37,6 +37,21 @@ public sealed class InferenceOptions
     [Range(1, 10_000_000)]
     public int MaxQueuedItems { get; set; } = 4_096;
 
+    /// <summary>
+    /// The most GPU memory ONNX Runtime's CUDA arena may take, in bytes (CUDA's <c>gpu_mem_limit</c>).
+    /// Default 0: no limit.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long GpuMemoryLimitBytes { get; set; }
+
+    /// <summary>
+    /// cuDNN's convolution algorithm search (CUDA's <c>cudnn_conv_algo_search</c>): <c>EXHAUSTIVE</c>
+    /// (default: benchmarks every algorithm once per shape, fastest afterwards), <c>HEURISTIC</c> or
+    /// <c>DEFAULT</c>.
+    /// </summary>
+    [RegularExpression("^(EXHAUSTIVE|HEURISTIC|DEFAULT)$")]
+    public string CudnnConvAlgoSearch { get; set; } = "EXHAUSTIVE";
+
     /// <summary>Batches of one model in flight at once. Default 0: one per processor.</summary>
     [Range(0, 1024)]
     public int ConcurrentBatches { get; set; }

@@ -117,3 +117,20 @@ public class ModelRepositoryTests(ModelRepositoryFixture fixture) : IClassFixtur
         public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 }
+
+public class CudaOptionsTests
+{
+    [Fact]
+    public void CudaOptions_CarryDeviceSearchAndMemoryLimit_OnlyWhenSet()
+    {
+        var defaults = ShieldCluster.Inference.Runtime.ExecutionProviderSelector.CudaOptions(new InferenceOptions());
+        Assert.Equal("0", defaults["device_id"]);
+        Assert.Equal("EXHAUSTIVE", defaults["cudnn_conv_algo_search"]);
+        Assert.False(defaults.ContainsKey("gpu_mem_limit"));
+
+        var limited = ShieldCluster.Inference.Runtime.ExecutionProviderSelector.CudaOptions(new InferenceOptions { DeviceId = 1, CudnnConvAlgoSearch = "HEURISTIC", GpuMemoryLimitBytes = 8L << 30 });
+        Assert.Equal("1", limited["device_id"]);
+        Assert.Equal("HEURISTIC", limited["cudnn_conv_algo_search"]);
+        Assert.Equal((8L << 30).ToString(System.Globalization.CultureInfo.InvariantCulture), limited["gpu_mem_limit"]);
+    }
+}

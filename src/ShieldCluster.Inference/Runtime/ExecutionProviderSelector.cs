@@ -36,7 +36,7 @@ public sealed partial class ExecutionProviderSelector(IOptions<InferenceOptions>
                 return sessionOptions;
             }
 
-            var reason = TryAppendCuda(sessionOptions, settings.DeviceId);
+            var reason = TryAppendCuda(sessionOptions, settings);
             if (reason is null)
             {
                 _provider = "CUDA";
@@ -63,16 +63,29 @@ public sealed partial class ExecutionProviderSelector(IOptions<InferenceOptions>
         InterOpNumThreads = 1,
     };
 
-    private static string? TryAppendCuda(SessionOptions sessionOptions, int deviceId)
+    /// <summary>The CUDA provider's options for <paramref name="settings"/>.</summary>
+    public static Dictionary<string, string> CudaOptions(InferenceOptions settings)
+    {
+        var options = new Dictionary<string, string>
+        {
+            ["device_id"] = settings.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["cudnn_conv_algo_search"] = settings.CudnnConvAlgoSearch,
+        };
+        if (settings.GpuMemoryLimitBytes > 0)
+        {
+            options["gpu_mem_limit"] = settings.GpuMemoryLimitBytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            options["arena_extend_strategy"] = "kSameAsRequested";
+        }
+
+        return options;
+    }
+
+    private static string? TryAppendCuda(SessionOptions sessionOptions, InferenceOptions settings)
     {
         try
         {
             using var cuda = new OrtCUDAProviderOptions();
-            cuda.UpdateOptions(new Dictionary<string, string>
-            {
-                ["device_id"] = deviceId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["cudnn_conv_algo_search"] = "EXHAUSTIVE",
-            });
+            cuda.UpdateOptions(CudaOptions(settings));
             sessionOptions.AppendExecutionProvider_CUDA(cuda);
             return null;
         }
