@@ -29,12 +29,12 @@ public class AuditAndAlertTests
             await cluster.BlockAsync(id);
         }
 
-        await WaitUntilAsync(() => receiver.Refused >= 2, "deliveries refused");
+        await Wait.UntilAsync(() => receiver.Refused >= 2, TimeSpan.FromSeconds(60), "deliveries refused");
         cluster.Live[0].Kill();
 
         receiver.Failing = false;
         await cluster.AddSilosAsync(1);
-        await WaitUntilAsync(() => receiver.Accepted.Select(d => d.EventId).Distinct().Count() == ids.Length, "every alert delivered after the restart");
+        await Wait.UntilAsync(() => receiver.Accepted.Select(d => d.EventId).Distinct().Count() == ids.Length, TimeSpan.FromSeconds(60), "every alert delivered after the restart");
         Assert.All(receiver.Accepted, d => Assert.True(d.SignatureValid));
         Assert.Equal(ids, receiver.Accepted.DistinctBy(d => d.EventId).Select(d => JsonDocument.Parse(d.Body).RootElement.GetProperty("clientId").GetString()).Order());
 
@@ -45,15 +45,5 @@ public class AuditAndAlertTests
             .Select(e => (Client: e.GetProperty("clientId").GetString(), Kind: e.GetProperty("kind").GetString(), Actor: e.GetProperty("actor").GetString()))
             .Where(e => ids.Contains(e.Client)).ToList();
         Assert.Equal([("durable-1", "created", "ops"), ("durable-1", "block", "ops"), ("durable-2", "created", "ops"), ("durable-2", "block", "ops")], events);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{what}: not within 60 s");
-            await Task.Delay(50);
-        }
     }
 }

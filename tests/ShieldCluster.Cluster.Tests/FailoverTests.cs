@@ -39,7 +39,7 @@ public class FailoverTests(ITestOutputHelper output)
         var load = new LoadGenerator(cluster, keys);
         using var stop = new CancellationTokenSource();
         var running = load.RunAsync(stop.Token);
-        await WaitUntilAsync(() => active.All(c => load.Served(c) >= 20), TimeSpan.FromSeconds(60), "warm-up");
+        await Wait.UntilAsync(() => active.All(c => load.Served(c) >= 20), TimeSpan.FromSeconds(60), "warm-up");
 
         var kills = new List<double>();
         foreach (var round in new[] { 1, 2 })
@@ -49,7 +49,7 @@ public class FailoverTests(ITestOutputHelper output)
             kills.Add(killedAt);
             victim.Kill();
             // Recovered when every active client has been served again through a live front end.
-            await WaitUntilAsync(() => active.All(c => load.Outcomes[c].Any(o => o.Sent > killedAt && o.Status == HttpStatusCode.OK)), TimeSpan.FromSeconds(60), $"recovery after kill {round}");
+            await Wait.UntilAsync(() => active.All(c => load.Outcomes[c].Any(o => o.Sent > killedAt && o.Status == HttpStatusCode.OK)), TimeSpan.FromSeconds(60), $"recovery after kill {round}");
             var recoveredAt = load.Now;
             var failures = load.Failures((c, s) => s == HttpStatusCode.OK || (blocked.Contains(c) && s == HttpStatusCode.Forbidden))
                 .Where(f => f.Outcome.At > killedAt - 0.001).ToList();
@@ -85,16 +85,6 @@ public class FailoverTests(ITestOutputHelper output)
             output.WriteLine($"{id}: served {served}, counted {counted}, history {history}, loss bound {lossBound}");
             Assert.InRange(counted, served - lossBound, long.MaxValue);
             Assert.InRange(history, Math.Min(1000, served - lossBound), 1000);
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{what}: not reached within {timeout}");
-            await Task.Delay(20);
         }
     }
 }

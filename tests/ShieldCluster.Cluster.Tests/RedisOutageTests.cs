@@ -33,7 +33,7 @@ public class RedisOutageTests(ITestOutputHelper output)
         var load = new LoadGenerator(cluster, keys);
         using var stop = new CancellationTokenSource();
         var running = load.RunAsync(stop.Token);
-        await WaitUntilAsync(() => keys.Keys.All(c => load.Served(c) >= 10), TimeSpan.FromSeconds(60), "warm-up");
+        await Wait.UntilAsync(() => keys.Keys.All(c => load.Served(c) >= 10), TimeSpan.FromSeconds(60), "warm-up");
 
         await cluster.Redis.StopAsync();
         var down = load.Now;
@@ -49,7 +49,7 @@ public class RedisOutageTests(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.ServiceUnavailable, await cluster.InferAsync(silo, coldKey));
         }
 
-        await WaitUntilAsync(() => load.Now - down >= Outage.TotalSeconds, Outage + TimeSpan.FromSeconds(5), "the outage");
+        await Wait.UntilAsync(() => load.Now - down >= Outage.TotalSeconds, Outage + TimeSpan.FromSeconds(5), "the outage");
         var during = keys.Keys.Where(c => c != "h0").ToDictionary(c => c, c => load.Outcomes[c].Where(o => o.Sent > down).ToList());
         await cluster.Redis.StartAgainAsync();
         var up = load.Now;
@@ -64,11 +64,11 @@ public class RedisOutageTests(ITestOutputHelper output)
         Assert.DoesNotContain(load.Outcomes["h0"], o => o.Sent > blockedAt && o.Status == HttpStatusCode.OK);
 
         // After Redis returns: the cold client loads (and is served), and every write is flushed.
-        await WaitUntilAsync(async () => await cluster.InferAsync(cluster.Live[0], coldKey) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the cold client loads");
+        await Wait.UntilAsync(async () => await cluster.InferAsync(cluster.Live[0], coldKey) == HttpStatusCode.OK, TimeSpan.FromSeconds(30), "the cold client loads");
         await stop.CancelAsync();
         await running;
         var coldLoaded = load.Now - up;
-        await WaitUntilAsync(async () =>
+        await Wait.UntilAsync(async () =>
         {
             foreach (var client in keys.Keys)
             {
@@ -117,7 +117,7 @@ public class RedisOutageTests(ITestOutputHelper output)
         if (policy == "Serve")
         {
             // Serving without protection is logged (the console logger writes in the background).
-            await WaitUntilAsync(() => cluster.Output.Contains("served without protection", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the fail-open log line");
+            await Wait.UntilAsync(() => cluster.Output.Contains("served without protection", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the fail-open log line");
         }
         else
         {
@@ -136,27 +136,5 @@ public class RedisOutageTests(ITestOutputHelper output)
             Version = ClientState.CurrentVersion,
         });
         return key;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"{what}: not reached within {timeout}");
-            await Task.Delay(20);
-        }
-    }
-
-    private static async Task<double> WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var started = DateTime.UtcNow;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < started + timeout, $"{what}: not reached within {timeout}");
-            await Task.Delay(100);
-        }
-
-        return (DateTime.UtcNow - started).TotalSeconds;
     }
 }

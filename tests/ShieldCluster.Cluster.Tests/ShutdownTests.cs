@@ -22,7 +22,7 @@ public class ShutdownTests(ITestOutputHelper output)
         var load = new LoadGenerator(cluster, new Dictionary<string, string> { ["drained"] = key }, concurrencyPerClient: 8);
         using var stop = new CancellationTokenSource();
         var running = load.RunAsync(stop.Token);
-        await WaitUntilAsync(() => load.Served("drained") >= 50, TimeSpan.FromSeconds(60));
+        await Wait.UntilAsync(() => load.Served("drained") >= 50, TimeSpan.FromSeconds(60), "50 requests served");
 
         var terminated = load.Now;
         silo.Terminate();
@@ -46,15 +46,5 @@ public class ShutdownTests(ITestOutputHelper output)
         Assert.InRange(state.QuotaUsed, served, served + unanswered);
         var history = await StoredState.HistoryAsync(cluster.Redis, "drained");
         Assert.Equal(Math.Min(served, 1000), history!.Records.Sum(r => r.Items.Count), 0.0 + unanswered);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met in time");
-            await Task.Delay(20);
-        }
     }
 }

@@ -59,3 +59,29 @@ public class StateVersionTests
         }
     }
 }
+
+/// <summary>The other direction of a rolling update: a silo of the previous release reading state this release wrote.</summary>
+public class MixedVersionTests
+{
+    [Fact]
+    public async Task StateWrittenByThisRelease_ReadsInThePreviousReleasesShape_KeepingUsageAndBlock()
+    {
+        await using var cluster = await SiloCluster.StartAsync(silos: 1);
+        var key = await cluster.CreateClientAsync("mixed");
+        Assert.Equal(HttpStatusCode.OK, await cluster.InferAsync(cluster.Live[0], key));
+        await cluster.BlockAsync("mixed");
+
+        var bytes = await cluster.Redis.HashGetBytesAsync(StoredState.Key("client", "mixed", "client"), "data");
+        var current = await StoredState.ClientAsync(cluster.Redis, "mixed");
+        Assert.Equal(ClientState.CurrentVersion, current!.Version);
+        Assert.NotEmpty(current.Keys);
+
+        // The previous release's type: fields are matched by [Id]; the fields it does not know are skipped.
+        var old = StoredState.Deserialize<PreviousRelease.ClientStateV1>(bytes!);
+        Assert.Equal("load", old.Profile!.Plan);
+        Assert.Equal(current.QuotaUsed, old.QuotaUsed);
+        Assert.Equal(1, old.TotalRequests);
+        Assert.Equal(EnforcementState.Blocked, old.Enforcement);
+        Assert.Equal(current.Events.Count, old.Events.Count);
+    }
+}

@@ -12,7 +12,7 @@ namespace ShieldCluster.Cluster.Tests;
 internal static class StoredState
 {
     private static readonly Serializer Serializer = new ServiceCollection()
-        .AddSerializer(builder => builder.AddAssembly(typeof(ClientState).Assembly))
+        .AddSerializer(builder => builder.AddAssembly(typeof(ClientState).Assembly).AddAssembly(typeof(StoredState).Assembly))
         .BuildServiceProvider()
         .GetRequiredService<Serializer>();
 
@@ -24,6 +24,9 @@ internal static class StoredState
 
     public static async Task<ClientHistory?> HistoryAsync(RedisServer redis, string clientId) =>
         await ReadAsync<ClientHistory>(redis, Key("client", clientId, "history"));
+
+    /// <summary>Deserialises stored bytes as <typeparamref name="T"/> (another release's shape of a state, say).</summary>
+    public static T Deserialize<T>(byte[] bytes) => Serializer.Deserialize<T>(bytes) ?? throw new InvalidDataException("no state in the bytes");
 
     /// <summary>Writes <paramref name="value"/> as a grain's stored state (a state no silo has loaded yet).</summary>
     public static Task WriteAsync<T>(RedisServer redis, string key, T value) =>
