@@ -9,7 +9,9 @@ namespace ShieldCluster.Protection.Detectors;
 /// <typeparam name="TOwner">What an entry remembers about its query's sender (a client id, or nothing).</typeparam>
 public sealed class BlacklightIndex<TOwner>
 {
-    private readonly Dictionary<ulong, Queue<long>> _byHash = [];
+    // Most window hashes belong to one query only: the first id sits inline, later ones in a queue
+    // made only when a hash is shared (a full index of 1,000 queries x 50 hashes is ~2 MB, not ~6).
+    private readonly Dictionary<ulong, Postings> _byHash = [];
     private readonly Dictionary<long, Entry> _entries = [];
     private readonly Queue<long> _order = new();
     private readonly Dictionary<long, int> _counts = [];
@@ -34,9 +36,13 @@ public sealed class BlacklightIndex<TOwner>
         {
             if (_byHash.TryGetValue(hash, out var ids))
             {
-                foreach (var id in ids)
+                _counts[ids.First] = _counts.GetValueOrDefault(ids.First) + 1;
+                if (ids.Rest is { } rest)
                 {
-                    _counts[id] = _counts.GetValueOrDefault(id) + 1;
+                    foreach (var id in rest)
+                    {
+                        _counts[id] = _counts.GetValueOrDefault(id) + 1;
+                    }
                 }
             }
         }
@@ -63,13 +69,15 @@ public sealed class BlacklightIndex<TOwner>
         _order.Enqueue(id);
         foreach (var hash in hashes)
         {
-            if (!_byHash.TryGetValue(hash, out var ids))
+            if (_byHash.TryGetValue(hash, out var ids))
             {
-                ids = new Queue<long>();
+                (ids.Rest ??= new Queue<long>(2)).Enqueue(id);
                 _byHash[hash] = ids;
             }
-
-            ids.Enqueue(id);
+            else
+            {
+                _byHash[hash] = new Postings(id, null);
+            }
         }
 
         while (_entries.Count > _capacity)
@@ -84,15 +92,21 @@ public sealed class BlacklightIndex<TOwner>
         _entries.Remove(id);
         foreach (var hash in entry.Hashes)
         {
+            // The evicted entry is the oldest, so it is the first posting of every hash it has.
             var ids = _byHash[hash];
-            // The evicted entry is the oldest, so it sits at the front of every queue it is in.
-            ids.Dequeue();
-            if (ids.Count == 0)
+            if (ids.Rest is not { Count: > 0 } rest)
             {
                 _byHash.Remove(hash);
             }
+            else
+            {
+                _byHash[hash] = new Postings(rest.Dequeue(), rest.Count == 0 ? null : rest);
+            }
         }
     }
+
+    /// <summary>The ids of the queries with one hash, oldest first.</summary>
+    private record struct Postings(long First, Queue<long>? Rest);
 
     private sealed record Entry(ulong[] Hashes, ulong Digest, TOwner Owner);
 }

@@ -6,8 +6,9 @@ namespace ShieldCluster.Protection.Detectors;
 /// </summary>
 public sealed class RecentDigests(int capacity)
 {
-    private readonly Queue<ulong> _order = new(capacity);
-    private readonly Dictionary<ulong, int> _counts = new(capacity);
+    // Grown as digests arrive: a client that sends a few queries costs a few entries, not the capacity.
+    private readonly Queue<ulong> _order = new();
+    private readonly Dictionary<ulong, int> _counts = [];
 
     /// <summary>Records <paramref name="digest"/>; true if it was already among the recent ones.</summary>
     public bool SeenBefore(ulong digest)
