@@ -45,6 +45,7 @@ internal sealed class ServerProcess : IAsyncDisposable
         info.ArgumentList.Add($"http://127.0.0.1:{httpPort}");
         info.Environment["Shield__SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment["Shield__GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        info.Environment["Shield__Grpc__Port"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
         info.Environment["Shield__Inference__ModelRepository"] = RepositoryPaths.Models;
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";

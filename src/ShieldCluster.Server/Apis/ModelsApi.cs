@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using System.Globalization;
 using Microsoft.Extensions.Options;
+using ShieldCluster.Contracts;
 using ShieldCluster.Inference.Runtime;
-using ShieldCluster.Server.Telemetry;
 using ShieldCluster.Server.Http;
 using ShieldCluster.Server.Identity;
 using ShieldCluster.Server.Serving;
@@ -41,9 +42,12 @@ public static class ModelsApi
         return TypedResults.Ok(new { name = served.Model, version = served.Version, ready = true });
     }
 
-    /// <summary>Runs an inference request.</summary>
+    /// <summary>
+    /// Runs an inference request: JSON, or Triton's binary tensor extension when the request carries
+    /// <see cref="BinaryTensors.Header"/> (the answer is binary when an output asks for it).
+    /// </summary>
     public static async Task<IResult> InferAsync(HttpContext context, string model, string? version,
-        ClientAuthenticator clients, InferencePipeline pipeline, IOptions<HttpOptions> http, ShieldMetrics metrics)
+        ClientAuthenticator clients, InferencePipeline pipeline, IOptions<HttpOptions> http)
     {
         var started = Stopwatch.GetTimestamp();
         ModelVersion? served = null;
@@ -53,10 +57,12 @@ public static class ModelsApi
             var client = await clients.AuthenticateAsync(context);
             served = pipeline.FindModel(client, model, version);
             using var body = await RequestBody.ReadAsync(context.Request, http.Value.MaxRequestBodyBytes, context.RequestAborted);
-            var request = InferRequestParser.Parse(body.Span);
-            var result = await pipeline.InferAsync(context, client, served, request);
+            var request = BinaryTensors.HeaderLength(context.Request) is { } headerLength
+                ? InferRequestParser.Parse(body.Span, headerLength)
+                : InferRequestParser.Parse(body.Span);
+            var result = await pipeline.InferAsync(client, served, request, admission => ApplyRateLimitHeaders(context.Response, admission));
             status = StatusCodes.Status200OK;
-            return result;
+            return new InferResponse(result);
         }
         catch (ApiException ex)
         {
@@ -68,16 +74,22 @@ public static class ModelsApi
             status = ex.StatusCode;
             throw;
         }
+        catch (Exception ex) when (ErrorHandlingMiddleware.IsUnavailable(ex))
+        {
+            status = StatusCodes.Status503ServiceUnavailable;
+            throw;
+        }
         finally
         {
-            // Only models that exist name a series: arbitrary names in URLs never grow the label set.
-            var name = served?.Model ?? "unknown";
-            metrics.Requests.WithLabels(name, status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
-            if (status == StatusCodes.Status200OK)
-            {
-                metrics.Latency.WithLabels(name).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
-            }
+            pipeline.Measure(served, status, started);
         }
+    }
+
+    private static void ApplyRateLimitHeaders(HttpResponse response, Admission admission)
+    {
+        response.Headers["RateLimit-Limit"] = admission.Limit.ToString(CultureInfo.InvariantCulture);
+        response.Headers["RateLimit-Remaining"] = admission.Remaining.ToString(CultureInfo.InvariantCulture);
+        response.Headers["RateLimit-Reset"] = admission.ResetSeconds.ToString(CultureInfo.InvariantCulture);
     }
 
     private static async Task<ModelVersion> FindAsync(HttpContext context, string model, string? version,

@@ -1,20 +1,38 @@
 using System.Buffers;
 using System.Text.Json;
+using ShieldCluster.Server.Serving;
 
 namespace ShieldCluster.Server.Http;
 
 /// <summary>
 /// Parses an Open Inference Protocol JSON request with <see cref="Utf8JsonReader"/>: numbers go
 /// straight into a pooled float buffer, never boxed, so a 64-image request (50,000 numbers) costs
-/// one array. Flat and nested <c>data</c> are accepted; <c>parameters</c> anywhere are skipped.
-/// Problems throw <see cref="ApiException"/> (400) with a message for the client.
+/// one array. Flat and nested <c>data</c> are accepted; of <c>parameters</c> only those of Triton's
+/// binary tensor extension are read (<c>binary_data_size</c>, <c>binary_data</c>,
+/// <c>binary_data_output</c>), the rest are skipped. Problems throw <see cref="ApiException"/> (400)
+/// with a message for the client.
 /// </summary>
-public static class InferRequestParser
+public static partial class InferRequestParser
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 32, CommentHandling = JsonCommentHandling.Disallow };
 
-    /// <summary>Parses a whole request body.</summary>
+    /// <summary>Parses a whole JSON request body (no binary tensor data).</summary>
     public static InferRequest Parse(ReadOnlySpan<byte> json)
+    {
+        var request = ParseJson(json);
+        foreach (var input in request.Inputs)
+        {
+            if (input.BinaryDataSize is not null)
+            {
+                throw ApiException.BadRequest(
+                    $"input '{input.Name}' has 'binary_data_size' but the request has no {BinaryTensors.Header} header");
+            }
+        }
+
+        return request;
+    }
+
+    private static InferRequest ParseJson(ReadOnlySpan<byte> json)
     {
         if (json.IsEmpty)
         {
@@ -63,7 +81,16 @@ public static class InferRequestParser
                     request.Outputs = ParseOutputs(ref reader);
                     break;
                 case "parameters":
-                    SkipObject(ref reader, "'parameters' must be an object");
+                    ParseParameters(ref reader, "'parameters' must be an object", (ref Utf8JsonReader r, string name) =>
+                    {
+                        if (name == "binary_data_output")
+                        {
+                            request.BinaryDataOutput = ReadBool(ref r, "parameter 'binary_data_output' must be true or false");
+                            return true;
+                        }
+
+                        return false;
+                    });
                     break;
                 default:
                     reader.Read();
@@ -105,7 +132,16 @@ public static class InferRequestParser
                     ParseData(ref reader, input);
                     break;
                 case "parameters":
-                    SkipObject(ref reader, "an input's 'parameters' must be an object");
+                    ParseParameters(ref reader, "an input's 'parameters' must be an object", (ref Utf8JsonReader r, string name) =>
+                    {
+                        if (name == "binary_data_size")
+                        {
+                            input.BinaryDataSize = ReadSize(ref r);
+                            return true;
+                        }
+
+                        return false;
+                    });
                     break;
                 default:
                     reader.Read();
@@ -125,9 +161,14 @@ public static class InferRequestParser
             throw ApiException.BadRequest($"input '{name}' has no 'datatype'");
         }
 
-        if (input.Data is null)
+        if (input.Data is null && input.BinaryDataSize is null)
         {
             throw ApiException.BadRequest($"input '{name}' has no 'data'");
+        }
+
+        if (input.Data is not null && input.BinaryDataSize is not null)
+        {
+            throw ApiException.BadRequest($"input '{name}' has both 'data' and 'binary_data_size'");
         }
 
         return input;
@@ -210,10 +251,10 @@ public static class InferRequestParser
         }
     }
 
-    private static List<string> ParseOutputs(ref Utf8JsonReader reader)
+    private static List<RequestedOutput> ParseOutputs(ref Utf8JsonReader reader)
     {
         Expect(ref reader, JsonTokenType.StartArray, "'outputs' must be an array");
-        var outputs = new List<string>();
+        var outputs = new List<RequestedOutput>();
         while (Next(ref reader) != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.StartObject)
@@ -222,20 +263,34 @@ public static class InferRequestParser
             }
 
             string? name = null;
+            bool? binary = null;
             while (ReadProperty(ref reader, out var property))
             {
-                if (property == "name")
+                switch (property)
                 {
-                    name = ReadString(ref reader, "an output's 'name' must be a string");
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
+                    case "name":
+                        name = ReadString(ref reader, "an output's 'name' must be a string");
+                        break;
+                    case "parameters":
+                        ParseParameters(ref reader, "an output's 'parameters' must be an object", (ref Utf8JsonReader r, string parameter) =>
+                        {
+                            if (parameter == "binary_data")
+                            {
+                                binary = ReadBool(ref r, "parameter 'binary_data' must be true or false");
+                                return true;
+                            }
+
+                            return false;
+                        });
+                        break;
+                    default:
+                        reader.Read();
+                        reader.Skip();
+                        break;
                 }
             }
 
-            outputs.Add(name ?? throw ApiException.BadRequest("a requested output has no 'name'"));
+            outputs.Add(new RequestedOutput(name ?? throw ApiException.BadRequest("a requested output has no 'name'"), binary));
         }
 
         return outputs;
@@ -277,11 +332,5 @@ public static class InferRequestParser
     {
         Expect(ref reader, JsonTokenType.String, message);
         return reader.GetString()!;
-    }
-
-    private static void SkipObject(ref Utf8JsonReader reader, string message)
-    {
-        Expect(ref reader, JsonTokenType.StartObject, message);
-        reader.Skip();
     }
 }

@@ -43,8 +43,18 @@ public sealed partial class InferencePipeline(
         return served.Get(version) ?? throw ApiException.NotFound($"version '{version}' of model '{model}' not found");
     }
 
-    /// <summary>Runs a parsed request; throws <see cref="ApiException"/> for every refusal.</summary>
-    public async Task<IResult> InferAsync(HttpContext context, ClientIdentity client, ModelVersion model, InferRequest request)
+    /// <summary>
+    /// Runs a parsed request, whichever transport carried it; throws <see cref="ApiException"/> for
+    /// every refusal (the transport maps its status: HTTP as is, gRPC to a status code).
+    /// </summary>
+    /// <param name="client">The authenticated client.</param>
+    /// <param name="model">The model version from <see cref="FindModel"/>.</param>
+    /// <param name="request">The parsed request.</param>
+    /// <param name="admitted">
+    /// Called with the client grain's admission before a refusal is thrown, so the transport can send
+    /// the rate-limit state with the answer or the refusal; not called when protection is off.
+    /// </param>
+    public async Task<InferResult> InferAsync(ClientIdentity client, ModelVersion model, InferRequest request, Action<Admission>? admitted = null)
     {
         var input = SelectInput(model, request);
         var error = TensorValidator.Validate(model.Input, model.MaxBatchSize, input.Datatype!, input.Shape, input.Data, out var batchSize);
@@ -67,7 +77,7 @@ public sealed partial class InferencePipeline(
             }
             else
             {
-                ApplyRateLimitHeaders(context.Response, admission);
+                admitted?.Invoke(admission);
                 ThrowIfRefused(admission);
                 degrade = admission.DegradeOutputs;
                 misinform = admission.Misinform;
@@ -106,10 +116,26 @@ public sealed partial class InferencePipeline(
         {
             var spec = model.Outputs[outputIndexes[i]];
             long[] shape = model.MaxBatchSize > 0 ? [batchSize, .. spec.ItemDims] : [.. spec.ItemDims];
-            outputs[i] = new InferOutput(spec, shape, result.Outputs[outputIndexes[i]]);
+            var binary = request.Outputs is { Count: > 0 } requested ? requested[i].BinaryData ?? request.BinaryDataOutput : request.BinaryDataOutput;
+            outputs[i] = new InferOutput(spec, shape, result.Outputs[outputIndexes[i]], binary);
         }
 
-        return new InferResponse(model.Model, result.Version, request.Id, outputs);
+        return new InferResult(model.Model, result.Version, request.Id, outputs);
+    }
+
+    /// <summary>
+    /// Counts a finished inference request by model and status (HTTP's status codes, whatever the
+    /// transport) and, when it succeeded, observes its latency. Only models that exist name a
+    /// series: arbitrary names in requests never grow the label set.
+    /// </summary>
+    public void Measure(ModelVersion? model, int status, long startedTimestamp)
+    {
+        var name = model?.Model ?? "unknown";
+        metrics.Requests.WithLabels(name, status.ToString(CultureInfo.InvariantCulture)).Inc();
+        if (status == StatusCodes.Status200OK)
+        {
+            metrics.Latency.WithLabels(name).Observe(System.Diagnostics.Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds);
+        }
     }
 
     /// <summary>
@@ -147,15 +173,25 @@ public sealed partial class InferencePipeline(
             match = input;
         }
 
-        if (match!.DataProblem is { } problem)
+        if (match is null)
+        {
+            throw ApiException.BadRequest("the request has no 'inputs'");
+        }
+
+        if (match.DataProblem is { } problem)
         {
             throw ApiException.BadRequest($"input '{match.Name}': {problem}");
+        }
+
+        if (match.Data is null || match.Shape is null || match.Datatype is null)
+        {
+            throw ApiException.BadRequest($"input '{match.Name}' needs 'shape', 'datatype' and data");
         }
 
         return match;
     }
 
-    private static int[] SelectOutputs(ModelVersion model, List<string>? requested)
+    private static int[] SelectOutputs(ModelVersion model, List<RequestedOutput>? requested)
     {
         if (requested is null || requested.Count == 0)
         {
@@ -168,23 +204,16 @@ public sealed partial class InferencePipeline(
             var index = -1;
             for (var j = 0; j < model.Outputs.Count; j++)
             {
-                if (model.Outputs[j].Name == requested[i])
+                if (model.Outputs[j].Name == requested[i].Name)
                 {
                     index = j;
                 }
             }
 
-            indexes[i] = index >= 0 ? index : throw ApiException.BadRequest($"unknown output '{requested[i]}'");
+            indexes[i] = index >= 0 ? index : throw ApiException.BadRequest($"unknown output '{requested[i].Name}'");
         }
 
         return indexes;
-    }
-
-    private static void ApplyRateLimitHeaders(HttpResponse response, Admission admission)
-    {
-        response.Headers["RateLimit-Limit"] = admission.Limit.ToString(CultureInfo.InvariantCulture);
-        response.Headers["RateLimit-Remaining"] = admission.Remaining.ToString(CultureInfo.InvariantCulture);
-        response.Headers["RateLimit-Reset"] = admission.ResetSeconds.ToString(CultureInfo.InvariantCulture);
     }
 
     private static void ThrowIfRefused(Admission admission)

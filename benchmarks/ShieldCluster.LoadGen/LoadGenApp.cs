@@ -1,0 +1,303 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime;
+using System.Security.Cryptography;
+
+namespace ShieldCluster.LoadGen;
+
+/// <summary>The load generator: runs the phases one server at a time and reports.</summary>
+internal static class LoadGenApp
+{
+    /// <summary>The entry point: 0 when it ran (ratios are reported, not asserted), 1 when a phase failed, 2 for a bad command line.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
+    {
+        LoadGenOptions options;
+        try
+        {
+            options = LoadGenOptions.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await stderr.WriteLineAsync(ex.Message);
+            await stderr.WriteLineAsync(LoadGenOptions.Usage);
+            return 2;
+        }
+
+        if (options.Help)
+        {
+            await stdout.WriteLineAsync(LoadGenOptions.Usage);
+            return 0;
+        }
+
+        try
+        {
+            var report = await RunReportAsync(options, "loadgen " + string.Join(' ', args), stderr, cancellation);
+            await stdout.WriteLineAsync(options.Json ? report.ToJson() : report.ToText());
+            if (options.JsonOut is not null)
+            {
+                await File.WriteAllTextAsync(options.JsonOut, report.ToJson(), cancellation);
+            }
+
+            return 0;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await stderr.WriteLineAsync($"load generator failed: {ex.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>Runs every selected phase; the report.</summary>
+    public static async Task<BenchmarkReport> RunReportAsync(LoadGenOptions o, string command, TextWriter log, CancellationToken cancellation)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var loadBefore = LoadAverage();
+        var root = FindRepositoryRoot();
+        var models = Path.GetFullPath(o.Models ?? Path.Combine(root ?? throw new InvalidOperationException(
+            "the repository (ShieldCluster.sln) was not found above the working directory or this program; pass --models"), "models"));
+        var modelDirectory = Path.Combine(models, o.Model);
+        var modelPath = Directory.GetDirectories(modelDirectory)
+            .Where(d => int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            .OrderByDescending(d => int.Parse(Path.GetFileName(d), CultureInfo.InvariantCulture))
+            .Select(d => Path.Combine(d, "model.onnx"))
+            .FirstOrDefault(File.Exists) ?? throw new InvalidOperationException($"no <version>/model.onnx under {modelDirectory}");
+
+        var needsServerBuild = (o.RunUnprotected && o.UnprotectedUrl is null) || (o.RunProtected && o.ProtectedUrl is null);
+        var serverDll = needsServerBuild ? FindServerDll(o.ServerDll, root) : null;
+
+        log.WriteLine($"GC: {(GCSettings.IsServerGC ? "server" : "workstation")}; {Environment.ProcessorCount} cores; load average {loadBefore}");
+        var pool = ImagePool.Load(modelDirectory);
+        log.WriteLine($"images: {pool.Source}");
+
+        var warmup = TimeSpan.FromSeconds(o.WarmupSeconds);
+        var duration = TimeSpan.FromSeconds(o.DurationSeconds);
+        var phases = new List<PhaseResult>();
+        var clients = o.EffectiveClients;
+        var prefix = "lg" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+        var maxInFlight = Math.Max(256, 8 * o.Concurrency);
+        double? rate = o.Rate;
+        var rateSource = o.Rate is null ? null : "--rate";
+        RiskSummary? risk = null;
+
+        if (o.RunBare)
+        {
+            phases.Add(await BareOrtLoad.ClosedLoopAsync(PhaseNames.Bare, modelPath, pool, o.Concurrency, squeezed: false, warmup, duration, log, cancellation));
+            log.WriteLine(Summary(phases[^1]));
+            if (o.BareSqueezed)
+            {
+                await SettleAsync(cancellation);
+                phases.Add(await BareOrtLoad.ClosedLoopAsync(PhaseNames.BareSqueezed, modelPath, pool, o.Concurrency, squeezed: true, warmup, duration, log, cancellation));
+                log.WriteLine(Summary(phases[^1]));
+            }
+        }
+
+        if (o.RunUnprotected)
+        {
+            await SettleAsync(cancellation);
+            await using var server = o.UnprotectedUrl is { } url
+                ? ServerTarget.External("unprotected", url, o.AdminKey!)
+                : await ServerTarget.StartAsync("unprotected", protection: false, serverDll!, models, o.ServerEnvironment, log, cancellation);
+            var context = await PrepareAsync(server, o, pool, clients, prefix + "-u", log, cancellation);
+            var closed = await HttpLoad.ClosedLoopAsync(context, PhaseNames.Unprotected, o.Concurrency, oneKey: false, warmup, duration, cancellation);
+            phases.Add(closed);
+            log.WriteLine(Summary(closed));
+            if (rate is null && closed.Throughput > 0)
+            {
+                rate = o.RateFraction * closed.Throughput;
+                rateSource = $"{o.RateFraction:0.##} x the unprotected closed-loop peak of this run";
+            }
+
+            if (rate is { } r)
+            {
+                await SettleAsync(cancellation);
+                phases.Add(await HttpLoad.OpenLoopAsync(context, PhaseNames.UnprotectedOpen, r, o.Schedule, o.Seed, maxInFlight, warmup, duration, cancellation));
+                log.WriteLine(Summary(phases[^1]));
+            }
+        }
+
+        if (o.RunProtected)
+        {
+            await SettleAsync(cancellation);
+            await using var server = o.ProtectedUrl is { } url
+                ? ServerTarget.External("protected", url, o.AdminKey!)
+                : await ServerTarget.StartAsync("protected", protection: true, serverDll!, models, o.ServerEnvironment, log, cancellation);
+            var context = await PrepareAsync(server, o, pool, clients, prefix + "-p", log, cancellation);
+            var closed = await HttpLoad.ClosedLoopAsync(context, PhaseNames.Protected, o.Concurrency, oneKey: false, warmup, duration, cancellation);
+            phases.Add(closed);
+            log.WriteLine(Summary(closed));
+            await SettleAsync(cancellation);
+            phases.Add(await HttpLoad.ClosedLoopAsync(context, PhaseNames.ProtectedOneKey, o.Concurrency, oneKey: true, warmup, duration, cancellation));
+            log.WriteLine(Summary(phases[^1]));
+            if (rate is null && closed.Throughput > 0)
+            {
+                rate = o.RateFraction * closed.Throughput;
+                rateSource = $"{o.RateFraction:0.##} x the PROTECTED closed-loop peak (the unprotected server was not measured)";
+            }
+
+            if (rate is { } r)
+            {
+                await SettleAsync(cancellation);
+                phases.Add(await HttpLoad.OpenLoopAsync(context, PhaseNames.ProtectedOpen, r, o.Schedule, o.Seed, maxInFlight, warmup, duration, cancellation));
+                log.WriteLine(Summary(phases[^1]));
+            }
+
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+            risk = await server.RiskAsync(http, cancellation);
+        }
+
+        var (commit, modified) = root is null ? (null, null) : Git(root);
+        var disturbed = phases.Where(p => p.Cpu is { OtherCores: > 0.15 }).Select(p => $"{p.Name} {p.Cpu!.OtherCores:0.00}").ToList();
+        return new BenchmarkReport
+        {
+            StartedAt = started,
+            Command = command,
+            Machine = new MachineInfo(CpuModel(), Environment.ProcessorCount, MemoryGiB(), loadBefore, LoadAverage(), commit, modified),
+            Images = pool.Source,
+            ServerDll = serverDll,
+            ServerEnvironment = [.. o.ServerEnvironment.Select(kv => $"{kv.Key}={kv.Value}")],
+            Phases = phases,
+            Ratios = BenchmarkReport.ComputeRatios(phases),
+            ProtectedRisk = risk,
+            ElapsedSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
+            Notes =
+            [
+                "Closed loop: each connection sends its next batch-1 JSON request when its last answer came; answered/s counts 200s completed in the measured window.",
+                $"Open loop: arrivals at the offered rate ({rateSource ?? "none"})" +
+                $", {o.Schedule.ToString().ToLowerInvariant()} schedule seeded {o.Seed} (the same arrival times for both servers); latency runs from each request's scheduled send time, so generator or server stalls are not hidden (no coordinated omission).",
+                "The generator runs on the same machine as the server (one server at a time, bare ONNX Runtime alone); its CPU use is in the CPU table.",
+                $"Each client key walks its own stretch of the image pool, so no client resends an image within a run (resends are retries, which the detectors skip). Keys: {clients} in the many-keys phases.",
+                disturbed.Count == 0
+                    ? "Other processes used under 0.15 cores in every measured window."
+                    : $"WARNING: other processes on the machine used CPU during: {string.Join(", ", disturbed)} cores; those figures are disturbed.",
+                "Server-side figures come from the server's /metrics (shield_inference_duration_seconds, shield_inference_batch_size) before and after each window.",
+            ],
+        };
+    }
+
+    private static async Task<HttpLoad.Context> PrepareAsync(ServerTarget server, LoadGenOptions o, ImagePool pool, int clients, string prefix,
+        TextWriter log, CancellationToken cancellation)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var keys = await server.CreateClientsAsync(http, clients, prefix, cancellation);
+        log.WriteLine($"[{server.Name}] created {clients} clients on plan '{ServerTarget.Plan}' ({prefix}-0 ...)");
+        var cursor = new ImageCursor(pool.Count, clients);
+        using var check = new InferClient(server.BaseAddress, o.Model, 1);
+        await check.VerifyAsync(pool.Body(cursor.Next(0)), "Bearer " + keys[0], server.Name);
+        return new HttpLoad.Context(server, o.Model, pool, cursor, keys, log);
+    }
+
+    /// <summary>A pause between phases: the generator's garbage collected, the server's background work settled.</summary>
+    private static async Task SettleAsync(CancellationToken cancellation)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellation);
+    }
+
+    private static string Summary(PhaseResult p) => string.Create(CultureInfo.InvariantCulture,
+        $"[{p.Name}] {p.Throughput:0.#} answered/s, p50 {p.Latency.P50Ms:0.00} ms, p99 {p.Latency.P99Ms:0.00} ms, not 200: {p.Failed}{(p.Dropped > 0 ? $", dropped {p.Dropped}" : "")}; " +
+        $"CPU server {p.Cpu?.ServerCores:0.00} generator {p.Cpu?.GeneratorCores:0.00} other {p.Cpu?.OtherCores:0.00} cores");
+
+    internal static string? FindRepositoryRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "ShieldCluster.sln")))
+                {
+                    return dir.FullName;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static string FindServerDll(string? explicitPath, string? root)
+    {
+        if (explicitPath is not null)
+        {
+            return File.Exists(explicitPath) ? Path.GetFullPath(explicitPath) : throw new InvalidOperationException($"--server-dll {explicitPath} does not exist");
+        }
+
+#if DEBUG
+        string[] configurations = ["Debug", "Release"];
+#else
+        string[] configurations = ["Release", "Debug"];
+#endif
+        var candidates = new List<string> { Path.Combine(AppContext.BaseDirectory, "ShieldCluster.Server.dll") };
+        if (root is not null)
+        {
+            candidates.AddRange(configurations.Select(c => Path.Combine(root, "src", "ShieldCluster.Server", "bin", c, "net10.0", "linux-x64", "ShieldCluster.Server.dll")));
+        }
+
+        return candidates.FirstOrDefault(File.Exists) ?? throw new InvalidOperationException(
+            "the server is not built: run 'dotnet build -c Release src/ShieldCluster.Server' (building this project builds it too), or pass --server-dll / --protected-url and --unprotected-url. Looked at:\n  " + string.Join("\n  ", candidates));
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
+    private static string CpuModel()
+    {
+        try
+        {
+            return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
+    private static double MemoryGiB()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal));
+            var kb = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+            return Math.Round(kb / 1024.0 / 1024.0, 1);
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    private static (string? Commit, bool? Modified) Git(string root)
+    {
+        try
+        {
+            string Run(params string[] args)
+            {
+                var info = new ProcessStartInfo("git") { WorkingDirectory = root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                foreach (var a in args)
+                {
+                    info.ArgumentList.Add(a);
+                }
+
+                using var p = Process.Start(info)!;
+                var text = p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+                return p.ExitCode == 0 ? text.Trim() : throw new InvalidOperationException("git failed");
+            }
+
+            return (Run("rev-parse", "--short", "HEAD"), Run("status", "--porcelain", "--", "src").Length > 0);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return (null, null);
+        }
+    }
+}

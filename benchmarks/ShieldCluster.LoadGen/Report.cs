@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ShieldCluster.LoadGen;
+
+/// <summary>A ratio the issue sets a target for (or an absolute comparison without one).</summary>
+internal sealed record Ratio(string Name, double? Value, string? Target, bool? Met, string Definition);
+
+/// <summary>The machine the run used.</summary>
+internal sealed record MachineInfo(string Cpu, int Cores, double MemoryGiB, string LoadAverageBefore, string LoadAverageAfter, string? GitCommit, bool? SourceModified);
+
+/// <summary>Everything one run measured.</summary>
+internal sealed record BenchmarkReport
+{
+    public required DateTimeOffset StartedAt { get; init; }
+
+    public required string Command { get; init; }
+
+    public required MachineInfo Machine { get; init; }
+
+    public required string Images { get; init; }
+
+    public string? ServerDll { get; init; }
+
+    public IReadOnlyList<string> ServerEnvironment { get; init; } = [];
+
+    public required IReadOnlyList<PhaseResult> Phases { get; init; }
+
+    public required IReadOnlyList<Ratio> Ratios { get; init; }
+
+    public RiskSummary? ProtectedRisk { get; init; }
+
+    public required IReadOnlyList<string> Notes { get; init; }
+
+    public double ElapsedSeconds { get; init; }
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public static BenchmarkReport FromJson(string json) => JsonSerializer.Deserialize<BenchmarkReport>(json, JsonOptions)!;
+
+    /// <summary>Computes the issue's ratios from the phases (missing phases give null values).</summary>
+    public static IReadOnlyList<Ratio> ComputeRatios(IReadOnlyList<PhaseResult> phases)
+    {
+        PhaseResult? Find(string name) => phases.FirstOrDefault(p => p.Name == name);
+        var bare = Find(PhaseNames.Bare);
+        var unprotected = Find(PhaseNames.Unprotected);
+        var protectedMany = Find(PhaseNames.Protected);
+        var oneKey = Find(PhaseNames.ProtectedOneKey);
+        var openOff = Find(PhaseNames.UnprotectedOpen);
+        var openOn = Find(PhaseNames.ProtectedOpen);
+
+        static double? Div(PhaseResult? a, PhaseResult? b) =>
+            a is null || b is null || b.Throughput <= 0 ? null : Math.Round(a.Throughput / b.Throughput, 3);
+
+        var p99Added = openOn is null || openOff is null || openOn.Ok == 0 || openOff.Ok == 0
+            ? (double?)null
+            : Math.Round(openOn.Latency.P99Ms - openOff.Latency.P99Ms, 3);
+        var p50Added = openOn is null || openOff is null || openOn.Ok == 0 || openOff.Ok == 0
+            ? (double?)null
+            : Math.Round(openOn.Latency.P50Ms - openOff.Latency.P50Ms, 3);
+
+        var protectedRatio = Div(protectedMany, unprotected);
+        var oneKeyRatio = Div(oneKey, protectedMany);
+        return
+        [
+            new("protected / unprotected throughput", protectedRatio, ">= 0.80", protectedRatio is { } a ? a >= 0.80 : null,
+                "closed loop, many keys, same concurrency: protected req/s over unprotected req/s"),
+            new("one key / many keys throughput (protected)", oneKeyRatio, ">= 0.70", oneKeyRatio is { } b ? b >= 0.70 : null,
+                "protected server: all connections on one client key over one key per connection"),
+            new("p99 added by protection at the fixed offered load (ms)", p99Added, "<= 1 ms", p99Added is { } c ? c <= 1.0 : null,
+                $"open loop at {openOff?.OfferedRate?.ToString("0.#", CultureInfo.InvariantCulture) ?? "?"} req/s: protected p99 minus unprotected p99, latency from the scheduled send time"),
+            new("p50 added by protection at the fixed offered load (ms)", p50Added, null, null, "as above, at the median"),
+            new("protected / bare ONNX Runtime throughput", Div(protectedMany, bare), null, null, "absolute context: the whole server against the model alone in process"),
+            new("unprotected / bare ONNX Runtime throughput", Div(unprotected, bare), null, null, "absolute context: HTTP, JSON, grains without protection against the model alone"),
+        ];
+    }
+
+    /// <summary>The report as markdown tables.</summary>
+    public string ToText()
+    {
+        var s = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        s.AppendLine(inv, $"ShieldCluster load generator, {StartedAt:yyyy-MM-dd HH:mm} UTC, {ElapsedSeconds:0} s");
+        s.AppendLine(inv, $"machine: {Machine.Cpu}, {Machine.Cores} cores, {Machine.MemoryGiB:0.#} GiB; load average before {Machine.LoadAverageBefore}, after {Machine.LoadAverageAfter}");
+        if (Machine.GitCommit is not null)
+        {
+            s.AppendLine(inv, $"commit: {Machine.GitCommit}{(Machine.SourceModified == true ? " (src/ has uncommitted changes)" : "")}");
+        }
+
+        s.AppendLine(inv, $"command: {Command}");
+        s.AppendLine(inv, $"images: {Images}");
+        if (ServerDll is not null)
+        {
+            s.AppendLine(inv, $"server: {ServerDll}{(ServerEnvironment.Count > 0 ? " with " + string.Join(' ', ServerEnvironment) : "")}");
+        }
+
+        s.AppendLine();
+        s.AppendLine("| phase | mode | conc. | keys | offered/s | answered/s | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | not 200 |");
+        s.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var p in Phases)
+        {
+            var l = p.Latency;
+            var failed = p.Failed + p.Dropped == 0 ? "0" : string.Join(", ", p.Statuses.Where(kv => kv.Key != "200").Select(kv => $"{kv.Key}: {kv.Value}").Append(p.Dropped > 0 ? $"dropped: {p.Dropped}" : null).OfType<string>());
+            s.AppendLine(inv, $"| {p.Name} | {p.Mode} | {(p.Mode == "open" ? "-" : p.Concurrency.ToString(inv))} | {(p.Keys == 0 ? "-" : p.Keys.ToString(inv))} | {(p.OfferedRate is { } r ? r.ToString("0.#", inv) : "-")} | {p.Throughput:0.#} | {l.P50Ms:0.00} | {l.P95Ms:0.00} | {l.P99Ms:0.00} | {l.P999Ms:0.00} | {l.MaxMs:0.0} | {failed} |");
+        }
+
+        s.AppendLine();
+        s.AppendLine("| ratio | value | target | met |");
+        s.AppendLine("|---|---:|---|---|");
+        foreach (var r in Ratios)
+        {
+            s.AppendLine(inv, $"| {r.Name} | {(r.Value is { } v ? v.ToString("0.###", inv) : "n/a")} | {r.Target ?? "-"} | {(r.Met is null ? (r.Target is null ? "-" : "n/a") : r.Met.Value ? "met" : "NOT met")} |");
+        }
+
+        s.AppendLine();
+        s.AppendLine("Where the CPU went (cores = CPU seconds per second over the measured window; the machine has " + Machine.Cores.ToString(inv) + "):");
+        s.AppendLine();
+        s.AppendLine("| phase | server cores | generator cores | other processes | server CPU ms/req | generator CPU ms/req | server-side mean ms | server-side p99 | open-loop send lag p99 ms |");
+        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---|---:|");
+        foreach (var p in Phases)
+        {
+            var c = p.Cpu;
+            s.AppendLine(inv, $"| {p.Name} | {c?.ServerCores?.ToString("0.00", inv) ?? "-"} | {c?.GeneratorCores.ToString("0.00", inv) ?? "?"} | {c?.OtherCores.ToString("0.00", inv) ?? "?"} | {c?.ServerCpuMsPerRequest?.ToString("0.000", inv) ?? "-"} | {c?.GeneratorCpuMsPerRequest.ToString("0.000", inv) ?? "?"} | {p.Server?.MeanMs.ToString("0.00", inv) ?? "-"} | {p.Server?.P99Bucket ?? "-"} | {p.SendLag?.P99Ms.ToString("0.00", inv) ?? "-"} |");
+        }
+
+        if (ProtectedRisk is { } risk)
+        {
+            s.AppendLine();
+            s.AppendLine(inv, $"protected server after its phases: {risk.ClientsWithRisk} client(s) in the risk index, highest risk {risk.MaxRisk:0.###}, enforcement {(risk.ByEnforcement.Count == 0 ? "none" : string.Join(", ", risk.ByEnforcement.Select(kv => $"{kv.Key}: {kv.Value}")))}");
+        }
+
+        s.AppendLine();
+        foreach (var note in Notes)
+        {
+            s.AppendLine("- " + note);
+        }
+
+        return s.ToString();
+    }
+}
+
+/// <summary>The phase names.</summary>
+internal static class PhaseNames
+{
+    public const string Bare = "bare-ort";
+    public const string BareSqueezed = "bare-ort-2-rows";
+    public const string Unprotected = "unprotected";
+    public const string UnprotectedOpen = "unprotected-open";
+    public const string Protected = "protected";
+    public const string ProtectedOneKey = "protected-one-key";
+    public const string ProtectedOpen = "protected-open";
+}

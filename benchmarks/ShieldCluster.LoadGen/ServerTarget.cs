@@ -1,0 +1,337 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace ShieldCluster.LoadGen;
+
+/// <summary>
+/// A server under test: started here as a child process (<c>dotnet ShieldCluster.Server.dll</c>, its
+/// output to a log file so that reading it costs the generator nothing), or one already running.
+/// </summary>
+internal sealed class ServerTarget : IAsyncDisposable
+{
+    public const string Plan = "bench";
+
+    private readonly Process? _process;
+
+    private ServerTarget(string name, Uri baseAddress, string adminKey, Process? process, string? logPath)
+    {
+        Name = name;
+        BaseAddress = baseAddress;
+        AdminKey = adminKey;
+        _process = process;
+        LogPath = logPath;
+    }
+
+    public string Name { get; }
+
+    public Uri BaseAddress { get; }
+
+    public string AdminKey { get; }
+
+    public string? LogPath { get; }
+
+    /// <summary>The server's process id when started here (its CPU time is then measured).</summary>
+    public int? Pid => _process?.Id;
+
+    public static ServerTarget External(string name, Uri url, string adminKey) => new(name, url, adminKey, null, null);
+
+    /// <summary>The environment a started server gets (besides its ports and the model repository).</summary>
+    public static Dictionary<string, string> Environment(bool protection, string adminKey, IEnumerable<KeyValuePair<string, string>> extra)
+    {
+        var env = new Dictionary<string, string>
+        {
+            ["DOTNET_ENVIRONMENT"] = "Production",
+            ["ASPNETCORE_ENVIRONMENT"] = "Production",
+            ["Shield__Protection__Enabled"] = protection ? "true" : "false",
+            ["Shield__Admins__bench__ApiKeySha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(adminKey))),
+            ["Shield__Admins__bench__Role"] = "security",
+            // A configured client that nobody uses: no random demo client is created and printed.
+            ["Shield__Clients__unused__ApiKeySha256"] = new string('0', 64),
+            // The benchmark clients' plan: no rate limit, no daily quota, no extraction budget in reach.
+            [$"Shield__Plans__{Plan}__RequestsPerSecond"] = "1000000",
+            [$"Shield__Plans__{Plan}__Burst"] = "1000000",
+            [$"Shield__Plans__{Plan}__DailyQuota"] = "1000000000",
+            [$"Shield__Plans__{Plan}__Risk__ExtractionBudget"] = "1000000000",
+        };
+        foreach (var (key, value) in extra)
+        {
+            env[key] = value;
+        }
+
+        return env;
+    }
+
+    public static async Task<ServerTarget> StartAsync(string name, bool protection, string serverDll, string models,
+        IEnumerable<KeyValuePair<string, string>> extraEnvironment, TextWriter log, CancellationToken cancellation)
+    {
+        var adminKey = "lgadmin_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        var httpPort = FreePort();
+        var logPath = Path.Combine(Path.GetTempPath(), $"shield-loadgen-{name}-{System.Environment.ProcessId}-{httpPort}.log");
+
+        // exec: the shell becomes the server, so the process id (and its CPU time) is the server's.
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(serverDll)! };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("exec dotnet \"$0\" --urls \"$1\" >\"$2\" 2>&1");
+        info.ArgumentList.Add(serverDll);
+        info.ArgumentList.Add($"http://127.0.0.1:{httpPort}");
+        info.ArgumentList.Add(logPath);
+        info.Environment["Shield__SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        info.Environment["Shield__GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        info.Environment["Shield__Inference__ModelRepository"] = models;
+        foreach (var (key, value) in Environment(protection, adminKey, extraEnvironment))
+        {
+            info.Environment[key] = value;
+        }
+
+        log.WriteLine($"[{name}] starting {serverDll} on http://127.0.0.1:{httpPort} (protection {(protection ? "on" : "off")}; log {logPath})");
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
+        var target = new ServerTarget(name, new Uri($"http://127.0.0.1:{httpPort}"), adminKey, process, logPath);
+        try
+        {
+            await target.WaitUntilReadyAsync(TimeSpan.FromSeconds(120), cancellation);
+        }
+        catch
+        {
+            await target.DisposeAsync();
+            throw;
+        }
+
+        return target;
+    }
+
+    private async Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellation)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < timeout)
+        {
+            if (_process!.HasExited)
+            {
+                throw new InvalidOperationException($"the {Name} server exited with {_process.ExitCode}:\n{LogTail()}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(BaseAddress, "/v2/health/ready"), cancellation);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException) when (!cancellation.IsCancellationRequested)
+            {
+                // Slow answer while starting.
+            }
+
+            await Task.Delay(100, cancellation);
+        }
+
+        throw new TimeoutException($"the {Name} server was not ready within {timeout}:\n{LogTail()}");
+    }
+
+    /// <summary>The last lines of a started server's log.</summary>
+    public string LogTail(int lines = 40)
+    {
+        try
+        {
+            return LogPath is null ? "" : string.Join('\n', File.ReadLines(LogPath).TakeLast(lines));
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>Creates <paramref name="count"/> clients on the bench plan; their keys.</summary>
+    public async Task<string[]> CreateClientsAsync(HttpClient http, int count, string prefix, CancellationToken cancellation)
+    {
+        var keys = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            using var request = AdminRequest(HttpMethod.Post, "/admin/clients");
+            request.Content = JsonContent.Create(new { clientId = $"{prefix}-{i}", plan = Plan });
+            using var response = await http.SendAsync(request, cancellation);
+            var body = await response.Content.ReadAsStringAsync(cancellation);
+            if (response.StatusCode != HttpStatusCode.Created)
+            {
+                throw new InvalidOperationException($"POST /admin/clients on the {Name} server answered {(int)response.StatusCode}: {body}");
+            }
+
+            using var doc = JsonDocument.Parse(body);
+            keys[i] = doc.RootElement.GetProperty("apiKey").GetString()!;
+        }
+
+        return keys;
+    }
+
+    /// <summary>The server's Prometheus metrics, or null if they cannot be read.</summary>
+    public async Task<MetricsSnapshot?> ScrapeAsync(HttpClient http, CancellationToken cancellation)
+    {
+        try
+        {
+            using var request = AdminRequest(HttpMethod.Get, "/metrics");
+            using var response = await http.SendAsync(request, cancellation);
+            return response.IsSuccessStatusCode ? MetricsSnapshot.Parse(await response.Content.ReadAsStringAsync(cancellation)) : null;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The riskiest clients (<c>GET /admin/clients?sort=risk</c>): whether the detectors touched the benchmark traffic.</summary>
+    public async Task<RiskSummary?> RiskAsync(HttpClient http, CancellationToken cancellation)
+    {
+        try
+        {
+            using var request = AdminRequest(HttpMethod.Get, "/admin/clients?sort=risk&top=1000");
+            using var response = await http.SendAsync(request, cancellation);
+            if (!response.IsSuccessStatusCode)
+            {
+                return null;
+            }
+
+            using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellation));
+            var clients = doc.RootElement.GetProperty("clients").EnumerateArray()
+                .Select(c => (Id: c.GetProperty("clientId").GetString()!, Risk: c.GetProperty("risk").GetDouble(), State: c.GetProperty("enforcement").ToString()))
+                .ToList();
+            var states = clients.GroupBy(c => c.State).ToDictionary(g => g.Key, g => (long)g.Count());
+            return new RiskSummary(clients.Count, clients.Count == 0 ? 0 : clients.Max(c => c.Risk), states);
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private HttpRequestMessage AdminRequest(HttpMethod method, string path)
+    {
+        var request = new HttpRequestMessage(method, new Uri(BaseAddress, path));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminKey);
+        return request;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        if (!_process.HasExited)
+        {
+            // SIGTERM first (a graceful stop), then kill.
+            _ = Kill(_process.Id, 15);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+
+        _process.Dispose();
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>The enforcement states of the clients in the risk index after the protected phases.</summary>
+internal sealed record RiskSummary(int ClientsWithRisk, double MaxRisk, Dictionary<string, long> ByEnforcement);
+
+/// <summary>The server's own view of a phase, from the difference of two /metrics scrapes.</summary>
+internal sealed record ServerSideStats(long Requests, double MeanMs, string P99Bucket, double? MeanBatchSize);
+
+/// <summary>The counters this generator reads from the server's Prometheus text.</summary>
+internal sealed class MetricsSnapshot
+{
+    private readonly Dictionary<string, double> _values;
+
+    private MetricsSnapshot(Dictionary<string, double> values) => _values = values;
+
+    public static MetricsSnapshot Parse(string text)
+    {
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var line in text.Split('\n'))
+        {
+            if (line.StartsWith("shield_inference_duration_seconds", StringComparison.Ordinal) || line.StartsWith("shield_inference_batch_size", StringComparison.Ordinal))
+            {
+                var space = line.LastIndexOf(' ');
+                if (space > 0 && double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                {
+                    values[line[..space]] = value;
+                }
+            }
+        }
+
+        return new MetricsSnapshot(values);
+    }
+
+    /// <summary>Sums a series over its label sets, optionally only those whose labels contain <paramref name="labelFilter"/>.</summary>
+    private double Sum(string name, string? labelFilter = null) =>
+        _values.Where(kv => (kv.Key == name || kv.Key.StartsWith(name + "{", StringComparison.Ordinal))
+                            && (labelFilter is null || kv.Key.Contains(labelFilter, StringComparison.Ordinal)))
+            .Sum(kv => kv.Value);
+
+    public static ServerSideStats? Between(MetricsSnapshot? start, MetricsSnapshot? end)
+    {
+        if (start is null || end is null)
+        {
+            return null;
+        }
+
+        const string Latency = "shield_inference_duration_seconds";
+        var count = end.Sum(Latency + "_count") - start.Sum(Latency + "_count");
+        if (count <= 0)
+        {
+            return null;
+        }
+
+        var mean = 1000 * (end.Sum(Latency + "_sum") - start.Sum(Latency + "_sum")) / count;
+        var bounds = end._values.Keys
+            .Where(k => k.StartsWith(Latency + "_bucket", StringComparison.Ordinal))
+            .Select(k => k[(k.IndexOf("le=\"", StringComparison.Ordinal) + 4)..k.LastIndexOf('"')])
+            .Distinct()
+            .Select(le => (Text: le, Value: le == "+Inf" ? double.PositiveInfinity : double.Parse(le, CultureInfo.InvariantCulture)))
+            .OrderBy(b => b.Value);
+        var p99 = "?";
+        foreach (var (text, value) in bounds)
+        {
+            var filter = $"le=\"{text}\"";
+            var inBucket = end.Sum(Latency + "_bucket", filter) - start.Sum(Latency + "_bucket", filter);
+            if (inBucket >= 0.99 * count)
+            {
+                p99 = double.IsPositiveInfinity(value) ? "> largest bucket" : $"<= {value * 1000:0.#} ms";
+                break;
+            }
+        }
+
+        const string Batch = "shield_inference_batch_size";
+        var batches = end.Sum(Batch + "_count") - start.Sum(Batch + "_count");
+        double? meanBatch = batches > 0 ? Math.Round((end.Sum(Batch + "_sum") - start.Sum(Batch + "_sum")) / batches, 2) : null;
+        return new ServerSideStats((long)count, Math.Round(mean, 3), p99, meanBatch);
+    }
+}

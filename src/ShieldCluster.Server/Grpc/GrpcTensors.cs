@@ -1,0 +1,123 @@
+using Google.Protobuf;
+using ShieldCluster.Server.Grpc.Protocol;
+using ShieldCluster.Server.Http;
+using ShieldCluster.Server.Serving;
+
+namespace ShieldCluster.Server.Grpc;
+
+/// <summary>
+/// Maps the gRPC messages to the transport-neutral <see cref="InferRequest"/> and back. Inputs come
+/// as <c>contents.fp32_contents</c> or as <c>raw_input_contents</c> (little-endian FP32); the answer
+/// takes the same form: <c>raw_output_contents</c> for raw requests, <c>contents</c> otherwise.
+/// Inconsistent messages throw <see cref="ApiException"/> 400 (InvalidArgument).
+/// </summary>
+public static class GrpcTensors
+{
+    private const int MaxRank = 16;
+
+    /// <summary>The neutral request; <paramref name="raw"/> says whether the inputs came as raw bytes.</summary>
+    public static InferRequest ToRequest(ModelInferRequest message, out bool raw)
+    {
+        if (message.Inputs.Count == 0)
+        {
+            throw ApiException.BadRequest("the request has no 'inputs'");
+        }
+
+        raw = message.RawInputContents.Count > 0;
+        if (raw && message.RawInputContents.Count != message.Inputs.Count)
+        {
+            throw ApiException.BadRequest(
+                $"raw_input_contents has {message.RawInputContents.Count} entries for {message.Inputs.Count} inputs; it needs one per input, in input order");
+        }
+
+        var request = new InferRequest { Id = message.Id.Length == 0 ? null : message.Id };
+        for (var i = 0; i < message.Inputs.Count; i++)
+        {
+            var tensor = message.Inputs[i];
+            request.Inputs.Add(ToInput(tensor, raw ? message.RawInputContents[i] : null));
+        }
+
+        if (message.Outputs.Count > 0)
+        {
+            request.Outputs = [.. message.Outputs.Select(o => new RequestedOutput(
+                o.Name.Length > 0 ? o.Name : throw ApiException.BadRequest("a requested output has no 'name'")))];
+        }
+
+        return request;
+    }
+
+    private static InferInput ToInput(ModelInferRequest.Types.InferInputTensor tensor, ByteString? raw)
+    {
+        var name = tensor.Name.Length > 0 ? tensor.Name : throw ApiException.BadRequest("an input has no 'name'");
+        if (tensor.Datatype.Length == 0)
+        {
+            throw ApiException.BadRequest($"input '{name}' has no 'datatype'");
+        }
+
+        if (tensor.Shape.Count > MaxRank)
+        {
+            throw ApiException.BadRequest($"input '{name}': 'shape' has more than {MaxRank} dimensions");
+        }
+
+        if (tensor.Shape.Any(d => d < 0))
+        {
+            throw ApiException.BadRequest($"input '{name}': 'shape' must be non-negative integers");
+        }
+
+        var input = new InferInput { Name = name, Datatype = tensor.Datatype, Shape = [.. tensor.Shape] };
+        var fp32 = string.Equals(tensor.Datatype, "FP32", StringComparison.Ordinal);
+        if (raw is not null)
+        {
+            if (tensor.Contents is not null)
+            {
+                throw ApiException.BadRequest($"input '{name}' has both 'contents' and raw_input_contents; send one or the other");
+            }
+
+            if (fp32 && raw.Length % Fp32Bytes.Size != 0)
+            {
+                throw ApiException.BadRequest($"input '{name}': raw_input_contents has {raw.Length} bytes, not a multiple of {Fp32Bytes.Size} (FP32)");
+            }
+
+            // Only FP32 is served; for another datatype validation names the one the model expects.
+            input.Data = fp32 ? Fp32Bytes.Read(raw.Span) : [];
+            return input;
+        }
+
+        if (tensor.Contents is null)
+        {
+            throw ApiException.BadRequest($"input '{name}' has no data: send contents.fp32_contents or raw_input_contents");
+        }
+
+        input.Data = fp32 ? [.. tensor.Contents.Fp32Contents] : [];
+        return input;
+    }
+
+    /// <summary>The response message, in the form the request used.</summary>
+    public static ModelInferResponse ToResponse(InferResult result, bool raw)
+    {
+        var response = new ModelInferResponse
+        {
+            ModelName = result.Model,
+            ModelVersion = result.Version,
+            Id = result.Id ?? "",
+        };
+        foreach (var output in result.Outputs)
+        {
+            var tensor = new ModelInferResponse.Types.InferOutputTensor { Name = output.Spec.Name, Datatype = output.Spec.Datatype };
+            tensor.Shape.Add(output.Shape);
+            if (raw)
+            {
+                response.RawOutputContents.Add(UnsafeByteOperations.UnsafeWrap(Fp32Bytes.ToArray(output.Data)));
+            }
+            else
+            {
+                tensor.Contents = new InferTensorContents();
+                tensor.Contents.Fp32Contents.Add(output.Data);
+            }
+
+            response.Outputs.Add(tensor);
+        }
+
+        return response;
+    }
+}
