@@ -30,6 +30,8 @@ public class GrpcApiTests(ShieldServerFactory server) : IClassFixture<ShieldServ
         var http = await server.CreateClient().GetFromJsonAsync<JsonObject>("/v2");
         Assert.Equal((string?)http!["name"], metadata.Name);
         Assert.Equal((string?)http["version"], metadata.Version);
+        Assert.Equal(["binary_tensor_data"], metadata.Extensions);
+        Assert.Equal(["binary_tensor_data"], http["extensions"]!.AsArray().Select(e => (string)e!));
     }
 
     [Fact]

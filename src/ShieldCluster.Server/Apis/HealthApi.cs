@@ -21,7 +21,10 @@ public static class HealthApi
 
     /// <summary>Server metadata.</summary>
     public static IResult GetServerMetadata() =>
-        TypedResults.Ok(new { name = "shieldcluster", version = Version, extensions = Array.Empty<string>() });
+        TypedResults.Ok(new { name = "shieldcluster", version = Version, extensions = Extensions });
+
+    /// <summary>The protocol extensions this server speaks (Triton's names).</summary>
+    public static readonly string[] Extensions = ["binary_tensor_data"];
 
     /// <summary>200 when ready, 400 when not, as the protocol says.</summary>
     public static IResult GetReady(ServerReadiness readiness, ModelRepository models)

@@ -40,7 +40,7 @@ public sealed class InferenceGrpcService(
 
     /// <inheritdoc />
     public override Task<ServerMetadataResponse> ServerMetadata(ServerMetadataRequest request, ServerCallContext context) =>
-        Task.FromResult(new ServerMetadataResponse { Name = "shieldcluster", Version = Version });
+        Task.FromResult(new ServerMetadataResponse { Name = "shieldcluster", Version = Version, Extensions = { ShieldCluster.Server.Apis.HealthApi.Extensions } });
 
     /// <inheritdoc />
     public override async Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context)
