@@ -12,6 +12,12 @@ internal sealed record CpuUsage(
     double? ServerCpuMsPerRequest,
     double GeneratorCpuMsPerRequest);
 
+/// <summary>
+/// Work the server still did after a phase's load stopped (one-way detector calls and state writes
+/// queued behind the answers), until it went idle: CPU that the measured window did not pay for.
+/// </summary>
+internal sealed record DrainStats(double Seconds, double ServerCpuSeconds);
+
 /// <summary>A snapshot of the CPU time of the server process, this process and the whole machine.</summary>
 internal readonly record struct CpuSnapshot(long Timestamp, double ServerSeconds, double GeneratorSeconds, double MachineBusySeconds)
 {
@@ -38,6 +44,35 @@ internal readonly record struct CpuSnapshot(long Timestamp, double ServerSeconds
             Math.Round(Math.Max(0, busy - known - generator), 3),
             double.IsNaN(server) || requests == 0 ? null : Math.Round(server * perRequest, 4),
             requests == 0 ? 0 : Math.Round(generator * perRequest, 4));
+    }
+
+    /// <summary>
+    /// Waits until the server uses under 0.1 cores over two consecutive 250 ms samples (at most
+    /// <paramref name="limit"/>); how long that took and the server CPU it used meanwhile.
+    /// </summary>
+    public static async Task<DrainStats?> WaitForIdleAsync(int? serverPid, TimeSpan limit, CancellationToken cancellation)
+    {
+        if (serverPid is not { } pid)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(3), cancellation);
+            return null;
+        }
+
+        var start = Take(pid);
+        var last = start;
+        var quiet = 0;
+        while (Stopwatch.GetElapsedTime(start.Timestamp) < limit && quiet < 2)
+        {
+            await Task.Delay(250, cancellation);
+            var now = Take(pid);
+            var cores = (now.ServerSeconds - last.ServerSeconds) / Stopwatch.GetElapsedTime(last.Timestamp, now.Timestamp).TotalSeconds;
+            quiet = cores < 0.1 ? quiet + 1 : 0;
+            last = now;
+        }
+
+        // The two quiet samples at the end are not part of the drain.
+        var seconds = Math.Max(0, Stopwatch.GetElapsedTime(start.Timestamp, last.Timestamp).TotalSeconds - 0.5);
+        return new DrainStats(Math.Round(seconds, 2), Math.Round(last.ServerSeconds - start.ServerSeconds, 2));
     }
 
     private static double ProcessSeconds(string statPath)

@@ -45,6 +45,15 @@ internal sealed record PhaseResult
     public CpuUsage? Cpu { get; init; }
 
     public ServerSideStats? Server { get; init; }
+
+    /// <summary>Server work after the load stopped, until it was idle.</summary>
+    public DrainStats? Drain { get; init; }
+
+    /// <summary>Server CPU per answered request including the work finished after the window (ms).</summary>
+    public double? ServerCpuMsPerRequestWithDrain =>
+        Cpu?.ServerCores is { } cores && Ok + Failed > 0
+            ? Math.Round((cores * DurationSeconds + (Drain?.ServerCpuSeconds ?? 0)) * 1000 / (Ok + Failed), 3)
+            : null;
 }
 
 /// <summary>A connection pool to one server's infer endpoint; request bodies come from the image pool.</summary>
@@ -146,8 +155,12 @@ internal static class HttpLoad
         TimeSpan warmup, TimeSpan duration, CancellationToken cancellation)
     {
         using var client = new InferClient(context.Server.BaseAddress, context.Model, concurrency);
-        var authorizations = context.Keys.Select(k => "Bearer " + k).ToArray();
-        var keys = oneKey ? 1 : authorizations.Length;
+        // Many keys: every key but the last. One key: the last, kept fresh for this phase, so that
+        // both phases start from clients the server has not seen (a new client's detectors cost more).
+        var many = context.Keys.Length - 1;
+        var authorizations = (oneKey ? context.Keys[many..] : context.Keys[..many]).Select(k => "Bearer " + k).ToArray();
+        var cursorBase = oneKey ? many : 0;
+        var keys = authorizations.Length;
         var logs = Enumerable.Range(0, concurrency).Select(_ => new WorkerLog()).ToArray();
         long measureStart = long.MaxValue, measureEnd = long.MaxValue;
 
@@ -158,7 +171,7 @@ internal static class HttpLoad
             for (long j = 0; ; j++)
             {
                 var key = (int)((w + j * concurrency) % keys);
-                var body = context.Pool.Body(context.Cursor.Next(key));
+                var body = context.Pool.Body(context.Cursor.Next(cursorBase + key));
                 var t0 = Stopwatch.GetTimestamp();
                 var status = await client.SendAsync(body, authorizations[key], cancellation);
                 var t1 = Stopwatch.GetTimestamp();
@@ -186,6 +199,7 @@ internal static class HttpLoad
         Volatile.Write(ref measureEnd, cpuEnd.Timestamp);
         var metricsEnd = await context.Server.ScrapeAsync(MetricsHttp, cancellation);
         await Task.WhenAll(workers);
+        var drain = await CpuSnapshot.WaitForIdleAsync(context.Server.Pid, TimeSpan.FromSeconds(120), cancellation);
 
         var seconds = Stopwatch.GetElapsedTime(cpuStart.Timestamp, cpuEnd.Timestamp).TotalSeconds;
         var (latency, ok, failed, statuses) = WorkerLog.Merge(logs);
@@ -204,6 +218,7 @@ internal static class HttpLoad
             Latency = latency,
             Cpu = CpuSnapshot.Between(cpuStart, cpuEnd, ok + failed),
             Server = MetricsSnapshot.Between(metricsStart, metricsEnd),
+            Drain = drain,
         };
     }
 
@@ -217,7 +232,7 @@ internal static class HttpLoad
         int maxInFlight, TimeSpan warmup, TimeSpan duration, CancellationToken cancellation)
     {
         using var client = new InferClient(context.Server.BaseAddress, context.Model, Math.Max(64, maxInFlight));
-        var authorizations = context.Keys.Select(k => "Bearer " + k).ToArray();
+        var authorizations = context.Keys[..^1].Select(k => "Bearer " + k).ToArray();
         var log = new WorkerLog();
         var gate = new Lock();
         long inFlight = 0, dropped = 0;
@@ -315,6 +330,8 @@ internal static class HttpLoad
             await Task.Delay(10, cancellation);
         }
 
+        var drained = await CpuSnapshot.WaitForIdleAsync(context.Server.Pid, TimeSpan.FromSeconds(120), cancellation);
+
         LatencyStats lag;
         (LatencyStats Ok, long OkCount, long Failed, Dictionary<string, long> Statuses) merged;
         lock (gate)
@@ -343,6 +360,7 @@ internal static class HttpLoad
             SendLag = lag,
             Cpu = CpuSnapshot.Between(cpuStart, cpuEnd, merged.OkCount + merged.Failed),
             Server = MetricsSnapshot.Between(metricsStart, metricsEnd),
+            Drain = drained,
         };
     }
 

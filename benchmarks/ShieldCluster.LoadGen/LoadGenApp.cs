@@ -147,6 +147,9 @@ internal static class LoadGenApp
         }
 
         var (commit, modified) = root is null ? (null, null) : Git(root);
+        var overloaded = phases.Where(p => p.Mode == "open" && (p.Dropped > 0 || p.Throughput < 0.95 * (p.OfferedRate ?? 0)))
+            .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} answered {p.Throughput:0} of {p.OfferedRate:0} offered/s, {p.Dropped} arrivals dropped at {maxInFlight} in flight"))
+            .ToList();
         var disturbed = phases.Where(p => p.Cpu is { OtherCores: > 0.15 }).Select(p => $"{p.Name} {p.Cpu!.OtherCores:0.00}").ToList();
         return new BenchmarkReport
         {
@@ -167,6 +170,9 @@ internal static class LoadGenApp
                 $", {o.Schedule.ToString().ToLowerInvariant()} schedule seeded {o.Seed} (the same arrival times for both servers); latency runs from each request's scheduled send time, so generator or server stalls are not hidden (no coordinated omission).",
                 "The generator runs on the same machine as the server (one server at a time, bare ONNX Runtime alone); its CPU use is in the CPU table.",
                 $"Each client key walks its own stretch of the image pool, so no client resends an image within a run (resends are retries, which the detectors skip). Keys: {clients} in the many-keys phases.",
+                overloaded.Count == 0
+                    ? "Both open-loop phases kept up with the offered rate."
+                    : $"OVERLOAD: {string.Join("; ", overloaded)}. The server could not sustain the offered rate, so its open-loop latency measures a growing queue (dropped arrivals are not in the percentiles), not the cost of protection at that load.",
                 disturbed.Count == 0
                     ? "Other processes used under 0.15 cores in every measured window."
                     : $"WARNING: other processes on the machine used CPU during: {string.Join(", ", disturbed)} cores; those figures are disturbed.",
@@ -179,11 +185,12 @@ internal static class LoadGenApp
         TextWriter log, CancellationToken cancellation)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-        var keys = await server.CreateClientsAsync(http, clients, prefix, cancellation);
-        log.WriteLine($"[{server.Name}] created {clients} clients on plan '{ServerTarget.Plan}' ({prefix}-0 ...)");
-        var cursor = new ImageCursor(pool.Count, clients);
+        // One more than the many-keys phases use: the one-key phase gets a fresh client of its own.
+        var keys = await server.CreateClientsAsync(http, clients + 1, prefix, cancellation);
+        log.WriteLine($"[{server.Name}] created {clients + 1} clients on plan '{ServerTarget.Plan}' ({prefix}-0 ... {prefix}-{clients}, the last for the one-key phase)");
+        var cursor = new ImageCursor(pool.Count, clients + 1);
         using var check = new InferClient(server.BaseAddress, o.Model, 1);
-        await check.VerifyAsync(pool.Body(cursor.Next(0)), "Bearer " + keys[0], server.Name);
+        await check.VerifyAsync(pool.Body(pool.Count - 1), "Bearer " + keys[0], server.Name);
         return new HttpLoad.Context(server, o.Model, pool, cursor, keys, log);
     }
 
@@ -197,7 +204,7 @@ internal static class LoadGenApp
 
     private static string Summary(PhaseResult p) => string.Create(CultureInfo.InvariantCulture,
         $"[{p.Name}] {p.Throughput:0.#} answered/s, p50 {p.Latency.P50Ms:0.00} ms, p99 {p.Latency.P99Ms:0.00} ms, not 200: {p.Failed}{(p.Dropped > 0 ? $", dropped {p.Dropped}" : "")}; " +
-        $"CPU server {p.Cpu?.ServerCores:0.00} generator {p.Cpu?.GeneratorCores:0.00} other {p.Cpu?.OtherCores:0.00} cores");
+        $"CPU server {p.Cpu?.ServerCores:0.00} generator {p.Cpu?.GeneratorCores:0.00} other {p.Cpu?.OtherCores:0.00} cores{(p.Drain is { } d ? $"; busy {d.Seconds:0.0} s ({d.ServerCpuSeconds:0.0} CPU s) after the load" : "")}");
 
     internal static string? FindRepositoryRoot()
     {

@@ -48,6 +48,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             {
                 o.HistoryCapacity = HistoryCapacity;
                 o.StateWriteInterval = TimeSpan.FromMilliseconds(100);
+                o.HistoryWriteInterval = TimeSpan.FromMilliseconds(100);
                 o.HistoryRetention = HistoryRetention;
             });
             host.Services.Configure<InferenceOptions>(o => o.ModelRepository = RepositoryPaths.Models);

@@ -33,6 +33,7 @@ public sealed partial class ClientGrain(
 
     private bool _dirty;
     private bool _historyDirty;
+    private long _historyWrittenAt;
     private IGrainTimer? _writer;
     private int _historyItems;
     private ClientDetectors _detectors = null!;
@@ -65,7 +66,7 @@ public sealed partial class ClientGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         _writer?.Dispose();
-        await FlushAsync(cancellationToken);
+        await FlushAsync(final: true, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -460,12 +461,16 @@ public sealed partial class ClientGrain(
         return State.Profile;
     }
 
-    private async Task FlushAsync(CancellationToken cancellationToken)
+    private Task FlushAsync(CancellationToken cancellationToken) => FlushAsync(final: false, cancellationToken);
+
+    private async Task FlushAsync(bool final, CancellationToken cancellationToken)
     {
-        if (_historyDirty)
+        var now = Environment.TickCount64;
+        if (_historyDirty && (final || now - _historyWrittenAt >= (long)protection.Value.HistoryWriteInterval.TotalMilliseconds))
         {
             DropExpiredHistory(time.GetUtcNow());
             _historyDirty = !await TryWriteAsync(history, cancellationToken);
+            _historyWrittenAt = _historyDirty ? _historyWrittenAt : now;
         }
 
         if (_dirty)

@@ -27,6 +27,15 @@ public sealed class ProtectionOptions
     public TimeSpan StateWriteInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// How often a client grain writes its changed query history (up to <see cref="HistoryCapacity"/>
+    /// items, about 1.3 KB each) and on deactivation. Default 5 seconds: the history is evidence,
+    /// not money, and a crash may lose its last seconds (usage and enforcement are written every
+    /// <see cref="StateWriteInterval"/>).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")]
+    public TimeSpan HistoryWriteInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// How long stored query features (the detectors' history) are kept: records older than this are
     /// dropped, and with Redis a client's stored history expires this long after its last write.
     /// Default 7 days.

@@ -9,14 +9,16 @@ namespace ShieldCluster.Protection.Statistics;
 /// the p-value (J. P. Royston, "Approximating the Shapiro-Wilk W-test for non-normality",
 /// Statistics and Computing 2, 1992; Algorithm AS R94, Applied Statistics 44, 1995). Checked in the
 /// tests against reference values from a published implementation of AS R94.
-/// The coefficients depend only on n; <see cref="ShapiroWilk"/> instances cache them per n.
+/// The coefficients depend only on n; they are computed once per n and shared by every instance.
 /// </remarks>
 public sealed class ShapiroWilk
 {
     private static readonly double[] AnPoly = [0.0, 0.221157, -0.147981, -2.071190, 4.434685, -2.706056];
     private static readonly double[] An1Poly = [0.0, 0.042981, -0.293762, -1.752461, 5.682633, -3.582633];
 
-    private readonly Dictionary<int, double[]> _coefficients = [];
+    // Shared by every instance (every client's PRADA): the coefficients depend on n only, and
+    // computing them costs n inverse-normal evaluations. n is at most MaxSize, so the table is bounded.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, double[]> SharedCoefficients = new();
     private double[] _sorted = [];
 
     /// <summary>The smallest sample the test takes.</summary>
@@ -116,13 +118,10 @@ public sealed class ShapiroWilk
         return 1 - Normal.Cdf((y - m) / s);
     }
 
-    private double[] Coefficients(int n)
-    {
-        if (_coefficients.TryGetValue(n, out var cached))
-        {
-            return cached;
-        }
+    private static double[] Coefficients(int n) => SharedCoefficients.GetOrAdd(n, Compute);
 
+    private static double[] Compute(int n)
+    {
         var a = new double[n];
         if (n == 3)
         {
@@ -164,12 +163,6 @@ public sealed class ShapiroWilk
             }
         }
 
-        if (_coefficients.Count > 64)
-        {
-            _coefficients.Clear();
-        }
-
-        _coefficients[n] = a;
         return a;
     }
 

@@ -94,6 +94,11 @@ public static class ShieldHostingExtensions
             }
 
             var services = silo.Services;
+
+            // State in Orleans' binary format in both modes: version tolerant through the [Id]s of
+            // the state types (fields added later load as defaults), a fraction of the size and the
+            // cost of JSON with type names.
+            services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
             AddResilientStorage(services, ShieldStorage.Name, ShieldStorage.Inner);
             AddResilientStorage(services, ShieldStorage.History, ShieldStorage.HistoryInner);
             services.AddOptions<EndpointOptions>().Configure<IOptions<ShieldOptions>>((endpoints, shield) =>
@@ -116,9 +121,6 @@ public static class ShieldHostingExtensions
     {
         ConfigurationOptions Redis() => RedisConnection.Options(connectionString);
 
-        // State in Orleans' binary format: version tolerant through the [Id]s of the state types
-        // (fields added later load as defaults), and a fraction of the size of JSON with type names.
-        silo.Services.AddSingleton<IGrainStorageSerializer, OrleansGrainStorageSerializer>();
         silo.UseRedisClustering(o => o.ConfigurationOptions = Redis());
         silo.AddRedisGrainStorage(ShieldStorage.Inner, o => o.ConfigurationOptions = Redis());
         silo.UseRedisReminderService(o => o.ConfigurationOptions = Redis());
