@@ -67,7 +67,7 @@ public static class ShieldHostingExtensions
     {
         // The mode is chosen from configuration as the host is built; ports and ids are resolved
         // later from validated options (after every configuration source, test hosts' included).
-        var redis = builder.Configuration[$"{ShieldOptions.Section}:{nameof(ShieldOptions.Redis)}"];
+        var redis = ConfiguredRedis(builder.Configuration);
         var kubernetes = builder.Configuration.GetValue<bool?>($"{ShieldOptions.Section}:{nameof(ShieldOptions.Kubernetes)}") == true;
         builder.UseOrleans(silo =>
         {
@@ -195,7 +195,7 @@ public static class ShieldHostingExtensions
         services.AddHttpClient(WebhookDispatcher.HttpClientName);
         services.AddHostedService<WebhookDispatcher>();
 
-        var redis = builder.Configuration[$"{ShieldOptions.Section}:{nameof(ShieldOptions.Redis)}"];
+        var redis = ConfiguredRedis(builder.Configuration);
         if (string.IsNullOrWhiteSpace(redis))
         {
             services.AddSingleton(sp => new MemoryAlertOutbox(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<AlertOptions>>().Value.RetryAfter));
@@ -220,6 +220,10 @@ public static class ShieldHostingExtensions
 
         return builder;
     }
+
+    /// <summary><c>Shield:Redis</c> as configured: it chooses the mode while the host is built.</summary>
+    private static string? ConfiguredRedis(IConfiguration configuration) =>
+        configuration[$"{ShieldOptions.Section}:{nameof(ShieldOptions.Redis)}"];
 
     private static bool DashboardEnabled(IConfiguration configuration) =>
         configuration.GetValue<bool?>($"{ShieldOptions.Section}:{nameof(ShieldOptions.Dashboard)}") ?? true;
