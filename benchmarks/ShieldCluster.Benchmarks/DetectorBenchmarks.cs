@@ -8,8 +8,8 @@ namespace ShieldCluster.Benchmarks;
 /// <summary>
 /// The stateful detectors' cost per query, with the client's history at its cap: PRADA's nearest
 /// neighbour over the class set and its Shapiro-Wilk test over the distance window, Blacklight's
-/// index lookup and insert, the retry filter and the squeezing window. The target: at most
-/// 50 microseconds per query (784 features).
+/// index lookup and insert, the line-search detector's dot products and pair tests, the retry filter
+/// and the squeezing window. The target: at most 50 microseconds per query (784 features).
 /// </summary>
 [MemoryDiagnoser]
 public class DetectorBenchmarks
@@ -17,6 +17,7 @@ public class DetectorBenchmarks
     private readonly QueryFeatureExtractor _extractor = new([1, 28, 28], 0f, 1f);
     private readonly BlacklightFingerprinter _fingerprinter = new(new BlacklightOptions(), new byte[32], 784);
     private ClientDetectors _detectors = null!;
+    private LineSearchDetector _lineSearch = null!;
     private QueryObservation[] _queries = null!;
     private float[][] _images = null!;
     private int _next;
@@ -37,6 +38,11 @@ public class DetectorBenchmarks
         }
 
         _next = options.Blacklight.IndexCapacity;
+        _lineSearch = new LineSearchDetector(options.LineSearch);
+        for (var i = 0; i < options.LineSearch.Memory; i++)
+        {
+            _lineSearch.Observe(_queries[i].Features);
+        }
     }
 
     private QueryObservation Observation(float[] image, int label)
@@ -53,6 +59,15 @@ public class DetectorBenchmarks
         _next = _next + 1 == _queries.Length ? 1_000 : _next + 1;
         // A query the detectors have seen is a retry and skips them: a never-repeating digest measures the full path.
         return _detectors.Observe(query with { Digest = ++_counter });
+    }
+
+    /// <summary>The line-search detector alone, its memory full: dot products with the kept inputs, every pair tested.</summary>
+    [Benchmark]
+    public LineSearchHit? LineSearch()
+    {
+        var query = _queries[_next];
+        _next = _next + 1 == _queries.Length ? 1_000 : _next + 1;
+        return _lineSearch.Observe(query.Features);
     }
 
     /// <summary>Features of one item on the serving silo: digest and quantised bytes.</summary>

@@ -9,7 +9,8 @@ public sealed record Admission(
     [property: Id(3)] int Remaining,
     [property: Id(4)] int ResetSeconds,
     [property: Id(5)] bool DegradeOutputs = false,
-    [property: Id(6)] bool Misinform = false)
+    [property: Id(6)] bool Misinform = false,
+    [property: Id(7)] bool Squeeze = false)
 {
     /// <summary>Whether the request may run.</summary>
     public bool Admitted => Decision == AdmissionDecision.Admitted;

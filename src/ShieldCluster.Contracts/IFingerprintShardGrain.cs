@@ -9,13 +9,21 @@ namespace ShieldCluster.Contracts;
 public interface IFingerprintShardGrain : IGrainWithIntegerKey
 {
     /// <summary>Looks up, then records, a client's queries (this shard's share of their hashes).</summary>
+    /// <remarks>The previous release's single-client form, kept so a mixed-version cluster keeps working.</remarks>
     [Alias("LookupAndAddAsync")]
     Task<IReadOnlyList<ShardHit>> LookupAndAddAsync(string clientId, IReadOnlyList<ShardQuery> queries);
+
+    /// <summary>
+    /// Looks up, then records, a batch of queries of any clients (each names its client); hits refer
+    /// to the queries by their index in <paramref name="queries"/>.
+    /// </summary>
+    [Alias("LookupAndAddBatchAsync")]
+    Task<IReadOnlyList<ShardHit>> LookupAndAddAsync(IReadOnlyList<ShardQuery> queries);
 }
 
-/// <summary>A query's digest and the hashes of its fingerprint that fall in one shard.</summary>
+/// <summary>A query's digest and the hashes of its fingerprint that fall in one shard, with the client that sent it in a batch.</summary>
 [GenerateSerializer, Immutable, Alias("ShieldCluster.ShardQuery")]
-public sealed record ShardQuery([property: Id(0)] ulong Digest, [property: Id(1)] ulong[] Hashes);
+public sealed record ShardQuery([property: Id(0)] ulong Digest, [property: Id(1)] ulong[] Hashes, [property: Id(2)] string? ClientId = null);
 
 /// <summary>An earlier query of another client sharing hashes with query <see cref="Query"/> of the request.</summary>
 [GenerateSerializer, Immutable, Alias("ShieldCluster.ShardHit")]

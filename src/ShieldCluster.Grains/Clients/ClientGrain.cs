@@ -148,7 +148,19 @@ public sealed partial class ClientGrain(
             (int)Math.Floor(bucket.Tokens),
             (int)Math.Ceiling(bucket.TimeToFull(limits, now).TotalSeconds),
             State.Enforcement is EnforcementState.Degraded or EnforcementState.Throttled,
-            plan.Risk.Misinform && !plan.Risk.IsMonitorOnly(RiskScorer.Extraction) && NovelToday(now) >= plan.Risk.ExtractionBudget);
+            plan.Risk.Misinform && !plan.Risk.IsMonitorOnly(RiskScorer.Extraction) && NovelToday(now) >= plan.Risk.ExtractionBudget,
+            decision == AdmissionDecision.Admitted && ShouldSqueeze());
+    }
+
+    /// <summary>Whether this request's items are squeezed, under <see cref="SqueezingPolicy.Adaptive"/> (the pipeline decides the other policies).</summary>
+    private bool ShouldSqueeze()
+    {
+        var options = protection.Value;
+        return options.Squeezing == SqueezingPolicy.Adaptive
+            && (State.TotalRequests <= options.SqueezingWarmup
+                || State.Enforcement != EnforcementState.Ok
+                || _detectors.Signals.SqueezeFlags >= options.SqueezingEscalateFlags
+                || Random.Shared.NextDouble() < options.SqueezingSampleRate);
     }
 
     /// <inheritdoc />

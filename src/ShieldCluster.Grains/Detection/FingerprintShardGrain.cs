@@ -11,20 +11,36 @@ namespace ShieldCluster.Grains.Detection;
 /// </summary>
 public sealed class FingerprintShardGrain(IOptions<DetectionOptions> options) : Grain, IFingerprintShardGrain
 {
+    /// <summary>
+    /// Earlier queries sharing a single hash of this shard's share are left out of the answer: a lone
+    /// shared window is a common pattern, and leaving such pairs out keeps the answer small. A near
+    /// duplicate shares most of its hashes in every shard, so a match's summed count is short by at
+    /// most one per shard, and only where a shard saw just one.
+    /// </summary>
+    private const int MinShared = 2;
+
     private readonly HashPostings<string> _postings = new(options.Value.CrossClientShardCapacity);
 
     /// <inheritdoc />
-    public Task<IReadOnlyList<ShardHit>> LookupAndAddAsync(string clientId, IReadOnlyList<ShardQuery> queries)
+    public Task<IReadOnlyList<ShardHit>> LookupAndAddAsync(string clientId, IReadOnlyList<ShardQuery> queries) =>
+        Task.FromResult<IReadOnlyList<ShardHit>>(LookupAndAdd(queries, clientId));
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<ShardHit>> LookupAndAddAsync(IReadOnlyList<ShardQuery> queries) =>
+        Task.FromResult<IReadOnlyList<ShardHit>>(LookupAndAdd(queries, null));
+
+    private List<ShardHit> LookupAndAdd(IReadOnlyList<ShardQuery> queries, string? clientId)
     {
         var hits = new List<ShardHit>();
         for (var q = 0; q < queries.Count; q++)
         {
-            foreach (var (owner, digest, shared) in _postings.LookupAndAdd(clientId, queries[q].Digest, queries[q].Hashes))
+            var owner = clientId ?? queries[q].ClientId ?? throw new ArgumentException($"query {q} names no client", nameof(queries));
+            foreach (var (other, digest, shared) in _postings.LookupAndAdd(owner, queries[q].Digest, queries[q].Hashes, MinShared))
             {
-                hits.Add(new ShardHit(q, owner, digest, shared));
+                hits.Add(new ShardHit(q, other, digest, shared));
             }
         }
 
-        return Task.FromResult<IReadOnlyList<ShardHit>>(hits);
+        return hits;
     }
 }

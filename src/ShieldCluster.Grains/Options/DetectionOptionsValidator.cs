@@ -66,6 +66,18 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             failures.Add($"{Section}: SqueezeWindow must be positive, SqueezeAlarmFlags 1 to SqueezeWindow");
         }
 
+        var lineSearch = options.LineSearch;
+        if (lineSearch.Memory is < 2 or > 256 || !(lineSearch.MinSpanRms > 0) || !(lineSearch.MaxResidualRms >= 0) || !(lineSearch.MaxResidualShare >= 0)
+            || !(lineSearch.MinStepRms >= 0) || !(lineSearch.MaxExtrapolation >= 0) || !(lineSearch.MinUnexplainedShare is >= 0 and <= 1))
+        {
+            failures.Add($"{Section}:LineSearch: Memory must be 2 to 256, MinSpanRms positive, MinUnexplainedShare 0 to 1, MaxResidualRms, MaxResidualShare, MinStepRms and MaxExtrapolation 0 or more");
+        }
+
+        if (options.LineSearchWindow < 1 || options.LineSearchAlarmHits < 1 || options.LineSearchAlarmHits > options.LineSearchWindow)
+        {
+            failures.Add($"{Section}: LineSearchWindow must be positive, LineSearchAlarmHits 1 to LineSearchWindow");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -11,4 +11,15 @@ public enum SqueezingPolicy
 
     /// <summary>Never.</summary>
     Never = 2,
+
+    /// <summary>
+    /// Decided per request by the client's grain: every request of a client's first
+    /// <see cref="ProtectionOptions.SqueezingWarmup"/>, every request while the client is not in good
+    /// standing (enforcement above ok) or its squeezing window holds
+    /// <see cref="ProtectionOptions.SqueezingEscalateFlags"/> flags or more, otherwise a
+    /// <see cref="ProtectionOptions.SqueezingSampleRate"/> sample. Single crafted inputs sent from
+    /// fresh keys (a transfer attack's usual shape) are all checked; an established high-traffic
+    /// client pays for the sample.
+    /// </summary>
+    Adaptive = 3,
 }

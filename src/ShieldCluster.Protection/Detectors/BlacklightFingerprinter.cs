@@ -69,8 +69,12 @@ public sealed class BlacklightFingerprinter
             quantised[i] = (byte)(((value + _salt[i]) % 255) / _options.Quantum);
         }
 
+        // The largest distinct hashes, kept in a min-heap of Keep entries: no list of every window's
+        // hash and no sort of it.
         var windows = item.Length - _options.Window + 1;
-        var hashes = new List<ulong>(windows);
+        var keep = _options.Keep;
+        Span<ulong> heap = keep <= 512 ? stackalloc ulong[keep] : new ulong[keep];
+        var size = 0;
         for (var i = 0; i < windows; i++)
         {
             var window = raw.Slice(i, _options.Window);
@@ -79,19 +83,69 @@ public sealed class BlacklightFingerprinter
                 continue;
             }
 
-            hashes.Add(XxHash3.HashToUInt64(quantised.Slice(i, _options.Window), _seed));
-        }
-
-        hashes.Sort();
-        var kept = new List<ulong>(_options.Keep);
-        for (var i = hashes.Count - 1; i >= 0 && kept.Count < _options.Keep; i--)
-        {
-            if (kept.Count == 0 || kept[^1] != hashes[i])
+            var hash = XxHash3.HashToUInt64(quantised.Slice(i, _options.Window), _seed);
+            if ((size == keep && hash <= heap[0]) || heap[..size].Contains(hash))
             {
-                kept.Add(hashes[i]);
+                continue;
+            }
+
+            if (size < keep)
+            {
+                heap[size] = hash;
+                SiftUp(heap, size++);
+            }
+            else
+            {
+                heap[0] = hash;
+                SiftDown(heap[..size], 0);
             }
         }
 
-        return [.. kept];
+        var kept = heap[..size].ToArray();
+        Array.Sort(kept);
+        Array.Reverse(kept);
+        return kept;
+    }
+
+    private static void SiftUp(Span<ulong> heap, int i)
+    {
+        while (i > 0)
+        {
+            var parent = (i - 1) / 2;
+            if (heap[parent] <= heap[i])
+            {
+                return;
+            }
+
+            (heap[parent], heap[i]) = (heap[i], heap[parent]);
+            i = parent;
+        }
+    }
+
+    private static void SiftDown(Span<ulong> heap, int i)
+    {
+        while (true)
+        {
+            var smallest = i;
+            var left = (2 * i) + 1;
+            var right = left + 1;
+            if (left < heap.Length && heap[left] < heap[smallest])
+            {
+                smallest = left;
+            }
+
+            if (right < heap.Length && heap[right] < heap[smallest])
+            {
+                smallest = right;
+            }
+
+            if (smallest == i)
+            {
+                return;
+            }
+
+            (heap[smallest], heap[i]) = (heap[i], heap[smallest]);
+            i = smallest;
+        }
     }
 }

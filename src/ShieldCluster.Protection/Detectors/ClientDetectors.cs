@@ -2,8 +2,8 @@ namespace ShieldCluster.Protection.Detectors;
 
 /// <summary>
 /// The stateful detectors of one client, fed its served items in order: a retry filter, PRADA over
-/// the input features, Blacklight over the fingerprints of the client's own recent queries, and the
-/// count of inputs feature squeezing flagged.
+/// the input features, Blacklight over the fingerprints of the client's own recent queries, the
+/// line-search detector over the input features, and the count of inputs feature squeezing flagged.
 /// State is derived from the query history, so it can be rebuilt by replaying it.
 /// </summary>
 public sealed class ClientDetectors
@@ -19,6 +19,10 @@ public sealed class ClientDetectors
     private readonly HashSet<int> _labels = [];
     private readonly byte[]?[] _recentFeatures;
     private int _recentNext;
+    private readonly LineSearchDetector _lineSearch;
+    private readonly bool[] _lineHits;
+    private int _lineHitsNext;
+    private int _lineHitsCount;
     private readonly bool[] _flagged;
     private int _flaggedNext;
     private int _flaggedCount;
@@ -42,6 +46,9 @@ public sealed class ClientDetectors
         _recentFeatures = new byte[Math.Max(1, options.NearDuplicateMemory)][];
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SqueezeWindow, 1);
         _flagged = new bool[options.SqueezeWindow];
+        _lineSearch = new LineSearchDetector(options.LineSearch);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.LineSearchWindow, 1);
+        _lineHits = new bool[options.LineSearchWindow];
     }
 
     /// <summary>The current signals.</summary>
@@ -113,6 +120,21 @@ public sealed class ClientDetectors
         }
 
         signals = signals with { DistinctLabels = _labels.Count, NearDuplicates = signals.NearDuplicates + (nearDuplicate ? 1 : 0) };
+
+        // Near-duplicates are tested (a binary search's late steps are near each other, still on the
+        // line) but not kept: they would crowd out the ends of the lines.
+        var hit = _lineSearch.Observe(query.Features, keep: !nearDuplicate);
+        var isHit = hit is not null;
+        _lineHitsCount += (isHit ? 1 : 0) - (_lineHits[_lineHitsNext] ? 1 : 0);
+        _lineHits[_lineHitsNext] = isHit;
+        _lineHitsNext = (_lineHitsNext + 1) % _lineHits.Length;
+        signals = signals with
+        {
+            LineSearchHits = _lineHitsCount,
+            LineSearchAlarm = _lineHitsCount >= _options.LineSearchAlarmHits,
+            LineSearchTotal = signals.LineSearchTotal + (isHit ? 1 : 0),
+            LineSearchLatest = hit ?? signals.LineSearchLatest,
+        };
 
         if (query.Fingerprint is { } fingerprint)
         {

@@ -9,6 +9,9 @@ public sealed class DetectionOptions
     /// <summary>Blacklight (query-based evasion).</summary>
     public BlacklightOptions Blacklight { get; set; } = new();
 
+    /// <summary>The line-search (boundary-walk) detector (query-based, decision-based evasion).</summary>
+    public LineSearchOptions LineSearch { get; set; } = new();
+
     /// <summary>
     /// Inputs closer than this RMS difference (on the 0-255 scale) to one of the client's last
     /// <see cref="NearDuplicateMemory"/> inputs are near-duplicates (re-encodings, tiny edits): PRADA
@@ -63,6 +66,13 @@ public sealed class DetectionOptions
     /// </summary>
     public int CrossClientShardCapacity { get; set; } = 250_000;
 
+    /// <summary>
+    /// Served requests one silo queues for the cluster-wide check, which runs in batches off the
+    /// response path. Default 16,384; beyond it new requests skip the cross-client check (counted in
+    /// <c>shield_crossclient_skipped_total</c>) while every client's own detectors still see them.
+    /// </summary>
+    public int CrossClientQueue { get; set; } = 16_384;
+
     /// <summary>Newest squeezed queries over which feature-squeezing flags are counted. Default 50.</summary>
     public int SqueezeWindow { get; set; } = 50;
 
@@ -72,4 +82,16 @@ public sealed class DetectionOptions
     /// cluster (edits of a flagged picture are flagged too): one honest client of 50 reached 10.
     /// </summary>
     public int SqueezeAlarmFlags { get; set; } = 15;
+
+    /// <summary>Newest non-retry queries over which line-search hits are counted. Default 10.</summary>
+    public int LineSearchWindow { get; set; } = 10;
+
+    /// <summary>
+    /// The line-search detector alarms when at least this many queries of its window lay on a line
+    /// through two earlier, different inputs of the client; fewer (but at least one) degrade. Default
+    /// 2: every step of HopSkipJump's first binary search is a hit (200 simulated walks on Fashion-MNIST
+    /// training images, and the red team's), while 50 simulated honest clients x 1,000 queries and the
+    /// full-scale evaluation's honest clients had none, even at three times the residual tolerance.
+    /// </summary>
+    public int LineSearchAlarmHits { get; set; } = 2;
 }

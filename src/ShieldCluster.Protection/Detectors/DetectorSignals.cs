@@ -13,6 +13,10 @@ namespace ShieldCluster.Protection.Detectors;
 /// <param name="SqueezeFlags">Queries in the squeezing window that feature squeezing flagged.</param>
 /// <param name="SqueezeChecked">Queries in the squeezing window (those squeezing ran on).</param>
 /// <param name="SqueezeAlarm">Whether the flags reached the alarm count.</param>
+/// <param name="LineSearchHits">Queries in the line-search window that lay on the line through two earlier, different inputs of this client.</param>
+/// <param name="LineSearchAlarm">Whether the hits reached the alarm count.</param>
+/// <param name="LineSearchTotal">Line-search hits since the detectors started.</param>
+/// <param name="LineSearchLatest">The latest hit, if any.</param>
 /// <param name="NearDuplicates">Near-duplicates of recent inputs, which PRADA and the squeezing count skip.</param>
 /// <param name="CrossClientMatches">Of the client's last items the cluster-wide index checked, those that matched another client's earlier query.</param>
 public readonly record struct DetectorSignals(
@@ -29,4 +33,8 @@ public readonly record struct DetectorSignals(
     int SqueezeChecked = 0,
     bool SqueezeAlarm = false,
     int CrossClientMatches = 0,
-    long NearDuplicates = 0);
+    long NearDuplicates = 0,
+    int LineSearchHits = 0,
+    bool LineSearchAlarm = false,
+    long LineSearchTotal = 0,
+    LineSearchHit? LineSearchLatest = null);

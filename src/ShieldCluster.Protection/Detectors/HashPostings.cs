@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace ShieldCluster.Protection.Detectors;
 
 /// <summary>
@@ -5,7 +7,10 @@ namespace ShieldCluster.Protection.Detectors;
 /// and digest) whose fingerprints contain it. A query's hashes are spread over the shards by value,
 /// so each shard sees only its share of every query; the caller sums the per-shard counts into the
 /// number of hashes an earlier query shares with the new one. Bounded: past
-/// <see cref="Capacity"/> postings, the oldest queries' postings are evicted.
+/// <see cref="Capacity"/> postings, the oldest queries' postings are evicted, and a hash keeps only
+/// its <see cref="MaxPerHash"/> most recent queries. A hash that many recent queries share is a
+/// common pattern (an edge every garment has), not evidence; without the cap its list would grow to
+/// thousands and every lookup would walk it. An attack's steps are recent, so they stay in the lists.
 /// </summary>
 /// <typeparam name="TOwner">Who sent a query (a client id).</typeparam>
 public sealed class HashPostings<TOwner>
@@ -13,29 +18,39 @@ public sealed class HashPostings<TOwner>
 {
     private readonly Dictionary<ulong, Queue<Posting>> _byHash = [];
     private readonly Queue<(ulong[] Hashes, long Id)> _order = new();
-    private readonly Dictionary<(TOwner, ulong), int> _counts = [];
+    private readonly Dictionary<long, SharedCount> _counts = [];
     private long _nextId;
 
-    /// <summary>Creates a shard holding at most <paramref name="capacity"/> postings.</summary>
-    public HashPostings(int capacity)
+    /// <summary>Creates a shard holding at most <paramref name="capacity"/> postings, <paramref name="maxPerHash"/> per hash.</summary>
+    public HashPostings(int capacity, int maxPerHash = DefaultMaxPerHash)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPerHash, 1);
         Capacity = capacity;
+        MaxPerHash = maxPerHash;
     }
+
+    /// <summary>The default for <see cref="MaxPerHash"/>.</summary>
+    public const int DefaultMaxPerHash = 64;
 
     /// <summary>The most postings held.</summary>
     public int Capacity { get; }
+
+    /// <summary>The most recent queries a hash keeps.</summary>
+    public int MaxPerHash { get; }
 
     /// <summary>Postings held.</summary>
     public int Count { get; private set; }
 
     /// <summary>
-    /// For each earlier query of another owner sharing any of <paramref name="hashes"/>: how many of
-    /// them it shares. Then records the new query's hashes. Earlier queries with the same digest (the
-    /// very same input) are returned too: they are no evidence, but they tell how popular the content is.
+    /// For each earlier query of another owner sharing at least <paramref name="minShared"/> of
+    /// <paramref name="hashes"/>: how many of them it shares. Then records the new query's hashes.
+    /// Earlier queries with the same digest (the very same input) are returned too: they are no
+    /// evidence, but they tell how popular the content is.
     /// </summary>
-    public IReadOnlyList<(TOwner Owner, ulong Digest, int Shared)> LookupAndAdd(TOwner owner, ulong digest, ReadOnlySpan<ulong> hashes)
+    public IReadOnlyList<(TOwner Owner, ulong Digest, int Shared)> LookupAndAdd(TOwner owner, ulong digest, ReadOnlySpan<ulong> hashes, int minShared = 1)
     {
+        // Counted per earlier query (its id: a cheap key; no owner hashing per posting).
         _counts.Clear();
         foreach (var hash in hashes)
         {
@@ -45,14 +60,28 @@ public sealed class HashPostings<TOwner>
                 {
                     if (!EqualityComparer<TOwner>.Default.Equals(posting.Owner, owner))
                     {
-                        var key = (posting.Owner, posting.Digest);
-                        _counts[key] = _counts.GetValueOrDefault(key) + 1;
+                        ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(_counts, posting.Id, out var seen);
+                        if (!seen)
+                        {
+                            count.Owner = posting.Owner;
+                            count.Digest = posting.Digest;
+                        }
+
+                        count.Shared++;
                     }
                 }
             }
         }
 
-        var result = _counts.Select(c => (c.Key.Item1, c.Key.Item2, c.Value)).ToList();
+        var result = new List<(TOwner, ulong, int)>();
+        foreach (var count in _counts.Values)
+        {
+            if (count.Shared >= minShared)
+            {
+                result.Add((count.Owner, count.Digest, count.Shared));
+            }
+        }
+
         Add(owner, digest, hashes);
         return result;
     }
@@ -69,6 +98,12 @@ public sealed class HashPostings<TOwner>
                 _byHash[hash] = postings;
             }
 
+            if (postings.Count >= MaxPerHash)
+            {
+                postings.Dequeue();
+                Count--;
+            }
+
             postings.Enqueue(new Posting(owner, digest, id));
         }
 
@@ -79,7 +114,11 @@ public sealed class HashPostings<TOwner>
             var (oldest, oldestId) = _order.Dequeue();
             foreach (var hash in oldest)
             {
-                var postings = _byHash[hash];
+                if (!_byHash.TryGetValue(hash, out var postings))
+                {
+                    continue;
+                }
+
                 // The oldest query's postings sit at the front of their queues.
                 while (postings.Count > 0 && postings.Peek().Id <= oldestId)
                 {
@@ -96,4 +135,11 @@ public sealed class HashPostings<TOwner>
     }
 
     private readonly record struct Posting(TOwner Owner, ulong Digest, long Id);
+
+    private struct SharedCount
+    {
+        public TOwner Owner;
+        public ulong Digest;
+        public int Shared;
+    }
 }

@@ -25,7 +25,6 @@ public sealed class PradaDetector
     private readonly Dictionary<int, ClassSet> _classes = [];
     private readonly double[] _window;
     private readonly double[] _ordered;
-    private readonly ShapiroWilk _test = new();
     private int _next;
     private int _count;
 
@@ -65,9 +64,23 @@ public sealed class PradaDetector
         }
 
         var distance = Math.Sqrt(nearest);
+        if (_count == _window.Length)
+        {
+            // The window is full: its oldest distance leaves the sorted copy too.
+            var leaving = Array.BinarySearch(_ordered, 0, _count, _window[_next]);
+            Array.Copy(_ordered, leaving + 1, _ordered, leaving, _count - leaving - 1);
+            _count--;
+        }
+
+        // The sorted copy is kept in order by insertion (a shift of at most the window), so the test
+        // needs no sort per query.
+        var at = Array.BinarySearch(_ordered, 0, _count, distance);
+        at = at < 0 ? ~at : at;
+        Array.Copy(_ordered, at, _ordered, at + 1, _count - at);
+        _ordered[at] = distance;
         _window[_next] = distance;
         _next = (_next + 1) % _window.Length;
-        _count = Math.Min(_count + 1, _window.Length);
+        _count++;
         if (distance > set.Threshold)
         {
             set.Add(features.ToArray(), distance);
@@ -75,9 +88,7 @@ public sealed class PradaDetector
 
         if (_count >= _options.MinDistances)
         {
-            // The window in arrival order is irrelevant to W; copy what is filled.
-            Array.Copy(_window, _ordered, _count);
-            LastW = _test.Statistic(_ordered.AsSpan(0, _count));
+            LastW = ShapiroWilk.StatisticOfSorted(_ordered.AsSpan(0, _count));
         }
 
         return new PradaObservation(distance, LastW, IsAlarm, _count);

@@ -16,6 +16,9 @@ public static class RiskScorer
     /// <summary>Blacklight's name in policy and reports.</summary>
     public const string Blacklight = "blacklight";
 
+    /// <summary>The line-search (boundary-walk) detector's name in policy and reports.</summary>
+    public const string LineSearch = "linesearch";
+
     /// <summary>Feature squeezing's name in policy and reports.</summary>
     public const string Squeezing = "squeezing";
 
@@ -23,7 +26,7 @@ public static class RiskScorer
     public const string Extraction = "extraction";
 
     /// <summary>Every detector name the scorer knows.</summary>
-    public static readonly IReadOnlyList<string> Detectors = [Prada, Blacklight, Squeezing, Extraction];
+    public static readonly IReadOnlyList<string> Detectors = [Prada, Blacklight, LineSearch, Squeezing, Extraction];
 
     /// <summary>Scores <paramref name="signals"/> and today's novel inputs under <paramref name="policy"/>.</summary>
     public static (double Risk, IReadOnlyList<DetectorVerdict> Verdicts) Score(DetectorSignals signals, long novelToday, DetectionOptions detection, RiskPolicy policy)
@@ -42,6 +45,16 @@ public static class RiskScorer
         var blacklightEvidence = string.Create(CultureInfo.InvariantCulture,
             $"{signals.BlacklightMatches} of the last {detection.BlacklightWindow} queries matched an earlier one of this client (alarm at {detection.BlacklightAlarmMatches}); {signals.CrossClientMatches} of the last {detection.CrossClientWindow} matched other clients' (alarm at {detection.CrossClientAlarmMatches}); latest overlap {signals.BlacklightBestOverlap} hashes");
 
+        // A single hit is strong evidence already (honest traffic never blended two of its images in
+        // the evaluations): it degrades (label-only answers, the label unchanged); the alarm blocks.
+        var lineSearch = signals.LineSearchAlarm ? 1.0 : signals.LineSearchHits > 0 ? policy.DegradeAt : 0.0;
+        var lineSearchEvidence = string.Create(CultureInfo.InvariantCulture,
+            $"{signals.LineSearchHits} of the last {detection.LineSearchWindow} queries lay on the line between two earlier, different queries of this client, as a boundary walk's binary search does (alarm at {detection.LineSearchAlarmHits}; {signals.LineSearchTotal} in all)")
+            + (signals.LineSearchLatest is { } hit
+                ? string.Create(CultureInfo.InvariantCulture,
+                    $"; latest at t {hit.T:F2} between the queries {hit.OlderBack} and {hit.NewerBack} back, {hit.ResidualRms:F2} levels RMS off the line, the two {hit.SpanRms:F0} levels RMS apart")
+                : "");
+
         // Honest inputs are flagged at the calibrated false-positive rate, so partial counts stay low.
         var squeezing = signals.SqueezeAlarm ? 1.0 : 0.35 * signals.SqueezeFlags / detection.SqueezeAlarmFlags;
         var squeezingEvidence = string.Create(CultureInfo.InvariantCulture,
@@ -56,6 +69,7 @@ public static class RiskScorer
         [
             new(Prada, prada, policy.IsMonitorOnly(Prada), pradaEvidence),
             new(Blacklight, blacklight, policy.IsMonitorOnly(Blacklight), blacklightEvidence),
+            new(LineSearch, lineSearch, policy.IsMonitorOnly(LineSearch), lineSearchEvidence),
             new(Squeezing, squeezing, policy.IsMonitorOnly(Squeezing), squeezingEvidence),
             new(Extraction, extraction, policy.IsMonitorOnly(Extraction), extractionEvidence),
         ];

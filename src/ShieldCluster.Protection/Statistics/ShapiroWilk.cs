@@ -51,6 +51,17 @@ public sealed class ShapiroWilk
         var x = _sorted.AsSpan(0, n);
         values.CopyTo(x);
         x.Sort();
+        return StatisticOfSorted(x);
+    }
+
+    /// <summary>The W statistic of values already in ascending order (no copy, no sort).</summary>
+    public static double StatisticOfSorted(ReadOnlySpan<double> x)
+    {
+        var n = x.Length;
+        if (n is < MinSize or > MaxSize)
+        {
+            throw new ArgumentOutOfRangeException(nameof(x), n, $"Shapiro-Wilk takes {MinSize} to {MaxSize} values");
+        }
 
         var range = x[n - 1] - x[0];
         if (!(range > 0))

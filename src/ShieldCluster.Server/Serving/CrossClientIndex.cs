@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using ShieldCluster.Contracts;
 using ShieldCluster.Protection.Detectors;
@@ -5,66 +7,312 @@ using ShieldCluster.Protection.Detectors;
 namespace ShieldCluster.Server.Serving;
 
 /// <summary>
-/// The cluster-wide Blacklight index: spreads each query's fingerprint hashes over the shard grains
-/// by value (one call per shard per request), sums the shards' counts per earlier query of another
-/// client, and reports to the client's grain how many items matched (their best match sharing more
-/// than the match threshold) and whose queries they matched. Identical inputs (the same popular
-/// image from many clients) never match.
+/// The cluster-wide Blacklight index, seen from one silo: served requests' fingerprints are queued
+/// here (off the response path) and checked in batches, one call per shard grain per batch, however
+/// many requests the batch holds. While a batch is out, the next one gathers, so the batches grow
+/// with the load and the number of grain calls does not. For each item the shards' counts are
+/// summed per earlier query of another client; an item matches when its best such query shares
+/// more than the match threshold and the content is not popular (sent by
+/// <see cref="DetectionOptions.PopularClients"/> or more clients; identical inputs never match).
+/// A client's grain hears of its items when some matched, with the count of its items checked since
+/// its last report, and every few seconds otherwise, so its window of checked items stays current
+/// without a call per request.
 /// </summary>
-public sealed class CrossClientIndex(IGrainFactory grains, IOptions<DetectionOptions> detection)
+/// <remarks>
+/// The queue is bounded: when lookups fall behind (a burst beyond what the shards can take), new
+/// queries skip the cluster-wide check, counted by <see cref="Skipped"/> and in the metrics; each
+/// client's own detectors still see every query. The lag between a query and its cross-client
+/// evidence is one batch (milliseconds under load).
+/// </remarks>
+public sealed partial class CrossClientIndex : IAsyncDisposable
 {
-    /// <summary>Looks up and records a served request's items, then reports the matches to the client's grain.</summary>
-    public async Task CheckAsync(string clientId, IClientGrain client, QueryRecord record)
+    private const int MaxBatchItems = 512;
+    private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(2);
+
+    private readonly IGrainFactory _grains;
+    private readonly DetectionOptions _options;
+    private readonly ILogger<CrossClientIndex> _logger;
+    private readonly Telemetry.ShieldMetrics _metrics;
+    private readonly Channel<Pending> _queue;
+    private readonly ConcurrentDictionary<string, int> _unreported = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _startLock = new();
+    private Task? _loop;
+    private long _skipped;
+
+    /// <summary>Creates the index front end; its batching loop starts with the first query.</summary>
+    public CrossClientIndex(IGrainFactory grains, IOptions<DetectionOptions> detection, Telemetry.ShieldMetrics metrics, ILogger<CrossClientIndex> logger)
     {
-        var options = detection.Value;
-        var shards = options.CrossClientShards;
-        var split = new List<ShardQuery>[shards];
+        _grains = grains;
+        _metrics = metrics;
+        _options = detection.Value;
+        _logger = logger;
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(Math.Max(1, _options.CrossClientQueue))
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    /// <summary>Queries that skipped the cluster-wide check because the queue was full.</summary>
+    public long Skipped => Interlocked.Read(ref _skipped);
+
+    /// <summary>Queues a served request's items for the cluster-wide check; never waits.</summary>
+    public void Enqueue(string clientId, QueryRecord record)
+    {
+        EnsureStarted();
+        if (!_queue.Writer.TryWrite(new Pending(clientId, record)))
+        {
+            Interlocked.Add(ref _skipped, record.Items.Count);
+            _metrics.CrossClientSkipped.Inc(record.Items.Count);
+        }
+    }
+
+    /// <summary>Checks one batch now: looks up and records every item, then reports to the clients' grains.</summary>
+    /// <remarks>The batching loop calls this; tests call it to check a batch deterministically.</remarks>
+    public async Task CheckAsync(IReadOnlyList<(string ClientId, QueryRecord Record)> batch)
+    {
+        var shards = _options.CrossClientShards;
+        var perShard = new List<ShardQuery>[shards];
         for (var s = 0; s < shards; s++)
         {
-            split[s] = new List<ShardQuery>(record.Items.Count);
+            perShard[s] = [];
         }
 
-        var buckets = new List<ulong>[shards];
-        foreach (var item in record.Items)
+        // Global item index -> (request in the batch, the item's digest).
+        var owners = new List<(int Request, ulong Digest)>();
+        var split = new List<ulong>[shards];
+        for (var s = 0; s < shards; s++)
         {
-            for (var s = 0; s < shards; s++)
-            {
-                buckets[s] = [];
-            }
+            split[s] = [];
+        }
 
-            foreach (var hash in item.Fingerprint ?? [])
+        for (var r = 0; r < batch.Count; r++)
+        {
+            foreach (var item in batch[r].Record.Items)
             {
-                buckets[(int)(hash % (ulong)shards)].Add(hash);
-            }
+                owners.Add((r, item.Digest));
+                for (var s = 0; s < shards; s++)
+                {
+                    split[s].Clear();
+                }
 
-            for (var s = 0; s < shards; s++)
-            {
-                split[s].Add(new ShardQuery(item.Digest, [.. buckets[s]]));
+                foreach (var hash in item.Fingerprint ?? [])
+                {
+                    split[(int)(hash % (ulong)shards)].Add(hash);
+                }
+
+                for (var s = 0; s < shards; s++)
+                {
+                    perShard[s].Add(new ShardQuery(item.Digest, [.. split[s]], batch[r].ClientId));
+                }
             }
         }
 
-        var answers = await Task.WhenAll(Enumerable.Range(0, shards)
-            .Select(s => grains.GetGrain<IFingerprintShardGrain>(s).LookupAndAddAsync(clientId, split[s])));
+        // One call per shard carries the whole batch; a shard answers for the clients of each query.
+        var calls = new Task<IReadOnlyList<ShardHit>>[shards];
+        for (var s = 0; s < shards; s++)
+        {
+            calls[s] = _grains.GetGrain<IFingerprintShardGrain>(s).LookupAndAddAsync(perShard[s]);
+        }
 
-        var digests = record.Items.Select(i => i.Digest).ToArray();
+        var answers = await Task.WhenAll(calls);
+
         var shared = new Dictionary<(int Query, string Client, ulong Digest), int>();
-        foreach (var hit in answers.SelectMany(a => a))
+        foreach (var answer in answers)
         {
-            var key = (hit.Query, hit.ClientId, hit.Digest);
-            shared[key] = shared.GetValueOrDefault(key) + hit.Shared;
+            foreach (var hit in answer)
+            {
+                var key = (hit.Query, hit.ClientId, hit.Digest);
+                shared[key] = shared.GetValueOrDefault(key) + hit.Shared;
+            }
         }
 
-        // Per item: the other clients that sent the same or nearly the same content. Content sent by
-        // many clients is popular (a picture everyone sends, and its re-encodings), not an attack;
-        // otherwise a near (not identical) match to another client's query is evidence.
-        var matches = shared.Where(s => s.Value > options.Blacklight.MatchThreshold)
-            .GroupBy(s => s.Key.Query)
-            .Where(g => g.Select(s => s.Key.Client).Distinct(StringComparer.Ordinal).Count() < options.PopularClients)
-            .Select(g => g.Where(s => s.Key.Digest != digests[g.Key]).Select(s => s.Key.Client).Distinct(StringComparer.Ordinal).ToList())
-            .Where(clients => clients.Count > 0)
-            .ToList();
-        var matchedItems = matches.Count;
-        var others = matches.SelectMany(c => c).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Take(5).ToArray();
-        await client.ReportCrossClientMatchesAsync(matchedItems, record.Items.Count, others);
+        // Per item: the other clients whose queries it matched, and whether the content is popular
+        // (the same or nearly the same input sent by many clients, and its re-encodings: no evidence).
+        var matchesByItem = new Dictionary<int, (HashSet<string> Near, HashSet<string> All)>();
+        foreach (var ((query, client, digest), count) in shared)
+        {
+            if (count <= _options.Blacklight.MatchThreshold)
+            {
+                continue;
+            }
+
+            if (!matchesByItem.TryGetValue(query, out var sets))
+            {
+                sets = (new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal));
+                matchesByItem[query] = sets;
+            }
+
+            sets.All.Add(client);
+            if (digest != owners[query].Digest)
+            {
+                sets.Near.Add(client);
+            }
+        }
+
+        var perRequest = new (int Matched, SortedSet<string>? Others)[batch.Count];
+        foreach (var (query, (near, all)) in matchesByItem)
+        {
+            if (near.Count == 0 || all.Count >= _options.PopularClients)
+            {
+                continue;
+            }
+
+            ref var request = ref perRequest[owners[query].Request];
+            request.Matched++;
+            request.Others ??= new SortedSet<string>(StringComparer.Ordinal);
+            request.Others.UnionWith(near);
+        }
+
+        // Per client (a batch can hold several requests of one client): report matches now.
+        var reports = new Dictionary<string, (int Matched, int Items, SortedSet<string> Others)>(StringComparer.Ordinal);
+        for (var r = 0; r < batch.Count; r++)
+        {
+            var (clientId, record) = batch[r];
+            var (matched, others) = perRequest[r];
+            if (matched == 0)
+            {
+                _unreported.AddOrUpdate(clientId, record.Items.Count, (_, n) => n + record.Items.Count);
+                continue;
+            }
+
+            if (!reports.TryGetValue(clientId, out var current))
+            {
+                current = (0, 0, new SortedSet<string>(StringComparer.Ordinal));
+            }
+
+            current.Others.UnionWith(others!);
+            reports[clientId] = (current.Matched + matched, current.Items + record.Items.Count, current.Others);
+        }
+
+        var calls2 = new List<Task>(reports.Count);
+        foreach (var (clientId, (matched, items, others)) in reports)
+        {
+            // Items checked earlier without a match count in the client's window before these.
+            var earlier = _unreported.TryRemove(clientId, out var n) ? n : 0;
+            calls2.Add(ReportAsync(clientId, matched, earlier + items, [.. others.Take(5)]));
+        }
+
+        await Task.WhenAll(calls2);
+    }
+
+    /// <summary>Reports every client's items checked without a match since its last report.</summary>
+    public async Task SweepAsync()
+    {
+        var calls = new List<Task>();
+        foreach (var clientId in _unreported.Keys)
+        {
+            if (_unreported.TryRemove(clientId, out var items) && items > 0)
+            {
+                calls.Add(ReportAsync(clientId, 0, items, []));
+            }
+        }
+
+        await Task.WhenAll(calls);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _stop.CancelAsync();
+        if (_loop is { } loop)
+        {
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task ReportAsync(string clientId, int matched, int items, IReadOnlyList<string> others)
+    {
+        try
+        {
+            await _grains.GetGrain<IClientGrain>(clientId).ReportCrossClientMatchesAsync(matched, items, others);
+        }
+        catch (Exception ex)
+        {
+            Log.ReportFailed(_logger, ex, clientId);
+        }
+    }
+
+    private void EnsureStarted()
+    {
+        if (_loop is not null)
+        {
+            return;
+        }
+
+        lock (_startLock)
+        {
+            _loop ??= Task.Run(RunAsync);
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var reader = _queue.Reader;
+        var batch = new List<(string, QueryRecord)>();
+        var lastSweep = Environment.TickCount64;
+        while (!_stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                wait.CancelAfter(SweepEvery);
+                try
+                {
+                    if (!await reader.WaitToReadAsync(wait.Token))
+                    {
+                        return;
+                    }
+                }
+                catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+                {
+                    // No query for a while: fall through to the sweep.
+                }
+
+                batch.Clear();
+                var items = 0;
+                while (items < MaxBatchItems && reader.TryRead(out var pending))
+                {
+                    batch.Add((pending.ClientId, pending.Record));
+                    items += pending.Record.Items.Count;
+                }
+
+                if (batch.Count > 0)
+                {
+                    _metrics.CrossClientBatch.Observe(items);
+                    await CheckAsync(batch);
+                }
+
+                if (Environment.TickCount64 - lastSweep >= (long)SweepEvery.TotalMilliseconds)
+                {
+                    lastSweep = Environment.TickCount64;
+                    await SweepAsync();
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                // A failed batch loses its cross-client evidence only; the loop goes on.
+                Log.BatchFailed(_logger, ex, batch.Count);
+            }
+        }
+    }
+
+    private readonly record struct Pending(string ClientId, QueryRecord Record);
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "The cluster-wide fingerprint check of a batch of {Requests} requests failed; those queries have no cross-client evidence")]
+        public static partial void BatchFailed(ILogger logger, Exception exception, int requests);
+
+        [LoggerMessage(2, LogLevel.Warning, "Reporting cross-client matches to client {ClientId} failed")]
+        public static partial void ReportFailed(ILogger logger, Exception exception, string clientId);
     }
 }

@@ -67,6 +67,7 @@ public sealed partial class InferencePipeline(
         var clientGrain = grains.GetGrain<IClientGrain>(client.ClientId);
         var degrade = false;
         var misinform = false;
+        var adaptiveSqueeze = false;
         var protect = protection.Value.Enabled;
         if (protect)
         {
@@ -81,10 +82,11 @@ public sealed partial class InferencePipeline(
                 ThrowIfRefused(admission);
                 degrade = admission.DegradeOutputs;
                 misinform = admission.Misinform;
+                adaptiveSqueeze = admission.Squeeze;
             }
         }
 
-        var squeeze = protect && model.SqueezeThreshold is not null && ShouldSqueeze();
+        var squeeze = protect && model.SqueezeThreshold is not null && ShouldSqueeze(adaptiveSqueeze);
         metrics.BatchSize.WithLabels(model.Model).Observe(batchSize);
         var result = await grains.GetGrain<IInferenceGrain>(model.Model)
             .InferAsync(new InferenceRequest(model.Model, model.Version, input.Data!, batchSize, squeeze));
@@ -100,7 +102,7 @@ public sealed partial class InferencePipeline(
             // off the response path.
             var record = features.Build(model, input.Data!, batchSize, result.Outputs[0], flagged, time.GetUtcNow());
             _ = clientGrain.RecordAsync(record);
-            _ = Task.Run(() => CheckCrossClientAsync(client.ClientId, clientGrain, record));
+            crossClient.Enqueue(client.ClientId, record);
             if (misinform)
             {
                 result = Misinform(result, batchSize);
@@ -233,9 +235,10 @@ public sealed partial class InferencePipeline(
         }
     }
 
-    private bool ShouldSqueeze() => protection.Value.Squeezing switch
+    private bool ShouldSqueeze(bool adaptive) => protection.Value.Squeezing switch
     {
         SqueezingPolicy.Always => true,
+        SqueezingPolicy.Adaptive => adaptive,
         SqueezingPolicy.Sample => Random.Shared.NextDouble() < protection.Value.SqueezingSampleRate,
         _ => false,
     };
@@ -292,18 +295,6 @@ public sealed partial class InferencePipeline(
         return flagged;
     }
 
-    private async Task CheckCrossClientAsync(string clientId, IClientGrain client, QueryRecord record)
-    {
-        try
-        {
-            await crossClient.CheckAsync(clientId, client, record);
-        }
-        catch (Exception ex)
-        {
-            Log.CrossClientFailed(logger, ex, record.Model);
-        }
-    }
-
     /// <summary>Answers every row of the first output (the class scores) with its decoy class.</summary>
     private InferenceResult Misinform(InferenceResult result, int batchSize)
     {
@@ -333,9 +324,6 @@ public sealed partial class InferencePipeline(
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "The cluster-wide fingerprint check of a query of model {Model} failed; that query has no cross-client evidence")]
-        public static partial void CrossClientFailed(ILogger logger, Exception exception, string model);
-
         [LoggerMessage(3, LogLevel.Warning, "Client {ClientId}: its state cannot be loaded; served without protection (Shield:Protection:StateUnavailable is Serve)")]
         public static partial void FailedOpen(ILogger logger, Exception exception, string clientId);
     }

@@ -23,6 +23,9 @@ public sealed class ShieldMetrics
         ExecutionProvider = factory.CreateGauge("shield_execution_provider", "1 for each loaded model version, labelled with the execution provider it runs on", "model", "version", "provider");
         WebhookDeliveries = factory.CreateCounter("shield_webhook_deliveries_total", "Alert webhook deliveries by outcome (delivered, failed)", "outcome");
         AuthFailures = factory.CreateCounter("shield_auth_failures_total", "Refused authentications by kind (client, admin)", "kind");
+        CrossClientSkipped = factory.CreateCounter("shield_crossclient_skipped_total", "Items that skipped the cluster-wide fingerprint check because this silo's queue for it was full");
+        CrossClientBatch = factory.CreateHistogram("shield_crossclient_batch_items", "Items per batch of the cluster-wide fingerprint check (one call per shard per batch)",
+            new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
     }
 
     /// <summary>This server's registry.</summary>
@@ -51,4 +54,10 @@ public sealed class ShieldMetrics
 
     /// <summary>Refused authentications; label kind.</summary>
     public Counter AuthFailures { get; }
+
+    /// <summary>Items that skipped the cluster-wide fingerprint check (its queue was full).</summary>
+    public Counter CrossClientSkipped { get; }
+
+    /// <summary>Items per batch of the cluster-wide fingerprint check.</summary>
+    public Histogram CrossClientBatch { get; }
 }

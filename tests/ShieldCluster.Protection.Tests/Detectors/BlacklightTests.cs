@@ -31,6 +31,22 @@ public class BlacklightTests
         Assert.Equal(a.OrderByDescending(h => h), a);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(17)]
+    [InlineData(4242)]
+    public void Fingerprint_KeepsTheLargestOfAllDistinctWindowHashes(int index)
+    {
+        // With room for every window the fingerprint is the whole distinct hash set; with Keep 50
+        // it must be exactly that set's 50 largest.
+        var secret = new byte[32];
+        new Random(1).NextBytes(secret);
+        var all = new BlacklightFingerprinter(new BlacklightOptions { Keep = 1_000 }, secret, 784).Fingerprint(FashionMnist.TestImage(index), 0, 1);
+        var kept = Fingerprinter().Fingerprint(FashionMnist.TestImage(index), 0, 1);
+        Assert.True(all.Length > Options.Keep, $"{all.Length} distinct windows");
+        Assert.Equal(all.Take(Options.Keep), kept);
+    }
+
     [Fact]
     public void Fingerprint_AnotherSecret_SharesNothing()
     {

@@ -59,6 +59,7 @@ public class ClientDetectorsTests
             var signals = detectors.Observe(Observation(image, label));
             Assert.False(signals.PradaAlarm, $"PRADA alarmed on honest traffic at query {signals.Queries} (W {signals.PradaW})");
             Assert.False(signals.BlacklightAlarm, $"Blacklight alarmed on honest traffic at query {signals.Queries}");
+            Assert.True(signals.LineSearchTotal == 0, $"line-search hit on honest traffic at query {signals.Queries}: {signals.LineSearchLatest}");
         }
 
         Assert.True(detectors.Signals.Retries > 20);

@@ -83,6 +83,31 @@ public class PradaDetectorTests
     }
 
     [Fact]
+    public void Observe_PastTheWindow_WIsTheStatisticOfTheNewestDistances()
+    {
+        // The detector keeps its window sorted by insertion; W must equal the test over the newest
+        // distances in arrival order, through many evictions (honest and synthetic streams mixed).
+        var detector = new PradaDetector(new PradaOptions { Window = 60, MinDistances = 20 });
+        var distances = new List<double>();
+        var stream = QueryStreams.Honest(150, seed: 8).Concat(QueryStreams.Honest(150, seed: 9));
+        Run(detector, stream, (_, observation) =>
+        {
+            if (observation.Distance is { } d)
+            {
+                distances.Add(d);
+            }
+
+            if (distances.Count >= 20 && observation.Distance is not null)
+            {
+                var newest = distances.Skip(Math.Max(0, distances.Count - 60)).ToArray();
+                Assert.Equal(newest.Length, observation.Distances);
+                Assert.Equal(new ShieldCluster.Protection.Statistics.ShapiroWilk().Statistic(newest), observation.W!.Value, 12);
+            }
+        });
+        Assert.True(distances.Count > 200, $"{distances.Count} distances");
+    }
+
+    [Fact]
     public void Constructor_InvalidOptions_Throw()
     {
         Assert.Throws<ArgumentException>(() => new PradaDetector(new PradaOptions { Window = 2 }));

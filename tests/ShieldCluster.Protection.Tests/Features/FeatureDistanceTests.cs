@@ -30,6 +30,36 @@ public class FeatureDistanceTests
         Assert.Equal(0, FeatureDistance.SquaredL2(a, a));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(31)]
+    [InlineData(784)]
+    [InlineData(1024)]
+    [InlineData(70_000)]
+    public void Dot_MatchesScalarDefinition(int length)
+    {
+        var random = new Random(length + 1);
+        var a = new byte[length];
+        var b = new byte[length];
+        random.NextBytes(a);
+        random.NextBytes(b);
+        a[0] = 255;
+        b[0] = 255;
+        long expected = 0;
+        long squares = 0;
+        for (var i = 0; i < length; i++)
+        {
+            expected += a[i] * b[i];
+            squares += a[i] * a[i];
+        }
+
+        Assert.Equal(expected, FeatureDistance.Dot(a, b));
+        Assert.Equal(expected, FeatureDistance.Dot(b, a));
+        Assert.Equal(squares, FeatureDistance.Dot(a, a));
+        var full = Enumerable.Repeat((byte)255, length).ToArray();
+        Assert.Equal(255L * 255 * length, FeatureDistance.Dot(full, full));
+    }
+
     [Fact]
     public void SquaredL2_DifferentLengths_Throws()
     {

@@ -38,6 +38,40 @@ public class RiskScorerTests
         Assert.Equal(EnforcementLevel.Ok, policy.LevelFor(risk));
     }
 
+    [Theory]
+    [InlineData(0, EnforcementLevel.Ok)]
+    [InlineData(1, EnforcementLevel.Degraded)]
+    [InlineData(2, EnforcementLevel.Blocked)]
+    public void Score_LineSearchHits_DegradeThenBlock(int hits, EnforcementLevel expected)
+    {
+        var policy = new RiskPolicy();
+        var signals = Signals() with
+        {
+            LineSearchHits = hits,
+            LineSearchAlarm = hits >= Detection.LineSearchAlarmHits,
+            LineSearchTotal = hits,
+            LineSearchLatest = hits > 0 ? new LineSearchHit(9, 3, 0.5, 0.31, 96.4) : null,
+        };
+        var (risk, verdicts) = RiskScorer.Score(signals, 0, Detection, policy);
+        Assert.Equal(expected, policy.LevelFor(risk));
+        var verdict = verdicts.Single(v => v.Detector == RiskScorer.LineSearch);
+        Assert.False(verdict.MonitorOnly);
+        Assert.StartsWith($"{hits} of the last 10 queries lay on the line between two earlier, different queries of this client", verdict.Evidence, StringComparison.Ordinal);
+        if (hits > 0)
+        {
+            Assert.EndsWith("latest at t 0.50 between the queries 9 and 3 back, 0.31 levels RMS off the line, the two 96 levels RMS apart", verdict.Evidence, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Policy_MonitorOnly_KnowsTheLineSearchDetector()
+    {
+        var policy = new RiskPolicy { MonitorOnly = "prada,linesearch" };
+        Assert.Empty(policy.Validate("Shield:Risk"));
+        var signals = Signals() with { LineSearchHits = 3, LineSearchAlarm = true };
+        Assert.Equal(0, RiskScorer.Score(signals, 0, Detection, policy).Risk);
+    }
+
     [Fact]
     public void DefaultPolicy_PradaOnlyMonitors()
     {
