@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace ShieldCluster.Protection.Detectors;
 
 /// <summary>
@@ -36,12 +38,12 @@ public sealed class BlacklightIndex<TOwner>
         {
             if (_byHash.TryGetValue(hash, out var ids))
             {
-                _counts[ids.First] = _counts.GetValueOrDefault(ids.First) + 1;
+                CollectionsMarshal.GetValueRefOrAddDefault(_counts, ids.First, out _)++;
                 if (ids.Rest is { } rest)
                 {
                     foreach (var id in rest)
                     {
-                        _counts[id] = _counts.GetValueOrDefault(id) + 1;
+                        CollectionsMarshal.GetValueRefOrAddDefault(_counts, id, out _)++;
                     }
                 }
             }
@@ -69,14 +71,15 @@ public sealed class BlacklightIndex<TOwner>
         _order.Enqueue(id);
         foreach (var hash in hashes)
         {
-            if (_byHash.TryGetValue(hash, out var ids))
+            // One hash-table probe per hash: the slot is updated in place.
+            ref var ids = ref CollectionsMarshal.GetValueRefOrAddDefault(_byHash, hash, out var exists);
+            if (exists)
             {
                 (ids.Rest ??= new Queue<long>(2)).Enqueue(id);
-                _byHash[hash] = ids;
             }
             else
             {
-                _byHash[hash] = new Postings(id, null);
+                ids = new Postings(id, null);
             }
         }
 
@@ -93,14 +96,14 @@ public sealed class BlacklightIndex<TOwner>
         foreach (var hash in entry.Hashes)
         {
             // The evicted entry is the oldest, so it is the first posting of every hash it has.
-            var ids = _byHash[hash];
+            ref var ids = ref CollectionsMarshal.GetValueRefOrNullRef(_byHash, hash);
             if (ids.Rest is not { Count: > 0 } rest)
             {
                 _byHash.Remove(hash);
             }
             else
             {
-                _byHash[hash] = new Postings(rest.Dequeue(), rest.Count == 0 ? null : rest);
+                ids = new Postings(rest.Dequeue(), rest.Count == 0 ? null : rest);
             }
         }
     }

@@ -50,52 +50,32 @@ public sealed class HashPostings<TOwner>
     /// </summary>
     public IReadOnlyList<(TOwner Owner, ulong Digest, int Shared)> LookupAndAdd(TOwner owner, ulong digest, ReadOnlySpan<ulong> hashes, int minShared = 1)
     {
-        // Counted per earlier query (its id: a cheap key; no owner hashing per posting).
+        // One pass and one hash-table probe per hash: count the queue's earlier queries (per query
+        // id: a cheap key, no owner hashing per posting), then append the new query to it.
         _counts.Clear();
-        foreach (var hash in hashes)
-        {
-            if (_byHash.TryGetValue(hash, out var postings))
-            {
-                foreach (var posting in postings)
-                {
-                    if (!EqualityComparer<TOwner>.Default.Equals(posting.Owner, owner))
-                    {
-                        ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(_counts, posting.Id, out var seen);
-                        if (!seen)
-                        {
-                            count.Owner = posting.Owner;
-                            count.Digest = posting.Digest;
-                        }
-
-                        count.Shared++;
-                    }
-                }
-            }
-        }
-
-        var result = new List<(TOwner, ulong, int)>();
-        foreach (var count in _counts.Values)
-        {
-            if (count.Shared >= minShared)
-            {
-                result.Add((count.Owner, count.Digest, count.Shared));
-            }
-        }
-
-        Add(owner, digest, hashes);
-        return result;
-    }
-
-    private void Add(TOwner owner, ulong digest, ReadOnlySpan<ulong> hashes)
-    {
         var id = _nextId++;
         var stored = hashes.ToArray();
         foreach (var hash in stored)
         {
-            if (!_byHash.TryGetValue(hash, out var postings))
+            ref var postings = ref CollectionsMarshal.GetValueRefOrAddDefault(_byHash, hash, out var exists);
+            if (!exists)
             {
-                postings = new Queue<Posting>();
-                _byHash[hash] = postings;
+                postings = new Queue<Posting>(1);
+            }
+
+            foreach (var posting in postings!)
+            {
+                if (!EqualityComparer<TOwner>.Default.Equals(posting.Owner, owner))
+                {
+                    ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(_counts, posting.Id, out var seen);
+                    if (!seen)
+                    {
+                        count.Owner = posting.Owner;
+                        count.Digest = posting.Digest;
+                    }
+
+                    count.Shared++;
+                }
             }
 
             if (postings.Count >= MaxPerHash)
@@ -107,6 +87,21 @@ public sealed class HashPostings<TOwner>
             postings.Enqueue(new Posting(owner, digest, id));
         }
 
+        var result = new List<(TOwner, ulong, int)>();
+        foreach (var count in _counts.Values)
+        {
+            if (count.Shared >= minShared)
+            {
+                result.Add((count.Owner, count.Digest, count.Shared));
+            }
+        }
+
+        Evict(stored, id);
+        return result;
+    }
+
+    private void Evict(ulong[] stored, long id)
+    {
         _order.Enqueue((stored, id));
         Count += stored.Length;
         while (Count > Capacity)
