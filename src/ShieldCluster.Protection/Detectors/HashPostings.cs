@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace ShieldCluster.Protection.Detectors;
@@ -16,7 +17,9 @@ namespace ShieldCluster.Protection.Detectors;
 public sealed class HashPostings<TOwner>
     where TOwner : notnull
 {
-    private readonly Dictionary<ulong, Queue<Posting>> _byHash = [];
+    // Most hashes belong to one recent query only: its posting sits inline in the slot, later ones in
+    // a queue made only when the hash is shared (no queue object per hash per query).
+    private readonly Dictionary<ulong, Slot> _byHash = [];
     private readonly Queue<(ulong[] Hashes, long Id)> _order = new();
     private readonly Dictionary<long, SharedCount> _counts = [];
     private long _nextId;
@@ -31,7 +34,7 @@ public sealed class HashPostings<TOwner>
     }
 
     /// <summary>The default for <see cref="MaxPerHash"/>.</summary>
-    public const int DefaultMaxPerHash = 64;
+    public const int DefaultMaxPerHash = 16;
 
     /// <summary>The most postings held.</summary>
     public int Capacity { get; }
@@ -57,34 +60,34 @@ public sealed class HashPostings<TOwner>
         var stored = hashes.ToArray();
         foreach (var hash in stored)
         {
-            ref var postings = ref CollectionsMarshal.GetValueRefOrAddDefault(_byHash, hash, out var exists);
+            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_byHash, hash, out var exists);
             if (!exists)
             {
-                postings = new Queue<Posting>(1);
+                slot.First = new Posting(owner, digest, id);
+                continue;
             }
 
-            foreach (var posting in postings!)
+            Tally(in slot.First, owner);
+            if (slot.Rest is { } rest)
             {
-                if (!EqualityComparer<TOwner>.Default.Equals(posting.Owner, owner))
+                foreach (var posting in rest)
                 {
-                    ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(_counts, posting.Id, out var seen);
-                    if (!seen)
-                    {
-                        count.Owner = posting.Owner;
-                        count.Digest = posting.Digest;
-                    }
-
-                    count.Shared++;
+                    Tally(in posting, owner);
                 }
             }
 
-            if (postings.Count >= MaxPerHash)
+            if (1 + (slot.Rest?.Count ?? 0) >= MaxPerHash)
             {
-                postings.Dequeue();
                 Count--;
+                if (!Dequeue(ref slot))
+                {
+                    // A cap of one: the new query takes the only place.
+                    slot.First = new Posting(owner, digest, id);
+                    continue;
+                }
             }
 
-            postings.Enqueue(new Posting(owner, digest, id));
+            (slot.Rest ??= new Queue<Posting>(2)).Enqueue(new Posting(owner, digest, id));
         }
 
         var result = new List<(TOwner, ulong, int)>();
@@ -109,19 +112,21 @@ public sealed class HashPostings<TOwner>
             var (oldest, oldestId) = _order.Dequeue();
             foreach (var hash in oldest)
             {
-                if (!_byHash.TryGetValue(hash, out var postings))
+                ref var slot = ref CollectionsMarshal.GetValueRefOrNullRef(_byHash, hash);
+                if (Unsafe.IsNullRef(ref slot))
                 {
                     continue;
                 }
 
                 // The oldest query's postings sit at the front of their queues.
-                while (postings.Count > 0 && postings.Peek().Id <= oldestId)
+                var empty = false;
+                while (!empty && slot.First.Id <= oldestId)
                 {
-                    postings.Dequeue();
+                    empty = !Dequeue(ref slot);
                     Count--;
                 }
 
-                if (postings.Count == 0)
+                if (empty)
                 {
                     _byHash.Remove(hash);
                 }
@@ -129,7 +134,47 @@ public sealed class HashPostings<TOwner>
         }
     }
 
+    /// <summary>Drops a slot's oldest posting; false when none is left.</summary>
+    private static bool Dequeue(ref Slot slot)
+    {
+        if (slot.Rest is not { Count: > 0 } rest)
+        {
+            return false;
+        }
+
+        slot.First = rest.Dequeue();
+        if (rest.Count == 0)
+        {
+            slot.Rest = null;
+        }
+
+        return true;
+    }
+
+    private void Tally(in Posting posting, TOwner owner)
+    {
+        if (EqualityComparer<TOwner>.Default.Equals(posting.Owner, owner))
+        {
+            return;
+        }
+
+        ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(_counts, posting.Id, out var seen);
+        if (!seen)
+        {
+            count.Owner = posting.Owner;
+            count.Digest = posting.Digest;
+        }
+
+        count.Shared++;
+    }
+
     private readonly record struct Posting(TOwner Owner, ulong Digest, long Id);
+
+    private struct Slot
+    {
+        public Posting First;
+        public Queue<Posting>? Rest;
+    }
 
     private struct SharedCount
     {

@@ -252,25 +252,16 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
 
     private async Task RunAsync()
     {
+        var sweeper = SweepLoopAsync();
         var reader = _queue.Reader;
         var batch = new List<(string, QueryRecord)>();
-        var lastSweep = Environment.TickCount64;
         while (!_stop.IsCancellationRequested)
         {
             try
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-                wait.CancelAfter(SweepEvery);
-                try
+                if (!await reader.WaitToReadAsync(_stop.Token))
                 {
-                    if (!await reader.WaitToReadAsync(wait.Token))
-                    {
-                        return;
-                    }
-                }
-                catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
-                {
-                    // No query for a while: fall through to the sweep.
+                    break;
                 }
 
                 batch.Clear();
@@ -281,27 +272,36 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
                     items += pending.Record.Items.Count;
                 }
 
-                if (batch.Count > 0)
-                {
-                    _metrics.CrossClientBatch.Observe(items);
-                    await CheckAsync(batch);
-                }
-
-                if (Environment.TickCount64 - lastSweep >= (long)SweepEvery.TotalMilliseconds)
-                {
-                    lastSweep = Environment.TickCount64;
-                    await SweepAsync();
-                }
+                _metrics.CrossClientBatch.Observe(items);
+                await CheckAsync(batch);
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
-                return;
+                break;
             }
             catch (Exception ex)
             {
                 // A failed batch loses its cross-client evidence only; the loop goes on.
                 Log.BatchFailed(_logger, ex, batch.Count);
             }
+        }
+
+        await sweeper;
+    }
+
+    private async Task SweepLoopAsync()
+    {
+        using var timer = new PeriodicTimer(SweepEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                await SweepAsync();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
         }
     }
 
