@@ -18,6 +18,7 @@ public sealed class ClientDetectors
     private int _crossCount;
     private readonly HashSet<int> _labels = [];
     private readonly byte[]?[] _recentFeatures;
+    private readonly int[]?[] _recentSums;
     private int _recentNext;
     private readonly LineSearchDetector _lineSearch;
     private readonly bool[] _lineHits;
@@ -44,6 +45,7 @@ public sealed class ClientDetectors
         ArgumentOutOfRangeException.ThrowIfLessThan(options.CrossClientWindow, 1);
         _crossMatched = new bool[options.CrossClientWindow];
         _recentFeatures = new byte[Math.Max(1, options.NearDuplicateMemory)][];
+        _recentSums = new int[_recentFeatures.Length][];
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SqueezeWindow, 1);
         _flagged = new bool[options.SqueezeWindow];
         _lineSearch = new LineSearchDetector(options.LineSearch);
@@ -55,22 +57,68 @@ public sealed class ClientDetectors
     public DetectorSignals Signals { get; private set; }
 
     /// <summary>Whether <paramref name="features"/> nearly equal a recent input's; remembers them either way.</summary>
+    /// <remarks>
+    /// Each input's sums over runs of <see cref="SumRun"/> values are kept beside it: by Cauchy-Schwarz,
+    /// the squared distance is at least the sum over runs of (difference of run sums)² / run length,
+    /// so most recent inputs are ruled out on a few dozen sums without touching their bytes.
+    /// </remarks>
     private bool IsNearDuplicate(byte[] features)
     {
         var limit = (long)(_options.NearDuplicateRms * _options.NearDuplicateRms * features.Length);
+        var sums = RunSums(features);
         var near = false;
-        foreach (var recent in _recentFeatures)
+        for (var r = 0; r < _recentFeatures.Length; r++)
         {
-            if (recent is not null && recent.Length == features.Length && Features.FeatureDistance.SquaredL2(recent, features) < limit)
+            var recent = _recentFeatures[r];
+            if (recent is null || recent.Length != features.Length || LowerBound(_recentSums[r]!, sums, limit * SumRun) >= limit * SumRun)
+            {
+                continue;
+            }
+
+            if (Features.FeatureDistance.SquaredL2(recent, features) < limit)
             {
                 near = true;
                 break;
             }
         }
 
+        _recentSums[_recentNext] = sums;
         _recentFeatures[_recentNext] = features;
         _recentNext = (_recentNext + 1) % _recentFeatures.Length;
         return near;
+    }
+
+    private const int SumRun = 16;
+
+    private static int[] RunSums(ReadOnlySpan<byte> features)
+    {
+        var sums = new int[(features.Length + SumRun - 1) / SumRun];
+        for (var i = 0; i < sums.Length; i++)
+        {
+            var run = features.Slice(i * SumRun, Math.Min(SumRun, features.Length - (i * SumRun)));
+            var sum = 0;
+            foreach (var value in run)
+            {
+                sum += value;
+            }
+
+            sums[i] = sum;
+        }
+
+        return sums;
+    }
+
+    /// <summary>SumRun times a lower bound of the squared distance, from the run sums; stops once it reaches <paramref name="stopAt"/>.</summary>
+    private static long LowerBound(int[] a, int[] b, long stopAt)
+    {
+        long bound = 0;
+        for (var i = 0; i < a.Length && bound < stopAt; i++)
+        {
+            long d = a[i] - b[i];
+            bound += d * d;
+        }
+
+        return bound;
     }
 
     /// <summary>

@@ -140,4 +140,42 @@ public class ClientDetectorsTests
         Assert.Equal(1, detectors.Signals.SqueezeFlags);
         Assert.Equal(0, detectors.Signals.PradaDistances);
     }
+
+    [Fact]
+    public void Observe_NearDuplicates_CountedExactlyAsABruteForceCheckOfTheLast64Inputs()
+    {
+        // The run-sum pruning must never change the answer: count near-duplicates (RMS < 4 levels to
+        // one of the last 64 non-retry inputs) directly and compare, on a stream with many near misses.
+        var options = new DetectionOptions();
+        var detectors = new ClientDetectors(options);
+        var random = new Random(21);
+        var recent = new List<byte[]>();
+        var expected = 0;
+        float[] image = FashionMnist.TestImage(5);
+        for (var i = 0; i < 600; i++)
+        {
+            image = (i % 3) switch
+            {
+                0 => FashionMnist.TestImage(i * 7 % 10_000), // distinct: a repeat would be a retry, which no detector sees
+                // Uniform noise of amplitude a has RMS a/sqrt(3): 4-10 levels straddles the limit.
+                _ => [.. image.Select(v => Math.Clamp(v + (float)((random.NextDouble() - 0.5) * 2 * (4 + random.Next(7)) / 255.0), 0f, 1f))],
+            };
+            var observation = Observation(image, 0);
+            if (recent.Any(r => FeatureDistance.SquaredL2(r, observation.Features) < options.NearDuplicateRms * options.NearDuplicateRms * 784))
+            {
+                expected++;
+            }
+
+            recent.Add(observation.Features);
+            if (recent.Count > options.NearDuplicateMemory)
+            {
+                recent.RemoveAt(0);
+            }
+
+            detectors.Observe(observation);
+        }
+
+        Assert.InRange(expected, 100, 500);
+        Assert.Equal(expected, detectors.Signals.NearDuplicates);
+    }
 }
