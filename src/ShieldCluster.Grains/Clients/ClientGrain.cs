@@ -37,7 +37,6 @@ public sealed partial class ClientGrain(
     private IGrainTimer? _writer;
     private int _historyItems;
     private ClientDetectors _detectors = null!;
-    private IReadOnlyList<DetectorVerdict> _verdicts = [];
 
     private ClientState State => state.State;
 
@@ -360,15 +359,16 @@ public sealed partial class ClientGrain(
                 State.Risk,
                 State.Enforcement,
                 State.Enforcement == EnforcementState.Blocked ? State.BlockedUntil : null,
-                [.. _verdicts.Select(v => new DetectorEvidence(v.Detector, v.Score, v.MonitorOnly, v.Evidence))],
+                [.. RiskScorer.Score(_detectors.Signals, NovelToday(now), detection.Value, plan?.Risk ?? new RiskPolicy()).Verdicts
+                    .Select(v => new DetectorEvidence(v.Detector, v.Score, v.MonitorOnly, v.Evidence))],
                 [.. State.Events]),
             Timeline(now));
     }
 
     private async Task AssessAsync(RiskPolicy policy, DateTimeOffset now)
     {
-        var (risk, verdicts) = RiskScorer.Score(_detectors.Signals, NovelToday(now), detection.Value, policy);
-        _verdicts = verdicts;
+        // The risk on every query; the evidence is written only when the client steps (or is reported on).
+        var risk = RiskScorer.Risk(_detectors.Signals, NovelToday(now), detection.Value, policy);
         var previousRisk = State.Risk;
         State.Risk = risk;
         await ExpireBlockAsync(now);
@@ -384,6 +384,7 @@ public sealed partial class ClientGrain(
         {
             State.Enforcement = to;
             State.BlockedUntil = to == EnforcementState.Blocked ? now + policy.BlockFor : null;
+            var verdicts = RiskScorer.Score(_detectors.Signals, NovelToday(now), detection.Value, policy).Verdicts;
             var evidence = string.Join("; ", verdicts.Where(v => v.Score > 0).Select(v => $"{v.Detector}{(v.MonitorOnly ? " (monitor only)" : "")}: {v.Evidence}"));
             await CommitStepAsync(new SecurityEvent(now, ClientId, "enforcement", from, to, risk, "detector", evidence.Length > 0 ? evidence : "risk fell"));
             Log.EnforcementStep(logger, ClientId, from, to, risk);
@@ -449,8 +450,6 @@ public sealed partial class ClientGrain(
                 _detectors.Observe(ToObservation(item));
             }
         }
-
-        _verdicts = RiskScorer.Score(_detectors.Signals, NovelToday(time.GetUtcNow()), detection.Value, CurrentPlan()?.Risk ?? new RiskPolicy()).Verdicts;
     }
 
     private long NovelToday(DateTimeOffset now) =>

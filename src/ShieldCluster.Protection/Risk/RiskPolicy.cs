@@ -47,9 +47,28 @@ public sealed class RiskPolicy
     public string MonitorOnly { get; set; } = RiskScorer.Prada;
 
     /// <summary>Whether <paramref name="detector"/> only monitors.</summary>
-    public bool IsMonitorOnly(string detector) => MonitorOnlyNames.Contains(detector, StringComparer.OrdinalIgnoreCase);
+    public bool IsMonitorOnly(string detector) => Array.Exists(MonitorOnlyNames, name => string.Equals(name, detector, StringComparison.OrdinalIgnoreCase));
 
-    private IEnumerable<string> MonitorOnlyNames => MonitorOnly.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    // Parsed once per value of MonitorOnly (it is asked for every query), swapped whole.
+    private ParsedNames? _parsed;
+
+    private string[] MonitorOnlyNames
+    {
+        get
+        {
+            var raw = MonitorOnly;
+            var parsed = Volatile.Read(ref _parsed);
+            if (parsed is null || !ReferenceEquals(parsed.Raw, raw))
+            {
+                parsed = new ParsedNames(raw, raw.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                Volatile.Write(ref _parsed, parsed);
+            }
+
+            return parsed.Names;
+        }
+    }
+
+    private sealed record ParsedNames(string Raw, string[] Names);
 
     /// <summary>The ladder step for a risk score.</summary>
     public EnforcementLevel LevelFor(double risk) =>

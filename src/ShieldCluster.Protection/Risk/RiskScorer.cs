@@ -28,26 +28,61 @@ public static class RiskScorer
     /// <summary>Every detector name the scorer knows.</summary>
     public static readonly IReadOnlyList<string> Detectors = [Prada, Blacklight, LineSearch, Squeezing, Extraction];
 
-    /// <summary>Scores <paramref name="signals"/> and today's novel inputs under <paramref name="policy"/>.</summary>
-    public static (double Risk, IReadOnlyList<DetectorVerdict> Verdicts) Score(DetectorSignals signals, long novelToday, DetectionOptions detection, RiskPolicy policy)
+    /// <summary>
+    /// The risk alone: what <see cref="Score"/> returns as its risk, without writing the evidence
+    /// (the client's grain asks for it on every query, and for the evidence only when it acts or reports).
+    /// </summary>
+    public static double Risk(DetectorSignals signals, long novelToday, DetectionOptions detection, RiskPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(detection);
         ArgumentNullException.ThrowIfNull(policy);
+        var (prada, blacklight, lineSearch, squeezing, extraction) = Scores(signals, novelToday, detection, policy);
+        var risk = 0.0;
+        Span<(string Name, double Score)> scores = [(Prada, prada), (Blacklight, blacklight), (LineSearch, lineSearch), (Squeezing, squeezing), (Extraction, extraction)];
+        foreach (var (name, score) in scores)
+        {
+            if (score > risk && !policy.IsMonitorOnly(name))
+            {
+                risk = score;
+            }
+        }
+
+        return risk;
+    }
+
+    /// <summary>Each detector's score in [0, 1].</summary>
+    private static (double Prada, double Blacklight, double LineSearch, double Squeezing, double Extraction) Scores(DetectorSignals signals, long novelToday, DetectionOptions detection, RiskPolicy policy)
+    {
         var prada = signals.PradaAlarm ? 1.0 : 0.0;
-        var pradaEvidence = signals.PradaW is { } w
-            ? string.Create(CultureInfo.InvariantCulture, $"Shapiro-Wilk W {w:F4} over {signals.PradaDistances} distances (alarm below {detection.Prada.Delta:F2})")
-            : string.Create(CultureInfo.InvariantCulture, $"{signals.PradaDistances} distances, test starts at {detection.Prada.MinDistances}");
 
         // Below the alarm, matches stay under the degrade threshold: honest near-duplicates match now and then.
         var blacklight = signals.BlacklightAlarm ? 1.0 : 0.35 * Math.Max(
             signals.BlacklightMatches / (double)detection.BlacklightAlarmMatches,
             signals.CrossClientMatches / (double)detection.CrossClientAlarmMatches);
-        var blacklightEvidence = string.Create(CultureInfo.InvariantCulture,
-            $"{signals.BlacklightMatches} of the last {detection.BlacklightWindow} queries matched an earlier one of this client (alarm at {detection.BlacklightAlarmMatches}); {signals.CrossClientMatches} of the last {detection.CrossClientWindow} matched other clients' (alarm at {detection.CrossClientAlarmMatches}); latest overlap {signals.BlacklightBestOverlap} hashes");
 
         // A single hit is strong evidence already (honest traffic never blended two of its images in
         // the evaluations): it degrades (label-only answers, the label unchanged); the alarm blocks.
         var lineSearch = signals.LineSearchAlarm ? 1.0 : signals.LineSearchHits > 0 ? policy.DegradeAt : 0.0;
+
+        // Honest inputs are flagged at the calibrated false-positive rate, so partial counts stay low.
+        var squeezing = signals.SqueezeAlarm ? 1.0 : 0.35 * signals.SqueezeFlags / detection.SqueezeAlarmFlags;
+        var extraction = ExtractionScore(novelToday / (double)policy.ExtractionBudget, policy);
+        return (prada, blacklight, lineSearch, squeezing, extraction);
+    }
+
+    /// <summary>Scores <paramref name="signals"/> and today's novel inputs under <paramref name="policy"/>.</summary>
+    public static (double Risk, IReadOnlyList<DetectorVerdict> Verdicts) Score(DetectorSignals signals, long novelToday, DetectionOptions detection, RiskPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(detection);
+        ArgumentNullException.ThrowIfNull(policy);
+        var (prada, blacklight, lineSearch, squeezing, extraction) = Scores(signals, novelToday, detection, policy);
+        var pradaEvidence = signals.PradaW is { } w
+            ? string.Create(CultureInfo.InvariantCulture, $"Shapiro-Wilk W {w:F4} over {signals.PradaDistances} distances (alarm below {detection.Prada.Delta:F2})")
+            : string.Create(CultureInfo.InvariantCulture, $"{signals.PradaDistances} distances, test starts at {detection.Prada.MinDistances}");
+
+        var blacklightEvidence = string.Create(CultureInfo.InvariantCulture,
+            $"{signals.BlacklightMatches} of the last {detection.BlacklightWindow} queries matched an earlier one of this client (alarm at {detection.BlacklightAlarmMatches}); {signals.CrossClientMatches} of the last {detection.CrossClientWindow} matched other clients' (alarm at {detection.CrossClientAlarmMatches}); latest overlap {signals.BlacklightBestOverlap} hashes");
+
         var lineSearchEvidence = string.Create(CultureInfo.InvariantCulture,
             $"{signals.LineSearchHits} of the last {detection.LineSearchWindow} queries lay on the line between two earlier, different queries of this client, as a boundary walk's binary search does (alarm at {detection.LineSearchAlarmHits}; {signals.LineSearchTotal} in all)")
             + (signals.LineSearchLatest is { } hit
@@ -55,13 +90,10 @@ public static class RiskScorer
                     $"; latest at t {hit.T:F2} between the queries {hit.OlderBack} and {hit.NewerBack} back, {hit.ResidualRms:F2} levels RMS off the line, the two {hit.SpanRms:F0} levels RMS apart")
                 : "");
 
-        // Honest inputs are flagged at the calibrated false-positive rate, so partial counts stay low.
-        var squeezing = signals.SqueezeAlarm ? 1.0 : 0.35 * signals.SqueezeFlags / detection.SqueezeAlarmFlags;
         var squeezingEvidence = string.Create(CultureInfo.InvariantCulture,
             $"{signals.SqueezeFlags} of the last {signals.SqueezeChecked} squeezed inputs flagged as adversarial (alarm at {detection.SqueezeAlarmFlags})");
 
         var volume = novelToday / (double)policy.ExtractionBudget;
-        var extraction = ExtractionScore(volume, policy);
         var extractionEvidence = string.Create(CultureInfo.InvariantCulture,
             $"{novelToday} novel inputs today against a budget of {policy.ExtractionBudget} ({volume:P0}); {signals.DistinctLabels} classes seen");
 

@@ -125,4 +125,32 @@ public class RiskScorerTests
         Assert.All(failures, f => Assert.StartsWith("Shield:Risk", f, StringComparison.Ordinal));
         Assert.Empty(new RiskPolicy().Validate("Shield:Risk"));
     }
+
+    [Fact]
+    public void Risk_EqualsScoresRisk_ForAnySignalsAndMonitorOnlyList()
+    {
+        var random = new Random(3);
+        string[] monitorLists = ["", "prada", "prada,squeezing", "blacklight, linesearch", "extraction,prada,blacklight,linesearch,squeezing"];
+        var policies = monitorLists.Select(m => new RiskPolicy { MonitorOnly = m }).ToList();
+        for (var i = 0; i < 2_000; i++)
+        {
+            var signals = new DetectorSignals(
+                Queries: 1_000, Retries: 0, PradaW: 0.9, PradaDistances: 300, PradaAlarm: random.Next(4) == 0,
+                BlacklightMatches: random.Next(4), BlacklightBestOverlap: 30, BlacklightAlarm: random.Next(5) == 0, DistinctLabels: 10,
+                SqueezeFlags: random.Next(20), SqueezeChecked: 50, SqueezeAlarm: random.Next(6) == 0, CrossClientMatches: random.Next(12))
+            {
+                LineSearchHits = random.Next(3),
+                LineSearchAlarm = random.Next(7) == 0,
+            };
+            var policy = policies[random.Next(policies.Count)];
+            var novel = random.Next(5_000);
+            Assert.Equal(RiskScorer.Score(signals, novel, Detection, policy).Risk, RiskScorer.Risk(signals, novel, Detection, policy));
+        }
+
+        // The parsed monitor-only list follows a change of the setting.
+        var changing = new RiskPolicy { MonitorOnly = "" };
+        Assert.False(changing.IsMonitorOnly("prada"));
+        changing.MonitorOnly = "Prada";
+        Assert.True(changing.IsMonitorOnly("prada"));
+    }
 }
