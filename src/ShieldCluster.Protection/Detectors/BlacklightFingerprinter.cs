@@ -22,6 +22,10 @@ public sealed class BlacklightFingerprinter
 {
     private readonly BlacklightOptions _options;
     private readonly byte[] _salt;
+
+    // (value + salt) -> ((value + salt) mod 255) / quantum for every sum 0-510: a lookup, not two
+    // integer divisions, per value.
+    private readonly byte[] _quantise = new byte[511];
     private readonly long _seed;
 
     /// <summary>Creates a fingerprinter for items of <paramref name="itemLength"/> values.</summary>
@@ -46,6 +50,10 @@ public sealed class BlacklightFingerprinter
         _salt = HKDF.Expand(HashAlgorithmName.SHA256, SHA256.HashData(secret), itemLength, "blacklight-salt"u8.ToArray());
         _seed = BitConverter.ToInt64(HKDF.Expand(HashAlgorithmName.SHA256, SHA256.HashData(secret), 8, "blacklight-seed"u8.ToArray()));
         ItemLength = itemLength;
+        for (var sum = 0; sum < _quantise.Length; sum++)
+        {
+            _quantise[sum] = (byte)((sum % 255) / options.Quantum);
+        }
     }
 
     /// <summary>Values in one item.</summary>
@@ -66,7 +74,7 @@ public sealed class BlacklightFingerprinter
         {
             var value = (int)MathF.Round(Math.Clamp((item[i] - min) * scale, 0f, 255f));
             raw[i] = (byte)value;
-            quantised[i] = (byte)(((value + _salt[i]) % 255) / _options.Quantum);
+            quantised[i] = _quantise[value + _salt[i]];
         }
 
         // The largest distinct hashes, kept in a min-heap of Keep entries: no list of every window's
@@ -75,10 +83,18 @@ public sealed class BlacklightFingerprinter
         var keep = _options.Keep;
         Span<ulong> heap = keep <= 512 ? stackalloc ulong[keep] : new ulong[keep];
         var size = 0;
+        // run[i]: how many values from i on equal raw[i] (counted from the right), so the window at
+        // i is flat exactly when run[i] reaches the window's length.
+        Span<int> run = item.Length <= 4096 ? stackalloc int[item.Length] : new int[item.Length];
+        run[^1] = 1;
+        for (var i = item.Length - 2; i >= 0; i--)
+        {
+            run[i] = raw[i] == raw[i + 1] ? run[i + 1] + 1 : 1;
+        }
+
         for (var i = 0; i < windows; i++)
         {
-            var window = raw.Slice(i, _options.Window);
-            if (_options.SkipFlatWindows && window.IndexOfAnyExcept(window[0]) < 0)
+            if (_options.SkipFlatWindows && run[i] >= _options.Window)
             {
                 continue;
             }
