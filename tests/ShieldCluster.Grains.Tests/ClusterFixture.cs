@@ -40,7 +40,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             {
                 o.Plans[IdentityOptions.DefaultPlan] = new PlanOptions();
                 o.Plans[TinyPlan] = new PlanOptions { RequestsPerSecond = 1, Burst = 3, DailyQuota = 10 };
-                o.Plans[SmallBudgetPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20 } };
+                o.Plans[SmallBudgetPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20, Misinform = false } };
                 o.Plans[MisinformPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20, Misinform = true } };
                 o.Clients["configured"] = new ClientOptions { ApiKeySha256 = new string('a', 64), Plan = TinyPlan, Models = ["fashion-mnist"] };
             });

@@ -32,11 +32,14 @@ public sealed class RiskPolicy
     /// <summary>
     /// Answer novel inputs beyond <see cref="ExtractionBudget"/> with misinformation (the one-hot of a
     /// fixed wrong class; see <c>Misinformation</c>) instead of degraded outputs, until the block at
-    /// twice the budget. Default false: this CHANGES answers, so an honest client over its budget gets
-    /// wrong labels without being told; turn it on only for plans whose honest use never exceeds
-    /// the budget. It is what brings a Knockoff copy's agreement below 0.75 (README, red team).
+    /// twice the budget. Default true: label-preserving answers beyond the budget still let a
+    /// Knockoff copy reach 0.85 agreement at a 10,000-query budget, misinformation brings it to 0.53
+    /// (README, red team). It CHANGES answers: a client beyond its plan's budget, which the ladder
+    /// already treats as an extraction attack (throttled at 1.5 times, blocked at twice), gets wrong
+    /// labels without being told; the step is a security event with its evidence. Size each plan's
+    /// budget above its honest use, or set false to answer label-only instead.
     /// </summary>
-    public bool Misinform { get; set; }
+    public bool Misinform { get; set; } = true;
 
     /// <summary>
     /// Detectors that only monitor (they score and record; enforcement ignores them), comma-separated,
