@@ -31,6 +31,7 @@ public sealed partial class ClientGrain(
 {
     private const int MaxEvents = 50;
 
+    private string? _clientId;
     private bool _dirty;
     private bool _historyDirty;
     private long _historyWrittenAt;
@@ -42,7 +43,9 @@ public sealed partial class ClientGrain(
 
     private ClientHistory History => history.State;
 
-    private string ClientId => this.GetPrimaryKeyString();
+    // Decoded once: GetPrimaryKeyString makes a new string from the grain id on every call, and the
+    // id is looked up on every admission.
+    private string ClientId => _clientId ??= this.GetPrimaryKeyString();
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)

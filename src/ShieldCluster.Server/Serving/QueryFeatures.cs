@@ -44,7 +44,11 @@ public sealed partial class QueryFeatures
     /// <summary>Builds the record of a served request.</summary>
     public QueryRecord Build(ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? squeezeFlags, DateTimeOffset at)
     {
-        var fingerprinter = _fingerprinters.GetOrAdd(model, m => new BlacklightFingerprinter(_blacklight, _secret, (int)m.Input.ItemLength));
+        if (!_fingerprinters.TryGetValue(model, out var fingerprinter))
+        {
+            fingerprinter = _fingerprinters.GetOrAdd(model, m => new BlacklightFingerprinter(_blacklight, _secret, (int)m.Input.ItemLength));
+        }
+
         var itemLength = input.Length / batchSize;
         var classes = scores.Length / batchSize;
         var items = new QueryItem[batchSize];
