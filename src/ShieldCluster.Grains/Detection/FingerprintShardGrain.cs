@@ -19,7 +19,7 @@ public sealed class FingerprintShardGrain(IOptions<DetectionOptions> options) : 
     /// </summary>
     private const int MinShared = 2;
 
-    private readonly HashPostings<string> _postings = new(options.Value.CrossClientShardCapacity);
+    private readonly HashPostings<string> _postings = new(options.Value.CrossClientShardCapacity, options.Value.CrossClientPostingsPerHash);
 
     /// <inheritdoc />
     public Task<IReadOnlyList<ShardHit>> LookupAndAddAsync(string clientId, IReadOnlyList<ShardQuery> queries) =>

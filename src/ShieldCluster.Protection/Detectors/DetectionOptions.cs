@@ -73,6 +73,12 @@ public sealed class DetectionOptions
     /// </summary>
     public int CrossClientQueue { get; set; } = 16_384;
 
+    /// <summary>
+    /// The most recent queries one hash keeps in a shard of the cluster-wide index. Default 16: a hash
+    /// shared by more recent queries is a common pattern, and a longer list costs every lookup.
+    /// </summary>
+    public int CrossClientPostingsPerHash { get; set; } = HashPostings<string>.DefaultMaxPerHash;
+
     /// <summary>Newest squeezed queries over which feature-squeezing flags are counted. Default 50.</summary>
     public int SqueezeWindow { get; set; } = 50;
 
