@@ -74,8 +74,10 @@ public sealed class DetectionOptions
     public int CrossClientQueue { get; set; } = 16_384;
 
     /// <summary>
-    /// The most recent queries one hash keeps in a shard of the cluster-wide index. Default 16: a hash
-    /// shared by more recent queries is a common pattern, and a longer list costs every lookup.
+    /// The most recent queries one hash keeps in a shard of the cluster-wide index: a hash shared by
+    /// more recent queries is a common pattern, and a longer list costs every lookup. Default 64: at 16
+    /// the red team's full-scale JbDA (seed 7) lost the cross-client evidence that blocks it at query
+    /// 921 and ran to 1,265, where feature squeezing stopped it.
     /// </summary>
     public int CrossClientPostingsPerHash { get; set; } = HashPostings<string>.DefaultMaxPerHash;
 

@@ -34,7 +34,7 @@ public sealed class HashPostings<TOwner>
     }
 
     /// <summary>The default for <see cref="MaxPerHash"/>.</summary>
-    public const int DefaultMaxPerHash = 16;
+    public const int DefaultMaxPerHash = 64;
 
     /// <summary>The most postings held.</summary>
     public int Capacity { get; }
