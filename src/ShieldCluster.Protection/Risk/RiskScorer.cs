@@ -105,8 +105,7 @@ public static class RiskScorer
             new(Squeezing, squeezing, policy.IsMonitorOnly(Squeezing), squeezingEvidence),
             new(Extraction, extraction, policy.IsMonitorOnly(Extraction), extractionEvidence),
         ];
-        var risk = verdicts.Where(v => !v.MonitorOnly).Select(v => v.Score).DefaultIfEmpty(0).Max();
-        return (risk, verdicts);
+        return (Risk(signals, novelToday, detection, policy), verdicts);
     }
 
     /// <summary>

@@ -20,7 +20,7 @@ namespace ShieldCluster.Server.Serving;
 /// </summary>
 /// <remarks>
 /// The queue is bounded: when lookups fall behind (a burst beyond what the shards can take), new
-/// queries skip the cluster-wide check, counted by <see cref="Skipped"/> and in the metrics; each
+/// queries skip the cluster-wide check, counted in <c>shield_crossclient_skipped_total</c>; each
 /// client's own detectors still see every query. The lag between a query and its cross-client
 /// evidence is one batch (milliseconds under load).
 /// </remarks>
@@ -38,7 +38,6 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _startLock = new();
     private Task? _loop;
-    private long _skipped;
 
     /// <summary>Creates the index front end; its batching loop starts with the first query.</summary>
     public CrossClientIndex(IGrainFactory grains, IOptions<DetectionOptions> detection, Telemetry.ShieldMetrics metrics, ILogger<CrossClientIndex> logger)
@@ -54,38 +53,30 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
         });
     }
 
-    /// <summary>Queries that skipped the cluster-wide check because the queue was full.</summary>
-    public long Skipped => Interlocked.Read(ref _skipped);
-
     /// <summary>Queues a served request's items for the cluster-wide check; never waits.</summary>
     public void Enqueue(string clientId, QueryRecord record)
     {
         EnsureStarted();
         if (!_queue.Writer.TryWrite(new Pending(clientId, record)))
         {
-            Interlocked.Add(ref _skipped, record.Items.Count);
             _metrics.CrossClientSkipped.Inc(record.Items.Count);
         }
     }
 
-    /// <summary>Checks one batch now: looks up and records every item, then reports to the clients' grains.</summary>
-    /// <remarks>The batching loop calls this; tests call it to check a batch deterministically.</remarks>
-    public async Task CheckAsync(IReadOnlyList<(string ClientId, QueryRecord Record)> batch)
+    /// <summary>Checks one batch: looks up and records every item, then reports to the clients' grains.</summary>
+    private async Task CheckAsync(List<(string ClientId, QueryRecord Record)> batch)
     {
         var shards = _options.CrossClientShards;
         var perShard = new List<ShardQuery>[shards];
+        var split = new List<ulong>[shards];
         for (var s = 0; s < shards; s++)
         {
             perShard[s] = [];
+            split[s] = [];
         }
 
         // Global item index -> (request in the batch, the item's digest).
         var owners = new List<(int Request, ulong Digest)>();
-        var split = new List<ulong>[shards];
-        for (var s = 0; s < shards; s++)
-        {
-            split[s] = [];
-        }
 
         for (var r = 0; r < batch.Count; r++)
         {
@@ -186,19 +177,19 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
             reports[clientId] = (current.Matched + matched, current.Items + record.Items.Count, current.Others);
         }
 
-        var calls2 = new List<Task>(reports.Count);
+        var reportCalls = new List<Task>(reports.Count);
         foreach (var (clientId, (matched, items, others)) in reports)
         {
             // Items checked earlier without a match count in the client's window before these.
             var earlier = _unreported.TryRemove(clientId, out var n) ? n : 0;
-            calls2.Add(ReportAsync(clientId, matched, earlier + items, [.. others.Take(5)]));
+            reportCalls.Add(ReportAsync(clientId, matched, earlier + items, [.. others.Take(5)]));
         }
 
-        await Task.WhenAll(calls2);
+        await Task.WhenAll(reportCalls);
     }
 
     /// <summary>Reports every client's items checked without a match since its last report.</summary>
-    public async Task SweepAsync()
+    private async Task SweepAsync()
     {
         var calls = new List<Task>();
         foreach (var clientId in _unreported.Keys)
