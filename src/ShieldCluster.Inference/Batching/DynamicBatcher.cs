@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 
 namespace ShieldCluster.Inference.Batching;
@@ -150,6 +151,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
         foreach (var group in batch.GroupBy(p => p.Squeeze))
         {
             var members = group.ToList();
+            float[]? joined = null;
             try
             {
                 var total = members.Sum(p => p.Items);
@@ -160,7 +162,11 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 }
                 else
                 {
-                    var joined = new float[members.Sum(p => p.Input.Length)];
+                    // A pooled buffer: a batch of large inputs (32 images of 224x224x3 are 19 MB) would
+                    // otherwise be a fresh large-object allocation per call. The runner copies what it
+                    // keeps, so the buffer goes back as soon as the call returns.
+                    var length = members.Sum(p => p.Input.Length);
+                    joined = ArrayPool<float>.Shared.Rent(length);
                     var offset = 0;
                     foreach (var member in members)
                     {
@@ -168,7 +174,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
                         offset += member.Input.Length;
                     }
 
-                    input = joined;
+                    input = joined.AsMemory(0, length);
                 }
 
                 var run = _run(input, total, group.Key);
@@ -190,6 +196,13 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 foreach (var member in members)
                 {
                     member.Done.TrySetException(ex);
+                }
+            }
+            finally
+            {
+                if (joined is not null)
+                {
+                    ArrayPool<float>.Shared.Return(joined);
                 }
             }
         }

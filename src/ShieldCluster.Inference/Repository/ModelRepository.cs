@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using ShieldCluster.Inference.Runtime;
 using ShieldCluster.Inference.Batching;
 using ShieldCluster.Inference.Squeezing;
@@ -199,12 +200,18 @@ public sealed partial class ModelRepository : IDisposable
             return "config.json declares no output";
         }
 
+        if (config.Input[0].DataType is not ("TYPE_FP32" or "TYPE_FP16"))
+        {
+            return $"input '{config.Input[0].Name}' has data_type {config.Input[0].DataType}; inputs are served as TYPE_FP32 or TYPE_FP16";
+        }
+
+        foreach (var output in config.Output.Where(o => o.DataType != "TYPE_FP32"))
+        {
+            return $"output '{output.Name}' has data_type {output.DataType}; outputs are served as TYPE_FP32 (an fp16 graph's outputs are widened)";
+        }
+
         foreach (var tensor in config.Input.Concat(config.Output))
         {
-            if (tensor.DataType != "TYPE_FP32")
-            {
-                return $"tensor '{tensor.Name}' has data_type {tensor.DataType}; only TYPE_FP32 is served";
-            }
 
             if (tensor.Dims.Count == 0 || tensor.Dims.Any(d => d <= 0))
             {
@@ -269,6 +276,14 @@ public sealed partial class ModelRepository : IDisposable
         foreach (var output in config.Output.Where(o => !session.OutputMetadata.ContainsKey(o.Name)))
         {
             return $"the ONNX graph has no output '{output.Name}'";
+        }
+
+        foreach (var (name, metadata) in session.InputMetadata.Concat(session.OutputMetadata))
+        {
+            if (metadata.ElementDataType is not (TensorElementType.Float or TensorElementType.Float16))
+            {
+                return $"the ONNX graph's tensor '{name}' is {metadata.ElementDataType}; only float and float16 graphs are served";
+            }
         }
 
         return null;

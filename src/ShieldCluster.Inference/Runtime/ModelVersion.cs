@@ -1,4 +1,8 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using ShieldCluster.Inference.Batching;
 using ShieldCluster.Inference.Squeezing;
 using ShieldCluster.Protection.Features;
@@ -34,6 +38,7 @@ public sealed class ModelVersion : IDisposable
         _session = session;
         _inputNames = [input.Name];
         _outputNames = [.. outputs.Select(o => o.Name)];
+        HalfPrecision = session.InputMetadata[input.Name].ElementDataType == TensorElementType.Float16;
         Features = new QueryFeatureExtractor(input.ItemDims, input.Min ?? 0f, input.Max ?? 1f);
     }
 
@@ -79,6 +84,12 @@ public sealed class ModelVersion : IDisposable
 
     /// <summary>Class labels in output order (empty if the model declares none).</summary>
     public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>
+    /// True when the ONNX graph takes float16 (an fp16 model): the server keeps FP32 values and
+    /// converts at the ONNX Runtime boundary, float16 in and float16 outputs widened to FP32.
+    /// </summary>
+    public bool HalfPrecision { get; }
 
     /// <summary>The execution provider this session runs on.</summary>
     public string Provider { get; }
@@ -156,17 +167,48 @@ public sealed class ModelVersion : IDisposable
             throw new ArgumentException($"expected {expected} values for shape {TensorValidator.Format(shape)}, got {input.Length}", nameof(input));
         }
 
-        // ONNX Runtime reads the input in place; the cast only satisfies the API's Memory<T> parameter.
-        var memory = System.Runtime.InteropServices.MemoryMarshal.AsMemory(input);
-        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, memory, shape);
-        using var results = _session.Run(_runOptions, _inputNames, [inputValue], _outputNames);
+        using var results = HalfPrecision ? RunHalf(input, shape) : RunSingle(input, shape);
         var outputs = new float[results.Count][];
         for (var i = 0; i < results.Count; i++)
         {
-            outputs[i] = results[i].GetTensorDataAsSpan<float>().ToArray();
+            var value = results[i];
+            if (value.GetTensorTypeAndShape().ElementDataType == TensorElementType.Float16)
+            {
+                var halves = MemoryMarshal.Cast<Float16, Half>(value.GetTensorDataAsSpan<Float16>());
+                outputs[i] = new float[halves.Length];
+                TensorPrimitives.ConvertToSingle(halves, outputs[i]);
+            }
+            else
+            {
+                outputs[i] = value.GetTensorDataAsSpan<float>().ToArray();
+            }
         }
 
         return outputs;
+    }
+
+    private IDisposableReadOnlyCollection<OrtValue> RunSingle(ReadOnlyMemory<float> input, long[] shape)
+    {
+        // ONNX Runtime reads the input in place; the cast only satisfies the API's Memory<T> parameter.
+        var memory = MemoryMarshal.AsMemory(input);
+        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, memory, shape);
+        return _session.Run(_runOptions, _inputNames, [inputValue], _outputNames);
+    }
+
+    private IDisposableReadOnlyCollection<OrtValue> RunHalf(ReadOnlyMemory<float> input, long[] shape)
+    {
+        // ONNX Runtime's Float16 and System.Half are the same IEEE 754 binary16 bits.
+        var halves = ArrayPool<Float16>.Shared.Rent(input.Length);
+        try
+        {
+            TensorPrimitives.ConvertToHalf(input.Span, MemoryMarshal.Cast<Float16, Half>(halves.AsSpan(0, input.Length)));
+            using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, halves.AsMemory(0, input.Length), shape);
+            return _session.Run(_runOptions, _inputNames, [inputValue], _outputNames);
+        }
+        finally
+        {
+            ArrayPool<Float16>.Shared.Return(halves);
+        }
     }
 
     /// <inheritdoc />

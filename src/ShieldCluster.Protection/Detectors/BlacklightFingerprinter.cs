@@ -47,7 +47,7 @@ public sealed class BlacklightFingerprinter
 
         _options = options;
         // Per-position salt and hash seed, derived from the secret so every silo agrees.
-        _salt = HKDF.Expand(HashAlgorithmName.SHA256, SHA256.HashData(secret), itemLength, "blacklight-salt"u8.ToArray());
+        _salt = Salt(SHA256.HashData(secret), itemLength);
         _seed = BitConverter.ToInt64(HKDF.Expand(HashAlgorithmName.SHA256, SHA256.HashData(secret), 8, "blacklight-seed"u8.ToArray()));
         ItemLength = itemLength;
         for (var sum = 0; sum < _quantise.Length; sum++)
@@ -121,6 +121,23 @@ public sealed class BlacklightFingerprinter
         Array.Sort(kept);
         Array.Reverse(kept);
         return kept;
+    }
+
+    /// <summary>
+    /// One salt byte per position. HKDF gives at most 255 hash lengths (8,160 bytes) per expansion,
+    /// so longer items take further blocks, each expanded with its index in the info.
+    /// </summary>
+    private static byte[] Salt(byte[] key, int length)
+    {
+        const int Block = 255 * 32;
+        var salt = new byte[length];
+        for (var (offset, index) = (0, 0); offset < length; offset += Block, index++)
+        {
+            var info = index == 0 ? "blacklight-salt"u8.ToArray() : System.Text.Encoding.ASCII.GetBytes($"blacklight-salt-{index}");
+            HKDF.Expand(HashAlgorithmName.SHA256, key, salt.AsSpan(offset, Math.Min(Block, length - offset)), info);
+        }
+
+        return salt;
     }
 
     private static void SiftUp(Span<ulong> heap, int i)

@@ -36,19 +36,25 @@ public static partial class InferRequestParser
 
             var bytes = binary.Slice(offset, (int)size);
             offset += (int)size;
-            if (!string.Equals(input.Datatype, "FP32", StringComparison.Ordinal))
+            var width = input.Datatype switch
             {
-                // Only FP32 is served; validation names the datatype the model expects.
+                "FP32" => Fp32Bytes.Size,
+                "FP16" => Fp16Bytes.Size,
+                _ => 0,
+            };
+            if (width == 0)
+            {
+                // Only FP32 and FP16 are served; validation names the datatype the model expects.
                 input.Data = [];
                 continue;
             }
 
-            if (size % Fp32Bytes.Size != 0)
+            if (size % width != 0)
             {
-                throw ApiException.BadRequest($"input '{input.Name}' declares binary_data_size {size}, not a multiple of {Fp32Bytes.Size} bytes (FP32)");
+                throw ApiException.BadRequest($"input '{input.Name}' declares binary_data_size {size}, not a multiple of {width} bytes ({input.Datatype})");
             }
 
-            input.Data = Fp32Bytes.Read(bytes);
+            input.Data = width == Fp16Bytes.Size ? Fp16Bytes.Read(bytes) : Fp32Bytes.Read(bytes);
         }
 
         if (offset != binary.Length)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using System.Security.Cryptography;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.Options;
 using ShieldCluster.Contracts;
 using ShieldCluster.Inference.Runtime;
 using ShieldCluster.Protection.Detectors;
+using ShieldCluster.Protection.Features;
 using ShieldCluster.Protection.OutputHardening;
 using ShieldCluster.Server.Options;
 
@@ -15,11 +17,13 @@ namespace ShieldCluster.Server.Serving;
 /// Turns a served request into the compact record the client's grain keeps: per item a digest, the
 /// input quantised to bytes and its salted Blacklight fingerprint (with the deployment's secret salt
 /// from <c>Shield:Detection:Salt</c>, or a random one in the embedded default), plus the predicted
-/// class. Raw tensors never leave the silo that served them.
+/// class. Raw tensors never leave the silo that served them. Inputs larger than
+/// <see cref="BlockPooler.MaxValues"/> values are fingerprinted on their block-pooled image (a
+/// 3x224x224 image on 3x56x56), so the cost per query stays bounded.
 /// </summary>
 public sealed partial class QueryFeatures
 {
-    private readonly ConcurrentDictionary<ModelVersion, BlacklightFingerprinter> _fingerprinters = new();
+    private readonly ConcurrentDictionary<ModelVersion, (BlockPooler Pooler, BlacklightFingerprinter Fingerprinter)> _fingerprinters = new();
     private readonly BlacklightOptions _blacklight;
     private readonly byte[] _secret;
 
@@ -44,22 +48,46 @@ public sealed partial class QueryFeatures
     /// <summary>Builds the record of a served request.</summary>
     public QueryRecord Build(ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? squeezeFlags, DateTimeOffset at)
     {
-        if (!_fingerprinters.TryGetValue(model, out var fingerprinter))
+        if (!_fingerprinters.TryGetValue(model, out var reduce))
         {
-            fingerprinter = _fingerprinters.GetOrAdd(model, m => new BlacklightFingerprinter(_blacklight, _secret, (int)m.Input.ItemLength));
+            reduce = _fingerprinters.GetOrAdd(model, m =>
+            {
+                var pooler = new BlockPooler(m.Input.ItemDims);
+                return (pooler, new BlacklightFingerprinter(_blacklight, _secret, pooler.Length));
+            });
         }
 
+        var (pooler, fingerprinter) = reduce;
         var itemLength = input.Length / batchSize;
         var classes = scores.Length / batchSize;
         var items = new QueryItem[batchSize];
-        for (var i = 0; i < batchSize; i++)
+        float[]? pooled = pooler.Block > 1 ? ArrayPool<float>.Shared.Rent(pooler.Length) : null;
+        try
         {
-            var item = input.AsSpan(i * itemLength, itemLength);
-            var features = model.Features.Extract(item);
-            var row = scores.AsSpan(i * classes, classes);
-            var label = TensorPrimitives.IndexOfMax(row);
-            var fingerprint = fingerprinter.Fingerprint(item, model.Input.Min ?? 0f, model.Input.Max ?? 1f);
-            items[i] = new QueryItem(features.Digest, label, row[label], features.Thumbnail, fingerprint, squeezeFlags?[i]);
+            for (var i = 0; i < batchSize; i++)
+            {
+                var item = input.AsSpan(i * itemLength, itemLength);
+                var features = model.Features.Extract(item);
+                var row = scores.AsSpan(i * classes, classes);
+                var label = TensorPrimitives.IndexOfMax(row);
+                ReadOnlySpan<float> hashed = item;
+                if (pooled is not null)
+                {
+                    // Large inputs are fingerprinted on their block-pooled image (BlockPooler).
+                    pooler.Pool(item, pooled);
+                    hashed = pooled.AsSpan(0, pooler.Length);
+                }
+
+                var fingerprint = fingerprinter.Fingerprint(hashed, model.Input.Min ?? 0f, model.Input.Max ?? 1f);
+                items[i] = new QueryItem(features.Digest, label, row[label], features.Thumbnail, fingerprint, squeezeFlags?[i]);
+            }
+        }
+        finally
+        {
+            if (pooled is not null)
+            {
+                ArrayPool<float>.Shared.Return(pooled);
+            }
         }
 
         return new QueryRecord(at, model.Model, model.Version, items);

@@ -48,6 +48,29 @@ public class BlacklightTests
     }
 
     [Fact]
+    public void Fingerprint_ItemsPastOneHkdfExpansion_AreSaltedAndMatchTheirNoisyCopies()
+    {
+        // 3x64x64 = 12,288 values: past the 8,160 salt bytes one HKDF expansion gives.
+        var secret = new byte[32];
+        new Random(1).NextBytes(secret);
+        var fingerprinter = new BlacklightFingerprinter(Options, secret, 12_288);
+        var random = new Random(3);
+        var image = Enumerable.Range(0, 12_288).Select(_ => random.NextSingle()).ToArray();
+        var a = fingerprinter.Fingerprint(image, 0, 1);
+        Assert.Equal(Options.Keep, a.Length);
+        Assert.True(Shared(a, fingerprinter.Fingerprint(Noisy(image, random, 0.001f), 0, 1)) >= Options.Keep / 2);
+
+        // The salt past the first expansion matters: a change there alone changes the fingerprint.
+        var changed = (float[])image.Clone();
+        for (var i = 9_000; i < 12_288; i++)
+        {
+            changed[i] = 1 - changed[i];
+        }
+
+        Assert.NotEqual(a, fingerprinter.Fingerprint(changed, 0, 1));
+    }
+
+    [Fact]
     public void Fingerprint_AnotherSecret_SharesNothing()
     {
         var image = FashionMnist.TestImage(3);

@@ -1,0 +1,35 @@
+using System.Buffers.Binary;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+
+namespace ShieldCluster.Server.Serving;
+
+/// <summary>
+/// FP16 tensors as raw bytes (IEEE 754 binary16, little-endian, row-major), the form the protocol's
+/// binary encodings carry them in: the server widens them to FP32 on arrival and an fp16 model
+/// narrows them again at the ONNX Runtime boundary (<c>ModelVersion.HalfPrecision</c>).
+/// </summary>
+public static class Fp16Bytes
+{
+    /// <summary>Bytes per FP16 value.</summary>
+    public const int Size = 2;
+
+    /// <summary>The values in <paramref name="bytes"/>, widened; its length must be a multiple of <see cref="Size"/>.</summary>
+    public static float[] Read(ReadOnlySpan<byte> bytes)
+    {
+        var values = new float[bytes.Length / Size];
+        if (BitConverter.IsLittleEndian)
+        {
+            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes[..(values.Length * Size)]), values);
+        }
+        else
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(i * Size, Size));
+            }
+        }
+
+        return values;
+    }
+}
