@@ -1,70 +1,158 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace ShieldCluster.LoadGen;
+
+/// <summary>Where bare ONNX Runtime runs the model.</summary>
+internal enum Device
+{
+    Cpu,
+
+    /// <summary>The CUDA execution provider on device 0 (needs the GPU build: -p:OrtFlavor=Gpu).</summary>
+    Cuda,
+}
 
 /// <summary>
 /// The baseline without any server: the model's ONNX Runtime session in this process, with the
 /// server's session options (src/ShieldCluster.Inference/Runtime/ExecutionProviderSelector.cs: all
 /// graph optimisations, sequential execution, 1 intra-op and 1 inter-op thread: the default
-/// Shield:Inference:IntraOpThreads), run by the same number of concurrent workers on batch-1
-/// inputs of the same images. Each worker is a thread calling <c>Run</c> synchronously (ONNX Runtime
-/// sessions are thread-safe for concurrent runs; with one intra-op thread a run executes on its caller).
+/// Shield:Inference:IntraOpThreads; with <see cref="Device.Cuda"/> the CUDA provider on device 0 with
+/// cudnn_conv_algo_search EXHAUSTIVE, the server's default), run by <c>concurrency</c> threads each
+/// calling <c>Run</c> synchronously on <c>batch</c> rows of the same images (ONNX Runtime sessions are
+/// thread-safe for concurrent runs; with one intra-op thread a CPU run executes on its caller).
+/// Throughput counts items (rows), so a batched baseline compares with batch-1 clients.
 /// </summary>
 internal static class BareOrtLoad
 {
-    /// <param name="squeezed">Two rows per request: the image and its bit-depth-3 squeezed copy, the
-    /// extra inference the protected server's feature squeezing adds to each request.</param>
-    public static async Task<PhaseResult> ClosedLoopAsync(string name, string modelPath, ImagePool pool, int concurrency, bool squeezed,
-        TimeSpan warmup, TimeSpan duration, TextWriter log, CancellationToken cancellation)
+    /// <summary>Session options as the server builds them for <paramref name="device"/>.</summary>
+    public static SessionOptions CreateOptions(Device device)
     {
-        using var options = new SessionOptions
+        var options = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = 1,
             InterOpNumThreads = 1,
         };
+        if (device == Device.Cuda)
+        {
+            try
+            {
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(new Dictionary<string, string> { ["device_id"] = "0", ["cudnn_conv_algo_search"] = "EXHAUSTIVE" });
+                options.AppendExecutionProvider_CUDA(cuda);
+            }
+            catch (Exception ex) when (ex is EntryPointNotFoundException or OnnxRuntimeException or DllNotFoundException)
+            {
+                options.Dispose();
+                throw new InvalidOperationException(
+                    $"--device cuda: the CUDA execution provider cannot load ({ex.Message.Trim()}); the generator must be built with -p:OrtFlavor=Gpu and find CUDA and cuDNN (LD_LIBRARY_PATH)", ex);
+            }
+        }
+
+        return options;
+    }
+
+    /// <param name="squeezed">Two rows per item: the image and its bit-depth-3 squeezed copy, the
+    /// extra inference the protected server's feature squeezing adds to each request.</param>
+    public static async Task<PhaseResult> ClosedLoopAsync(string name, string modelPath, ModelSpec spec, IInputImages images, Device device, int batch,
+        int concurrency, bool squeezed, TimeSpan warmup, TimeSpan duration, TextWriter log, CancellationToken cancellation)
+    {
+        using var options = CreateOptions(device);
         using var session = new InferenceSession(modelPath, options);
         using var runOptions = new RunOptions();
-        var inputName = session.InputMetadata.Keys.Single();
+        var inputName = session.InputMetadata.ContainsKey(spec.InputName) ? spec.InputName : session.InputMetadata.Keys.Single();
+        var fp16 = session.InputMetadata[inputName].ElementDataType == TensorElementType.Float16;
         string[] inputNames = [inputName];
         string[] outputNames = [.. session.OutputMetadata.Keys];
-        var rows = squeezed ? 2 : 1;
-        long[] shape = [rows, 1, 28, 28];
+        var outputIndex = Math.Max(0, Array.IndexOf(outputNames, spec.OutputName));
+        var elements = spec.Elements;
+        var rows = squeezed ? 2 * batch : batch;
+        long[] shape = [rows, .. spec.Dims.Select(d => (long)d)];
+        var table = images.Table;
 
         var logs = Enumerable.Range(0, concurrency).Select(_ => new WorkerLog()).ToArray();
-        var cursor = new ImageCursor(pool.Count, concurrency);
+        var cursor = new ImageCursor(images.Count, concurrency);
         long measureStart = long.MaxValue, measureEnd = long.MaxValue;
         var errors = new List<Exception>();
 
+        // Rows 0..batch-1: images; with squeezing rows batch..2*batch-1 their bit-depth-3 copies.
+        void Fill(int worker, long run, float[] input, byte[] scratch)
+        {
+            for (var r = 0; r < batch; r++)
+            {
+                // Real images: the worker's cursor, a new image per row and run. Synthetic: the rows of the first run stay
+                // (the model alone does not care whether inputs repeat; composing them is the generator's work, not the baseline's).
+                if (!images.Synthetic || run == 0)
+                {
+                    var image = images.Synthetic ? (worker * batch + r) % images.Count : cursor.Next(worker);
+                    var levels = images.Levels(image, scratch);
+                    var row = input.AsSpan(r * elements, elements);
+                    for (var i = 0; i < elements; i++)
+                    {
+                        row[i] = table.Floats[levels[i]];
+                    }
+                }
+
+                if (squeezed)
+                {
+                    // Bit depth 3 over the declared range: low + round((x - low) / (high - low) * 7) / 7 * (high - low).
+                    var span = spec.High - spec.Low;
+                    var source = input.AsSpan(r * elements, elements);
+                    var copy = input.AsSpan((batch + r) * elements, elements);
+                    for (var i = 0; i < elements; i++)
+                    {
+                        copy[i] = span > 0 ? spec.Low + MathF.Round((source[i] - spec.Low) / span * 7) / 7 * span : source[i];
+                    }
+                }
+            }
+        }
+
         void Worker(int w)
         {
-            var input = new float[rows * ImagePool.Pixels];
+            var input = new float[rows * elements];
+            var halves = fp16 ? new Float16[rows * elements] : null;
+            var rowScratch = new byte[images.Synthetic ? elements : 0];
             var log = logs[w];
+            OrtValue? value = null;
             try
             {
-                while (!cancellation.IsCancellationRequested)
+                // One input tensor per worker over its pinned buffer, rewritten in place between runs.
+                value = fp16
+                    ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, halves.AsMemory(), shape)
+                    : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(), shape);
+                var expected = (long)rows * spec.OutputElements;
+                for (long run = 0; !cancellation.IsCancellationRequested; run++)
                 {
-                    pool.Fill(cursor.Next(w), input.AsSpan(0, ImagePool.Pixels));
-                    if (squeezed)
+                    if (!images.Synthetic || run == 0)
                     {
-                        // Bit depth 3: round(x * 7) / 7, as the model's "bit-depth-3" squeezer.
-                        for (var i = 0; i < ImagePool.Pixels; i++)
+                        Fill(w, run, input, rowScratch);
+                        if (halves is not null)
                         {
-                            input[ImagePool.Pixels + i] = MathF.Round(input[i] * 7) / 7;
+                            var asHalf = MemoryMarshal.Cast<Float16, Half>(halves.AsSpan());
+                            for (var i = 0; i < input.Length; i++)
+                            {
+                                asHalf[i] = (Half)input[i];
+                            }
                         }
                     }
 
                     var t0 = Stopwatch.GetTimestamp();
-                    using (var value = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, input.AsMemory(), shape))
                     using (var results = session.Run(runOptions, inputNames, [value], outputNames))
                     {
-                        var output = results[0].GetTensorDataAsSpan<float>().ToArray();
-                        if (output.Length != 10 * rows)
+                        var output = results[outputIndex];
+                        var info = output.GetTensorTypeAndShape();
+                        if (info.ElementCount != expected)
                         {
-                            throw new InvalidOperationException($"unexpected output of {output.Length} values");
+                            throw new InvalidOperationException($"unexpected output of {info.ElementCount} values ({expected} expected: {rows} rows of {spec.OutputElements})");
                         }
+
+                        // Touch the answer as a client would (an fp16 graph's outputs are Float16).
+                        _ = info.ElementDataType == TensorElementType.Float16
+                            ? (float)(Half)MemoryMarshal.Cast<Float16, Half>(output.GetTensorDataAsSpan<Float16>())[0]
+                            : output.GetTensorDataAsSpan<float>()[0];
                     }
 
                     var t1 = Stopwatch.GetTimestamp();
@@ -86,9 +174,13 @@ internal static class BareOrtLoad
                     errors.Add(ex);
                 }
             }
+            finally
+            {
+                value?.Dispose();
+            }
         }
 
-        log.WriteLine($"[{name}] closed loop in process, {concurrency} threads{(squeezed ? ", 2 rows per run (image + squeezed copy)" : "")}: {warmup.TotalSeconds:0.#} s warm-up, {duration.TotalSeconds:0.#} s measured");
+        log.WriteLine($"[{name}] closed loop in process on {device.ToString().ToUpperInvariant()}, {concurrency} threads calling Run on batch {batch}{(squeezed ? " (+ the squeezed copies: 2 rows per item)" : "")}, {(fp16 ? "Float16" : "float")} input {string.Join('x', shape)}: {warmup.TotalSeconds:0.#} s warm-up, {duration.TotalSeconds:0.#} s measured");
         var threads = Enumerable.Range(0, concurrency).Select(w => new Thread(() => Worker(w)) { IsBackground = true, Name = $"ort-{w}" }).ToArray();
         foreach (var thread in threads)
         {
@@ -119,14 +211,16 @@ internal static class BareOrtLoad
             Target = "bare-ort",
             Mode = "closed",
             Concurrency = concurrency,
+            Batch = batch,
+            Device = device.ToString().ToLowerInvariant(),
             Keys = 0,
             DurationSeconds = Math.Round(seconds, 3),
             Ok = ok,
             Failed = failed,
             Statuses = statuses,
-            Throughput = Math.Round(ok / seconds, 1),
+            Throughput = Math.Round(ok * batch / seconds, 1),
             Latency = latency,
-            Cpu = CpuSnapshot.Between(cpuStart, cpuEnd, ok),
+            Cpu = CpuSnapshot.Between(cpuStart, cpuEnd, ok * batch),
         };
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
@@ -15,6 +14,15 @@ internal sealed record PhaseResult
     public required string Mode { get; init; }
 
     public int Concurrency { get; init; }
+
+    /// <summary>Items (rows) per request or Run call: 1 for the servers, --bare-batch for bare ONNX Runtime.</summary>
+    public int Batch { get; init; } = 1;
+
+    /// <summary>The servers' phases: json, binary or grpc.</summary>
+    public string? Wire { get; init; }
+
+    /// <summary>Bare ONNX Runtime: cpu or cuda.</summary>
+    public string? Device { get; init; }
 
     public int Keys { get; init; }
 
@@ -33,7 +41,7 @@ internal sealed record PhaseResult
 
     public Dictionary<string, long> Statuses { get; init; } = [];
 
-    /// <summary>Answered (200) requests per second.</summary>
+    /// <summary>Answered items per second: 200s (one item each) for the servers, rows of successful Run calls for bare ONNX Runtime.</summary>
     public double Throughput { get; init; }
 
     /// <summary>Of answered requests. Open loop: from each request's scheduled send time.</summary>
@@ -56,96 +64,53 @@ internal sealed record PhaseResult
             : null;
 }
 
-/// <summary>A connection pool to one server's infer endpoint; request bodies come from the image pool.</summary>
-internal sealed class InferClient : IDisposable
+/// <summary>
+/// The slots (reusable requests) of a run, shared by its phases (one phase runs at a time): a
+/// closed loop takes the first <c>n</c>, one per worker; the open loop rents and returns them.
+/// </summary>
+internal sealed class SlotPool(RequestFactory factory)
 {
-    private readonly HttpClient _http;
-    private readonly Uri _infer;
+    private readonly List<RequestSlot> _all = [];
+    private readonly Lock _gate = new();
 
-    public InferClient(Uri baseAddress, string model, int maxConnections)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            MaxConnectionsPerServer = maxConnections,
-            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
-            UseCookies = false,
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = System.Net.DecompressionMethods.None,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-        };
-        _http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
-        _infer = new Uri(baseAddress, $"/v2/models/{model}/infer");
-    }
+    public RequestFactory Factory => factory;
 
-    /// <summary>Sends one request and reads the whole answer; the status, or 0 for a transport failure.</summary>
-    public async Task<int> SendAsync(byte[] body, string authorization, CancellationToken cancellation = default)
+    /// <summary>The first <paramref name="count"/> slots, created as needed.</summary>
+    public RequestSlot[] Take(int count)
     {
-        try
+        lock (_gate)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, _infer) { Content = new ByteArrayContent(body) };
-            request.Headers.TryAddWithoutValidation("Authorization", authorization);
-            request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation);
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellation);
-            var buffer = ArrayPool<byte>.Shared.Rent(8192);
-            try
+            while (_all.Count < count)
             {
-                while (await stream.ReadAsync(buffer, cancellation) > 0)
-                {
-                }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
+                _all.Add(factory.CreateSlot(_all.Count));
             }
 
-            return (int)response.StatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return 0;
-        }
-        catch (TaskCanceledException) when (!cancellation.IsCancellationRequested)
-        {
-            return 0; // timeout
-        }
-        catch (IOException)
-        {
-            return 0;
+            return [.. _all.Take(count)];
         }
     }
 
-    /// <summary>One request whose answer is read and checked: a 200 with the model's output of shape [1,10].</summary>
-    public async Task VerifyAsync(byte[] body, string authorization, string target)
+    /// <summary>One more slot, beyond those created so far.</summary>
+    public RequestSlot Create()
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, _infer) { Content = new ByteArrayContent(body) };
-        request.Headers.TryAddWithoutValidation("Authorization", authorization);
-        request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
-        using var response = await _http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        if (response.StatusCode != System.Net.HttpStatusCode.OK)
+        lock (_gate)
         {
-            throw new InvalidOperationException($"the {target} server answered {(int)response.StatusCode} to a valid request: {text}");
-        }
-
-        using var doc = System.Text.Json.JsonDocument.Parse(text);
-        var output = doc.RootElement.GetProperty("outputs")[0];
-        if (output.GetProperty("data").GetArrayLength() != 10)
-        {
-            throw new InvalidOperationException($"the {target} server answered an unexpected output: {text}");
+            var slot = factory.CreateSlot(_all.Count);
+            _all.Add(slot);
+            return slot;
         }
     }
-
-    public void Dispose() => _http.Dispose();
 }
 
 /// <summary>The closed-loop and open-loop HTTP phases.</summary>
 internal static class HttpLoad
 {
     /// <summary>What a phase needs from its server.</summary>
-    internal sealed record Context(ServerTarget Server, string Model, ImagePool Pool, ImageCursor Cursor, string[] Keys, TextWriter Log);
+    internal sealed record Context(ServerTarget Server, string Model, SlotPool Slots, ImageCursor Cursor, string[] Keys, int WorkersPerChannel, TextWriter Log)
+    {
+        public RequestFactory Factory => Slots.Factory;
+
+        public string Wire => Factory.Wire.ToString().ToLowerInvariant();
+    }
 
     /// <summary>
     /// <paramref name="concurrency"/> workers, each with its own connection, each sending its next
@@ -154,13 +119,15 @@ internal static class HttpLoad
     public static async Task<PhaseResult> ClosedLoopAsync(Context context, string name, int concurrency, bool oneKey,
         TimeSpan warmup, TimeSpan duration, CancellationToken cancellation)
     {
-        using var client = new InferClient(context.Server.BaseAddress, context.Model, concurrency);
         // Many keys: every key but the last. One key: the last, kept fresh for this phase, so that
         // both phases start from clients the server has not seen (a new client's detectors cost more).
         var many = context.Keys.Length - 1;
-        var authorizations = (oneKey ? context.Keys[many..] : context.Keys[..many]).Select(k => "Bearer " + k).ToArray();
+        var phaseKeys = oneKey ? context.Keys[many..] : context.Keys[..many];
+        using var client = InferTransport.Create(context.Factory, context.Server, context.Model, phaseKeys, concurrency, context.WorkersPerChannel);
+        var slots = context.Slots.Take(concurrency);
+        var factory = context.Factory;
         var cursorBase = oneKey ? many : 0;
-        var keys = authorizations.Length;
+        var keys = phaseKeys.Length;
         var logs = Enumerable.Range(0, concurrency).Select(_ => new WorkerLog()).ToArray();
         long measureStart = long.MaxValue, measureEnd = long.MaxValue;
 
@@ -171,9 +138,9 @@ internal static class HttpLoad
             for (long j = 0; ; j++)
             {
                 var key = (int)((w + j * concurrency) % keys);
-                var body = context.Pool.Body(context.Cursor.Next(cursorBase + key));
+                factory.Prepare(slots[w], context.Cursor.Next(cursorBase + key));
                 var t0 = Stopwatch.GetTimestamp();
-                var status = await client.SendAsync(body, authorizations[key], cancellation);
+                var status = await client.SendAsync(slots[w], key, cancellation);
                 var t1 = Stopwatch.GetTimestamp();
                 var end = Volatile.Read(ref measureEnd);
                 if (t1 > end || cancellation.IsCancellationRequested)
@@ -188,7 +155,7 @@ internal static class HttpLoad
             }
         }
 
-        context.Log.WriteLine($"[{name}] closed loop, {concurrency} connections, {keys} key(s): {warmup.TotalSeconds:0.#} s warm-up, {duration.TotalSeconds:0.#} s measured");
+        context.Log.WriteLine($"[{name}] closed loop, {concurrency} {(factory.Wire == global::ShieldCluster.LoadGen.Wire.Grpc ? $"workers over {(concurrency + context.WorkersPerChannel - 1) / context.WorkersPerChannel} gRPC channel(s)" : "connections")}, {context.Wire}, {keys} key(s): {warmup.TotalSeconds:0.#} s warm-up, {duration.TotalSeconds:0.#} s measured");
         var workers = Enumerable.Range(0, concurrency).Select(Worker).ToArray();
         await Task.Delay(warmup, cancellation);
         var metricsStart = await context.Server.ScrapeAsync(MetricsHttp, cancellation);
@@ -209,6 +176,7 @@ internal static class HttpLoad
             Target = context.Server.Name,
             Mode = "closed",
             Concurrency = concurrency,
+            Wire = context.Wire,
             Keys = keys,
             DurationSeconds = Math.Round(seconds, 3),
             Ok = ok,
@@ -231,8 +199,11 @@ internal static class HttpLoad
     public static async Task<PhaseResult> OpenLoopAsync(Context context, string name, double rate, Schedule schedule, int seed,
         int maxInFlight, TimeSpan warmup, TimeSpan duration, CancellationToken cancellation)
     {
-        using var client = new InferClient(context.Server.BaseAddress, context.Model, Math.Max(64, maxInFlight));
-        var authorizations = context.Keys[..^1].Select(k => "Bearer " + k).ToArray();
+        var phaseKeys = context.Keys[..^1];
+        using var client = InferTransport.Create(context.Factory, context.Server, context.Model, phaseKeys, Math.Max(64, maxInFlight), context.WorkersPerChannel);
+        var factory = context.Factory;
+        // Slots for the requests in flight: rented for a request, returned when its answer came.
+        var free = new System.Collections.Concurrent.ConcurrentBag<RequestSlot>(context.Slots.Take(Math.Min(maxInFlight, 128)));
         var log = new WorkerLog();
         var gate = new Lock();
         long inFlight = 0, dropped = 0;
@@ -240,7 +211,7 @@ internal static class HttpLoad
         var random = new Random(seed);
         var total = warmup + duration;
 
-        context.Log.WriteLine($"[{name}] open loop, {rate:0.#} requests/s ({schedule.ToString().ToLowerInvariant()}), {authorizations.Length} key(s): {warmup.TotalSeconds:0.#} s warm-up, {duration.TotalSeconds:0.#} s measured");
+        context.Log.WriteLine($"[{name}] open loop, {rate:0.#} requests/s ({schedule.ToString().ToLowerInvariant()}), {context.Wire}, {phaseKeys.Length} key(s): {warmup.TotalSeconds:0.#} s warm-up, {duration.TotalSeconds:0.#} s measured");
 
         // Arrival times, relative to the start, in seconds: drawn up front so both servers get the same ones.
         var arrivals = new List<double>();
@@ -261,10 +232,12 @@ internal static class HttpLoad
 
         async Task SendAsync(int k, long scheduled, bool measured)
         {
-            var key = k % authorizations.Length;
-            var body = context.Pool.Body(context.Cursor.Next(key));
-            var status = await client.SendAsync(body, authorizations[key], cancellation);
+            var key = k % phaseKeys.Length;
+            var slot = free.TryTake(out var s) ? s : context.Slots.Create();
+            factory.Prepare(slot, context.Cursor.Next(key));
+            var status = await client.SendAsync(slot, key, cancellation);
             var latency = Stopwatch.GetTimestamp() - scheduled;
+            free.Add(slot);
             if (measured)
             {
                 lock (gate)
@@ -347,7 +320,8 @@ internal static class HttpLoad
             Target = context.Server.Name,
             Mode = "open",
             Concurrency = maxInFlight,
-            Keys = authorizations.Length,
+            Wire = context.Wire,
+            Keys = phaseKeys.Length,
             OfferedRate = Math.Round(rate, 1),
             Schedule = schedule.ToString().ToLowerInvariant(),
             DurationSeconds = seconds,

@@ -12,13 +12,14 @@ namespace ShieldCluster.LoadGen;
 /// repository's samples write them: <c>round(level / 255, 4)</c>), so building one costs a copy of
 /// about 4 KB, and the bare ONNX Runtime phase feeds exactly the floats the server parses.
 /// </summary>
-internal sealed class ImagePool
+internal sealed class ImagePool : IInputImages
 {
     public const int Pixels = 28 * 28;
     public const string DatasetDirectory = "/usr/share/datasets/fashion-mnist";
 
     private static readonly byte[][] Utf8Levels = BuildUtf8Levels();
     private static readonly float[] FloatLevels = [.. Utf8Levels.Select(b => float.Parse(Encoding.ASCII.GetString(b), CultureInfo.InvariantCulture))];
+    private static readonly LevelTable LevelValues = new(FloatLevels, [.. FloatLevels.Select(f => (Half)f)], Utf8Levels);
     private static readonly byte[] Prefix = """{"inputs":[{"name":"input","shape":[1,1,28,28],"datatype":"FP32","data":["""u8.ToArray();
     private static readonly byte[] Suffix = "]}]}"u8.ToArray();
 
@@ -36,6 +37,14 @@ internal sealed class ImagePool
 
     /// <summary>Where the images came from, for the report.</summary>
     public string Source { get; }
+
+    public int Elements => Pixels;
+
+    public bool Synthetic => false;
+
+    public LevelTable Table => LevelValues;
+
+    public ReadOnlySpan<byte> Levels(int image, Span<byte> scratch) => _levels.AsSpan(image * Pixels, Pixels);
 
     /// <summary>Loads the dataset, or the sample requests under <paramref name="modelDirectory"/> if it is not installed.</summary>
     public static ImagePool Load(string modelDirectory, int maxImages = 70_000)

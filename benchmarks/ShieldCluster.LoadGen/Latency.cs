@@ -58,6 +58,11 @@ internal sealed class WorkerLog
 
         var failed = statuses.Where(s => s.Key != 200).Sum(s => s.Value);
         return (LatencyStats.FromTicks(ok), ok.Length, failed,
-            statuses.OrderBy(s => s.Key).ToDictionary(s => s.Key == 0 ? "error" : s.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), s => s.Value));
+            statuses.OrderBy(s => s.Key).ToDictionary(s => s.Key switch
+            {
+                0 => "error",
+                1 => "bad-output",
+                _ => s.Key.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }, s => s.Value));
     }
 }

@@ -57,18 +57,28 @@ internal static class LoadGenApp
         var models = Path.GetFullPath(o.Models ?? Path.Combine(root ?? throw new InvalidOperationException(
             "the repository (ShieldCluster.sln) was not found above the working directory or this program; pass --models"), "models"));
         var modelDirectory = Path.Combine(models, o.Model);
+        if (!Directory.Exists(modelDirectory))
+        {
+            throw new InvalidOperationException($"{modelDirectory} does not exist (--model names a directory of --models {models})");
+        }
+
         var modelPath = Directory.GetDirectories(modelDirectory)
             .Where(d => int.TryParse(Path.GetFileName(d), NumberStyles.None, CultureInfo.InvariantCulture, out _))
             .OrderByDescending(d => int.Parse(Path.GetFileName(d), CultureInfo.InvariantCulture))
             .Select(d => Path.Combine(d, "model.onnx"))
             .FirstOrDefault(File.Exists) ?? throw new InvalidOperationException($"no <version>/model.onnx under {modelDirectory}");
 
-        var needsServerBuild = (o.RunUnprotected && o.UnprotectedUrl is null) || (o.RunProtected && o.ProtectedUrl is null);
-        var serverDll = needsServerBuild ? FindServerDll(o.ServerDll, root) : null;
+        var needsServer = (o.NeedsUnprotectedServer && o.UnprotectedUrl is null) || (o.NeedsProtectedServer && o.ProtectedUrl is null);
+        var (server, serverIsExe) = needsServer ? FindServer(o, root) : (null, false);
 
         log.WriteLine($"GC: {(GCSettings.IsServerGC ? "server" : "workstation")}; {Environment.ProcessorCount} cores; load average {loadBefore}");
-        var pool = ImagePool.Load(modelDirectory);
-        log.WriteLine($"images: {pool.Source}");
+        var spec = ModelSpec.Load(modelDirectory);
+        // Fashion-MNIST: the real images. Any other model: seeded synthetic inputs from its config.
+        IInputImages images = o.Model == "fashion-mnist" ? ImagePool.Load(modelDirectory) : SyntheticImages.Create(spec, o.Seed);
+        var factory = new RequestFactory(spec, images, o.Wire);
+        var slots = new SlotPool(factory);
+        log.WriteLine($"model {o.Model}: input '{spec.InputName}' {spec.ShapeText} {spec.Datatype}, output '{spec.OutputName}' {spec.OutputElements} values; wire {o.Wire.ToString().ToLowerInvariant()}");
+        log.WriteLine($"images: {images.Source}");
 
         var warmup = TimeSpan.FromSeconds(o.WarmupSeconds);
         var duration = TimeSpan.FromSeconds(o.DurationSeconds);
@@ -82,33 +92,37 @@ internal static class LoadGenApp
 
         if (o.RunBare)
         {
-            phases.Add(await BareOrtLoad.ClosedLoopAsync(PhaseNames.Bare, modelPath, pool, o.Concurrency, squeezed: false, warmup, duration, log, cancellation));
+            var bareConcurrency = o.EffectiveBareConcurrency;
+            phases.Add(await BareOrtLoad.ClosedLoopAsync(PhaseNames.Bare, modelPath, spec, images, o.Device, o.BareBatch, bareConcurrency, squeezed: false, warmup, duration, log, cancellation));
             log.WriteLine(Summary(phases[^1]));
             if (o.BareSqueezed)
             {
                 await SettleAsync(cancellation);
-                phases.Add(await BareOrtLoad.ClosedLoopAsync(PhaseNames.BareSqueezed, modelPath, pool, o.Concurrency, squeezed: true, warmup, duration, log, cancellation));
+                phases.Add(await BareOrtLoad.ClosedLoopAsync(PhaseNames.BareSqueezed, modelPath, spec, images, o.Device, o.BareBatch, bareConcurrency, squeezed: true, warmup, duration, log, cancellation));
                 log.WriteLine(Summary(phases[^1]));
             }
         }
 
-        if (o.RunUnprotected)
+        if (o.NeedsUnprotectedServer)
         {
             await SettleAsync(cancellation);
-            await using var server = o.UnprotectedUrl is { } url
-                ? ServerTarget.External("unprotected", url, o.AdminKey!)
-                : await ServerTarget.StartAsync("unprotected", protection: false, serverDll!, models, o.ServerEnvironment, log, cancellation);
-            var context = await PrepareAsync(server, o, pool, clients, prefix + "-u", log, cancellation);
-            var closed = await HttpLoad.ClosedLoopAsync(context, PhaseNames.Unprotected, o.Concurrency, oneKey: false, warmup, duration, cancellation);
-            phases.Add(closed);
-            log.WriteLine(Summary(closed));
-            if (rate is null && closed.Throughput > 0)
+            await using var target = o.UnprotectedUrl is { } url
+                ? ServerTarget.External("unprotected", url, o.UnprotectedGrpcUrl, o.AdminKey!)
+                : await ServerTarget.StartAsync("unprotected", protection: false, server!, serverIsExe, models, o.ServerEnvironment, log, cancellation);
+            var context = await PrepareAsync(target, o, slots, clients, prefix + "-u", log, cancellation);
+            if (o.RunUnprotected)
             {
-                rate = o.RateFraction * closed.Throughput;
-                rateSource = $"{o.RateFraction:0.##} x the unprotected closed-loop peak of this run";
+                var closed = await HttpLoad.ClosedLoopAsync(context, PhaseNames.Unprotected, o.Concurrency, oneKey: false, warmup, duration, cancellation);
+                phases.Add(closed);
+                log.WriteLine(Summary(closed));
+                if (rate is null && closed.Throughput > 0)
+                {
+                    rate = o.RateFraction * closed.Throughput;
+                    rateSource = $"{o.RateFraction:0.##} x the unprotected closed-loop peak of this run";
+                }
             }
 
-            if (rate is { } r)
+            if (o.RunUnprotectedOpen && rate is { } r)
             {
                 await SettleAsync(cancellation);
                 phases.Add(await HttpLoad.OpenLoopAsync(context, PhaseNames.UnprotectedOpen, r, o.Schedule, o.Seed, maxInFlight, warmup, duration, cancellation));
@@ -116,26 +130,39 @@ internal static class LoadGenApp
             }
         }
 
-        if (o.RunProtected)
+        if (o.NeedsProtectedServer)
         {
             await SettleAsync(cancellation);
-            await using var server = o.ProtectedUrl is { } url
-                ? ServerTarget.External("protected", url, o.AdminKey!)
-                : await ServerTarget.StartAsync("protected", protection: true, serverDll!, models, o.ServerEnvironment, log, cancellation);
-            var context = await PrepareAsync(server, o, pool, clients, prefix + "-p", log, cancellation);
-            var closed = await HttpLoad.ClosedLoopAsync(context, PhaseNames.Protected, o.Concurrency, oneKey: false, warmup, duration, cancellation);
-            phases.Add(closed);
-            log.WriteLine(Summary(closed));
-            await SettleAsync(cancellation);
-            phases.Add(await HttpLoad.ClosedLoopAsync(context, PhaseNames.ProtectedOneKey, o.Concurrency, oneKey: true, warmup, duration, cancellation));
-            log.WriteLine(Summary(phases[^1]));
-            if (rate is null && closed.Throughput > 0)
+            await using var target = o.ProtectedUrl is { } url
+                ? ServerTarget.External("protected", url, o.ProtectedGrpcUrl, o.AdminKey!)
+                : await ServerTarget.StartAsync("protected", protection: true, server!, serverIsExe, models, o.ServerEnvironment, log, cancellation);
+            var context = await PrepareAsync(target, o, slots, clients, prefix + "-p", log, cancellation);
+            PhaseResult? closed = null;
+            if (o.RunProtected)
+            {
+                closed = await HttpLoad.ClosedLoopAsync(context, PhaseNames.Protected, o.Concurrency, oneKey: false, warmup, duration, cancellation);
+                phases.Add(closed);
+                log.WriteLine(Summary(closed));
+            }
+
+            if (o.RunProtectedOneKey)
+            {
+                if (closed is not null)
+                {
+                    await SettleAsync(cancellation);
+                }
+
+                phases.Add(await HttpLoad.ClosedLoopAsync(context, PhaseNames.ProtectedOneKey, o.Concurrency, oneKey: true, warmup, duration, cancellation));
+                log.WriteLine(Summary(phases[^1]));
+            }
+
+            if (rate is null && closed is { Throughput: > 0 })
             {
                 rate = o.RateFraction * closed.Throughput;
                 rateSource = $"{o.RateFraction:0.##} x the PROTECTED closed-loop peak (the unprotected server was not measured)";
             }
 
-            if (rate is { } r)
+            if (o.RunProtectedOpen && rate is { } r)
             {
                 await SettleAsync(cancellation);
                 phases.Add(await HttpLoad.OpenLoopAsync(context, PhaseNames.ProtectedOpen, r, o.Schedule, o.Seed, maxInFlight, warmup, duration, cancellation));
@@ -143,10 +170,19 @@ internal static class LoadGenApp
             }
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            risk = await server.RiskAsync(http, cancellation);
+            risk = await target.RiskAsync(http, cancellation);
+        }
+
+        var bare = phases.FirstOrDefault(p => p.Name == PhaseNames.Bare);
+        var protectedPhase = phases.FirstOrDefault(p => p.Name == PhaseNames.Protected);
+        if (bare is not null && protectedPhase is not null && bare.Throughput > 0)
+        {
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"protected / bare ONNX Runtime: {protectedPhase.Throughput / bare.Throughput:0.###} ({protectedPhase.Throughput:0.#} items/s over {o.Wire.ToString().ToLowerInvariant()}, {protectedPhase.Concurrency} clients at batch 1, against {bare.Throughput:0.#} items/s, {bare.Concurrency} x batch {bare.Batch} on {bare.Device})"));
         }
 
         var (commit, modified) = root is null ? (null, null) : Git(root);
+        var open = phases.Where(p => p.Mode == "open").ToList();
         var overloaded = phases.Where(p => p.Mode == "open" && (p.Dropped > 0 || p.Throughput < 0.95 * (p.OfferedRate ?? 0)))
             .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} answered {p.Throughput:0} of {p.OfferedRate:0} offered/s, {p.Dropped} arrivals dropped at {maxInFlight} in flight"))
             .ToList();
@@ -156,8 +192,10 @@ internal static class LoadGenApp
             StartedAt = started,
             Command = command,
             Machine = new MachineInfo(CpuModel(), Environment.ProcessorCount, MemoryGiB(), loadBefore, LoadAverage(), commit, modified),
-            Images = pool.Source,
-            ServerDll = serverDll,
+            Images = images.Source,
+            Model = o.Model,
+            Wire = o.Wire.ToString().ToLowerInvariant(),
+            ServerDll = server,
             ServerEnvironment = [.. o.ServerEnvironment.Select(kv => $"{kv.Key}={kv.Value}")],
             Phases = phases,
             Ratios = BenchmarkReport.ComputeRatios(phases),
@@ -165,34 +203,54 @@ internal static class LoadGenApp
             ElapsedSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1),
             Notes =
             [
-                "Closed loop: each connection sends its next batch-1 JSON request when its last answer came; answered/s counts 200s completed in the measured window.",
-                $"Open loop: arrivals at the offered rate ({rateSource ?? "none"})" +
-                $", {o.Schedule.ToString().ToLowerInvariant()} schedule seeded {o.Seed} (the same arrival times for both servers); latency runs from each request's scheduled send time, so generator or server stalls are not hidden (no coordinated omission).",
-                "The generator runs on the same machine as the server (one server at a time, bare ONNX Runtime alone); its CPU use is in the CPU table.",
-                $"Each client key walks its own stretch of the image pool, so no client resends an image within a run (resends are retries, which the detectors skip). Keys: {clients} in the many-keys phases.",
-                overloaded.Count == 0
-                    ? "Both open-loop phases kept up with the offered rate."
-                    : $"OVERLOAD: {string.Join("; ", overloaded)}. The server could not sustain the offered rate, so its open-loop latency measures a growing queue (dropped arrivals are not in the percentiles), not the cost of protection at that load.",
-                disturbed.Count == 0
-                    ? "Other processes used under 0.15 cores in every measured window."
-                    : $"WARNING: other processes on the machine used CPU during: {string.Join(", ", disturbed)} cores; those figures are disturbed.",
+                .. new[]
+                {
+                    $"Closed loop: each connection sends its next batch-1 {WireName(o.Wire)} request when its last answer came; items/s counts 200s completed in the measured window (one item each). Bare ONNX Runtime: items/s counts the rows of the Run calls completed in the window ({o.BareBatch} per call, {o.EffectiveBareConcurrency} concurrent callers, {o.Device.ToString().ToUpperInvariant()}); its latency is per Run call.",
+                    open.Count == 0
+                        ? null
+                        : $"Open loop: arrivals at the offered rate ({rateSource ?? "none"})" +
+                          $", {o.Schedule.ToString().ToLowerInvariant()} schedule seeded {o.Seed} (the same arrival times for both servers); latency runs from each request's scheduled send time, so generator or server stalls are not hidden (no coordinated omission).",
+                    "The generator runs on the same machine as the server (one server at a time, bare ONNX Runtime alone); its CPU use is in the CPU table.",
+                    images.Synthetic
+                        ? $"Synthetic inputs: each client key walks its own stretch of {images.Count:N0} different pseudo-random images, each composed in place in the worker's own buffer, so no request repeats or nearly repeats another (resends are retries, which the detectors skip; near-duplicates look like a query-based attack). Keys: {clients} in the many-keys phases."
+                        : $"Each client key walks its own stretch of the image pool, so no client resends an image within a run (resends are retries, which the detectors skip). Keys: {clients} in the many-keys phases.",
+                    open.Count == 0
+                        ? null
+                        : overloaded.Count == 0
+                            ? $"{(open.Count == 1 ? "The open-loop phase" : "Both open-loop phases")} kept up with the offered rate."
+                            : $"OVERLOAD: {string.Join("; ", overloaded)}. The server could not sustain the offered rate, so its open-loop latency measures a growing queue (dropped arrivals are not in the percentiles), not the cost of protection at that load.",
+                    disturbed.Count == 0
+                        ? "Other processes used under 0.15 cores in every measured window."
+                        : $"WARNING: other processes on the machine used CPU during: {string.Join(", ", disturbed)} cores; those figures are disturbed.",
+                }.OfType<string>(),
                 "Server-side figures come from the server's /metrics (shield_inference_duration_seconds, shield_inference_batch_size) before and after each window.",
             ],
         };
     }
 
-    private static async Task<HttpLoad.Context> PrepareAsync(ServerTarget server, LoadGenOptions o, ImagePool pool, int clients, string prefix,
+    private static async Task<HttpLoad.Context> PrepareAsync(ServerTarget server, LoadGenOptions o, SlotPool slots, int clients, string prefix,
         TextWriter log, CancellationToken cancellation)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         // One more than the many-keys phases use: the one-key phase gets a fresh client of its own.
         var keys = await server.CreateClientsAsync(http, clients + 1, prefix, cancellation);
         log.WriteLine($"[{server.Name}] created {clients + 1} clients on plan '{ServerTarget.Plan}' ({prefix}-0 ... {prefix}-{clients}, the last for the one-key phase)");
-        var cursor = new ImageCursor(pool.Count, clients + 1);
-        using var check = new InferClient(server.BaseAddress, o.Model, 1);
-        await check.VerifyAsync(pool.Body(pool.Count - 1), "Bearer " + keys[0], server.Name);
-        return new HttpLoad.Context(server, o.Model, pool, cursor, keys, log);
+        var factory = slots.Factory;
+        var cursor = new ImageCursor(factory.Images.Count, clients + 1);
+        // A slot of its own (not one a worker uses), holding the last image, checked once over the wire in use.
+        var check = factory.CreateSlot(factory.Images.Count - 1);
+        factory.Prepare(check, factory.Images.Count - 1);
+        using var transport = InferTransport.Create(factory, server, o.Model, keys, 1, 1);
+        await transport.VerifyAsync(check, 0, server.Name);
+        return new HttpLoad.Context(server, o.Model, slots, cursor, keys, o.GrpcWorkersPerChannel, log);
     }
+
+    private static string WireName(Wire wire) => wire switch
+    {
+        Wire.Binary => "binary-tensor HTTP",
+        Wire.Grpc => "gRPC",
+        _ => "JSON",
+    };
 
     /// <summary>A pause between phases: the generator's garbage collected, the server's background work settled.</summary>
     private static async Task SettleAsync(CancellationToken cancellation)
@@ -203,7 +261,7 @@ internal static class LoadGenApp
     }
 
     private static string Summary(PhaseResult p) => string.Create(CultureInfo.InvariantCulture,
-        $"[{p.Name}] {p.Throughput:0.#} answered/s, p50 {p.Latency.P50Ms:0.00} ms, p99 {p.Latency.P99Ms:0.00} ms, not 200: {p.Failed}{(p.Dropped > 0 ? $", dropped {p.Dropped}" : "")}; " +
+        $"[{p.Name}] {p.Throughput:0.#} items/s, p50 {p.Latency.P50Ms:0.00} ms, p99 {p.Latency.P99Ms:0.00} ms, not 200: {p.Failed}{(p.Dropped > 0 ? $", dropped {p.Dropped}" : "")}; " +
         $"CPU server {p.Cpu?.ServerCores:0.00} generator {p.Cpu?.GeneratorCores:0.00} other {p.Cpu?.OtherCores:0.00} cores{(p.Drain is { } d ? $"; busy {d.Seconds:0.0} s ({d.ServerCpuSeconds:0.0} CPU s) after the load" : "")}");
 
     internal static string? FindRepositoryRoot()
@@ -220,6 +278,17 @@ internal static class LoadGenApp
         }
 
         return null;
+    }
+
+    /// <summary>The server to start: --server-exe, --server-dll, or the built ShieldCluster.Server.dll.</summary>
+    private static (string Path, bool Executable) FindServer(LoadGenOptions o, string? root)
+    {
+        if (o.ServerExe is { } exe)
+        {
+            return File.Exists(exe) ? (Path.GetFullPath(exe), true) : throw new InvalidOperationException($"--server-exe {exe} does not exist");
+        }
+
+        return (FindServerDll(o.ServerDll, root), false);
     }
 
     private static string FindServerDll(string? explicitPath, string? root)

@@ -39,6 +39,26 @@ internal sealed record LoadGenOptions
 
     public string? ServerDll { get; init; }
 
+    /// <summary>A self-contained server executable to start instead of <c>dotnet ShieldCluster.Server.dll</c>.</summary>
+    public string? ServerExe { get; init; }
+
+    /// <summary>How requests travel to the servers.</summary>
+    public Wire Wire { get; init; } = Wire.Json;
+
+    /// <summary>gRPC: concurrent workers per channel (one HTTP/2 connection each).</summary>
+    public int GrpcWorkersPerChannel { get; init; } = 8;
+
+    /// <summary>Where bare ONNX Runtime runs the model.</summary>
+    public Device Device { get; init; } = Device.Cpu;
+
+    /// <summary>Rows per bare ONNX Runtime <c>Run</c> call.</summary>
+    public int BareBatch { get; init; } = 1;
+
+    /// <summary>Concurrent bare ONNX Runtime <c>Run</c> callers; null means <see cref="Concurrency"/>.</summary>
+    public int? BareConcurrency { get; init; }
+
+    public int EffectiveBareConcurrency => BareConcurrency ?? Concurrency;
+
     public string? Models { get; init; }
 
     public string Model { get; init; } = "fashion-mnist";
@@ -47,15 +67,48 @@ internal sealed record LoadGenOptions
 
     public Uri? UnprotectedUrl { get; init; }
 
+    public Uri? ProtectedGrpcUrl { get; init; }
+
+    public Uri? UnprotectedGrpcUrl { get; init; }
+
     public string? AdminKey { get; init; }
 
     public IReadOnlyList<KeyValuePair<string, string>> ServerEnvironment { get; init; } = [];
 
     public bool RunBare { get; init; } = true;
 
+    /// <summary>The unprotected server's closed loop.</summary>
     public bool RunUnprotected { get; init; } = true;
 
+    public bool RunUnprotectedOpen { get; init; } = true;
+
+    /// <summary>The protected server's closed loop, one key per connection.</summary>
     public bool RunProtected { get; init; } = true;
+
+    public bool RunProtectedOneKey { get; init; } = true;
+
+    public bool RunProtectedOpen { get; init; } = true;
+
+    /// <summary>Whether the unprotected server is needed at all.</summary>
+    public bool NeedsUnprotectedServer => RunUnprotected || RunUnprotectedOpen;
+
+    /// <summary>Whether the protected server is needed at all.</summary>
+    public bool NeedsProtectedServer => RunProtected || RunProtectedOneKey || RunProtectedOpen;
+
+    /// <summary>The names --phases takes, each selecting the phases it lists.</summary>
+    public static readonly IReadOnlyDictionary<string, string[]> PhaseSelectors = new Dictionary<string, string[]>(StringComparer.Ordinal)
+    {
+        ["bare"] = [PhaseNames.Bare],
+        [PhaseNames.Bare] = [PhaseNames.Bare],
+        ["unprotected"] = [PhaseNames.Unprotected],
+        [PhaseNames.UnprotectedOpen] = [PhaseNames.UnprotectedOpen],
+        ["protected"] = [PhaseNames.Protected],
+        [PhaseNames.ProtectedOneKey] = [PhaseNames.ProtectedOneKey],
+        ["one-key"] = [PhaseNames.ProtectedOneKey],
+        [PhaseNames.ProtectedOpen] = [PhaseNames.ProtectedOpen],
+        ["open"] = [PhaseNames.UnprotectedOpen, PhaseNames.ProtectedOpen],
+        ["all"] = [PhaseNames.Bare, PhaseNames.Unprotected, PhaseNames.UnprotectedOpen, PhaseNames.Protected, PhaseNames.ProtectedOneKey, PhaseNames.ProtectedOpen],
+    };
 
     /// <summary>Adds a bare ONNX Runtime phase that runs each image with its bit-depth-3 squeezed copy (two rows), as the protected server does.</summary>
     public bool BareSqueezed { get; init; }
@@ -73,6 +126,7 @@ internal sealed record LoadGenOptions
         unless their URLs are given.
 
         usage: dotnet run --project benchmarks/ShieldCluster.LoadGen -c Release -- [options]
+               ./ShieldCluster.LoadGen --server-exe ./ShieldCluster.Server --models DIR [options]   (self-contained publish)
 
           --duration <s>          measured seconds per phase (default 20)
           --warmup <s>            unmeasured seconds before each phase (default 5)
@@ -82,17 +136,31 @@ internal sealed record LoadGenOptions
           --rate-fraction <f>     (default 0.5)
           --schedule poisson|uniform   open-loop arrivals (default poisson, seeded: same arrivals for both servers)
           --seed <n>              (default 7)
-          --phases <list>         any of bare,unprotected,protected (default all three)
-          --bare-squeezed         also run bare ONNX Runtime on two rows per request (image + squeezed copy)
+          --phases <list>         the phases to run, comma-separated (default all): bare, unprotected,
+                                  unprotected-open, protected, protected-one-key (or one-key), protected-open,
+                                  open (both open loops), all. Each name runs only its own phase:
+                                  'bare,unprotected,protected' is three closed loops.
+          --bare-squeezed         also run bare ONNX Runtime on two rows per item (image + squeezed copy)
+          --model <name>          the model under --models (default fashion-mnist: real Fashion-MNIST images;
+                                  any other: synthetic inputs from its config.json, every request distinct)
+          --wire json|binary|grpc the servers' protocol (default json): KServe v2 JSON, Triton's binary tensor
+                                  extension over HTTP/1.1, or gRPC ModelInfer with raw_input_contents (HTTP/2)
+          --grpc-workers-per-channel <n>  gRPC: concurrent workers per channel/connection (default 8)
+          --device cpu|cuda       bare ONNX Runtime's execution provider (default cpu; cuda needs -p:OrtFlavor=Gpu)
+          --bare-batch <n>        rows per bare ONNX Runtime Run call (default 1); throughput is in items (rows)/s
+          --bare-concurrency <n>  concurrent bare Run callers (default: = concurrency)
           --smoke                 CI preset: 1 s phases, 1 s warm-up, concurrency 4
           --json                  print the JSON report on stdout instead of the tables
           --json-out <file>       also write the JSON report to a file
           --server-dll <path>     the server to start (default: the built one, see above)
+          --server-exe <path>     a self-contained server executable to start instead (no dotnet host needed)
           --models <dir>          model repository (default: models/ of the repository)
           --server-env K=V        extra environment for started servers (repeatable), e.g.
                                   Logging__LogLevel__ShieldCluster.Access=Warning or Shield__Dashboard=false
           --protected-url <url>   use a running protected server instead of starting one
           --unprotected-url <url> use a running server with Shield__Protection__Enabled=false
+          --protected-grpc-url <url>, --unprotected-grpc-url <url>
+                                  their gRPC endpoints for --wire grpc (default: the same host, port 8081)
           --admin-key <key>       a security admin key of those running servers (creates the benchmark clients;
                                   their plan must be named 'bench' and have no effective rate limit)
         """;
@@ -139,14 +207,61 @@ internal sealed record LoadGenOptions
                 case "--seed": o = o with { Seed = int.Parse(Value(), CultureInfo.InvariantCulture) }; break;
                 case "--phases":
                     var phases = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-                    var unknown = phases.FirstOrDefault(p => p is not ("bare" or "unprotected" or "protected"));
+                    var unknown = phases.FirstOrDefault(p => !PhaseSelectors.ContainsKey(p));
                     if (unknown is not null || phases.Length == 0)
                     {
-                        throw new ArgumentException($"--phases takes bare,unprotected,protected (got '{unknown}')");
+                        throw new ArgumentException($"--phases takes a comma-separated list of {string.Join(", ", PhaseSelectors.Keys)} (got '{unknown}')");
                     }
 
-                    o = o with { RunBare = phases.Contains("bare"), RunUnprotected = phases.Contains("unprotected"), RunProtected = phases.Contains("protected") };
+                    var selected = phases.SelectMany(p => PhaseSelectors[p]).ToHashSet(StringComparer.Ordinal);
+                    o = o with
+                    {
+                        RunBare = selected.Contains(PhaseNames.Bare),
+                        RunUnprotected = selected.Contains(PhaseNames.Unprotected),
+                        RunUnprotectedOpen = selected.Contains(PhaseNames.UnprotectedOpen),
+                        RunProtected = selected.Contains(PhaseNames.Protected),
+                        RunProtectedOneKey = selected.Contains(PhaseNames.ProtectedOneKey),
+                        RunProtectedOpen = selected.Contains(PhaseNames.ProtectedOpen),
+                    };
                     break;
+                case "--model":
+                    var model = Value();
+                    o = o with
+                    {
+                        Model = model.Length > 0 && model.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && model[0] != '.'
+                            ? model
+                            : throw new ArgumentException($"--model takes a model directory name (got '{model}')"),
+                    };
+                    break;
+                case "--wire":
+                    o = o with
+                    {
+                        Wire = Value() switch
+                        {
+                            "json" => Wire.Json,
+                            "binary" => Wire.Binary,
+                            "grpc" => Wire.Grpc,
+                            var s => throw new ArgumentException($"--wire must be json, binary or grpc (got '{s}')"),
+                        },
+                    };
+                    break;
+                case "--grpc-workers-per-channel": o = o with { GrpcWorkersPerChannel = PositiveInt(arg, Value()) }; break;
+                case "--device":
+                    o = o with
+                    {
+                        Device = Value() switch
+                        {
+                            "cpu" => Device.Cpu,
+                            "cuda" => Device.Cuda,
+                            var s => throw new ArgumentException($"--device must be cpu or cuda (got '{s}')"),
+                        },
+                    };
+                    break;
+                case "--bare-batch": o = o with { BareBatch = PositiveInt(arg, Value()) }; break;
+                case "--bare-concurrency": o = o with { BareConcurrency = PositiveInt(arg, Value()) }; break;
+                case "--server-exe": o = o with { ServerExe = Value() }; break;
+                case "--protected-grpc-url": o = o with { ProtectedGrpcUrl = Url(arg, Value()) }; break;
+                case "--unprotected-grpc-url": o = o with { UnprotectedGrpcUrl = Url(arg, Value()) }; break;
                 case "--bare-squeezed": o = o with { BareSqueezed = true }; break;
                 case "--smoke": o = o with { Smoke = true }; break;
                 case "--json": o = o with { Json = true }; break;
@@ -187,6 +302,22 @@ internal sealed record LoadGenOptions
         if ((o.ProtectedUrl is not null || o.UnprotectedUrl is not null) && string.IsNullOrEmpty(o.AdminKey))
         {
             throw new ArgumentException("--admin-key is required with --protected-url or --unprotected-url (it creates the benchmark clients)");
+        }
+
+        if (o.ServerDll is not null && o.ServerExe is not null)
+        {
+            throw new ArgumentException("--server-dll and --server-exe are alternatives: give one");
+        }
+
+        // The open loops' rate comes from --rate or from a closed loop measured before them.
+        if (o.Rate is null && o.RunUnprotectedOpen && !o.RunUnprotected)
+        {
+            throw new ArgumentException("the unprotected-open phase needs --rate or the unprotected phase (its rate is a fraction of that peak)");
+        }
+
+        if (o.Rate is null && o.RunProtectedOpen && !o.RunUnprotected && !o.RunProtected)
+        {
+            throw new ArgumentException("the protected-open phase needs --rate, or the unprotected or protected phase (its rate is a fraction of that peak)");
         }
 
         return o;

@@ -22,6 +22,11 @@ internal sealed record BenchmarkReport
 
     public required string Images { get; init; }
 
+    public string? Model { get; init; }
+
+    /// <summary>The servers' protocol: json, binary or grpc.</summary>
+    public string? Wire { get; init; }
+
     public string? ServerDll { get; init; }
 
     public IReadOnlyList<string> ServerEnvironment { get; init; } = [];
@@ -80,10 +85,15 @@ internal sealed record BenchmarkReport
             new("p99 added by protection at the fixed offered load (ms)", p99Added, "<= 1 ms", p99Added is { } c ? c <= 1.0 : null,
                 $"open loop at {openOff?.OfferedRate?.ToString("0.#", CultureInfo.InvariantCulture) ?? "?"} req/s: protected p99 minus unprotected p99, latency from the scheduled send time"),
             new("p50 added by protection at the fixed offered load (ms)", p50Added, null, null, "as above, at the median"),
-            new("protected / bare ONNX Runtime throughput", Div(protectedMany, bare), null, null, "absolute context: the whole server against the model alone in process"),
-            new("unprotected / bare ONNX Runtime throughput", Div(unprotected, bare), null, null, "absolute context: HTTP, JSON, grains without protection against the model alone"),
+            new("protected / bare ONNX Runtime throughput", Div(protectedMany, bare), null, null,
+                $"items/s: the whole protected server (batch-1 clients) against the model alone in process{BareSetting(bare)}"),
+            new("unprotected / bare ONNX Runtime throughput", Div(unprotected, bare), null, null,
+                $"items/s: HTTP or gRPC, parsing, grains without protection against the model alone{BareSetting(bare)}"),
         ];
     }
+
+    private static string BareSetting(PhaseResult? bare) =>
+        bare is null ? "" : string.Create(CultureInfo.InvariantCulture, $" ({bare.Concurrency} concurrent Run calls of batch {bare.Batch} on {bare.Device ?? "cpu"})");
 
     /// <summary>The report as markdown tables.</summary>
     public string ToText()
@@ -98,6 +108,11 @@ internal sealed record BenchmarkReport
         }
 
         s.AppendLine(inv, $"command: {Command}");
+        if (Model is not null)
+        {
+            s.AppendLine(inv, $"model: {Model}; wire: {Wire ?? "json"}");
+        }
+
         s.AppendLine(inv, $"images: {Images}");
         if (ServerDll is not null)
         {
@@ -105,13 +120,13 @@ internal sealed record BenchmarkReport
         }
 
         s.AppendLine();
-        s.AppendLine("| phase | mode | conc. | keys | offered/s | answered/s | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | not 200 |");
-        s.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        s.AppendLine("| phase | mode | conc. | batch | keys | offered/s | items/s | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | not 200 |");
+        s.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var p in Phases)
         {
             var l = p.Latency;
             var failed = p.Failed + p.Dropped == 0 ? "0" : string.Join(", ", p.Statuses.Where(kv => kv.Key != "200").Select(kv => $"{kv.Key}: {kv.Value}").Append(p.Dropped > 0 ? $"dropped: {p.Dropped}" : null).OfType<string>());
-            s.AppendLine(inv, $"| {p.Name} | {p.Mode} | {(p.Mode == "open" ? "-" : p.Concurrency.ToString(inv))} | {(p.Keys == 0 ? "-" : p.Keys.ToString(inv))} | {(p.OfferedRate is { } r ? r.ToString("0.#", inv) : "-")} | {p.Throughput:0.#} | {l.P50Ms:0.00} | {l.P95Ms:0.00} | {l.P99Ms:0.00} | {l.P999Ms:0.00} | {l.MaxMs:0.0} | {failed} |");
+            s.AppendLine(inv, $"| {p.Name} | {p.Mode} | {(p.Mode == "open" ? "-" : p.Concurrency.ToString(inv))} | {p.Batch.ToString(inv)}{(p.Device is { } dev ? " " + dev : "")} | {(p.Keys == 0 ? "-" : p.Keys.ToString(inv))} | {(p.OfferedRate is { } r ? r.ToString("0.#", inv) : "-")} | {p.Throughput:0.#} | {l.P50Ms:0.00} | {l.P95Ms:0.00} | {l.P99Ms:0.00} | {l.P999Ms:0.00} | {l.MaxMs:0.0} | {failed} |");
         }
 
         s.AppendLine();

@@ -11,8 +11,9 @@ using System.Text.Json;
 namespace ShieldCluster.LoadGen;
 
 /// <summary>
-/// A server under test: started here as a child process (<c>dotnet ShieldCluster.Server.dll</c>, its
-/// output to a log file so that reading it costs the generator nothing), or one already running.
+/// A server under test: started here as a child process (<c>dotnet ShieldCluster.Server.dll</c>, or a
+/// self-contained <c>ShieldCluster.Server</c> executable; its output to a log file so that reading it
+/// costs the generator nothing), or one already running.
 /// </summary>
 internal sealed class ServerTarget : IAsyncDisposable
 {
@@ -20,10 +21,11 @@ internal sealed class ServerTarget : IAsyncDisposable
 
     private readonly Process? _process;
 
-    private ServerTarget(string name, Uri baseAddress, string adminKey, Process? process, string? logPath)
+    private ServerTarget(string name, Uri baseAddress, Uri? grpcAddress, string adminKey, Process? process, string? logPath)
     {
         Name = name;
         BaseAddress = baseAddress;
+        GrpcAddress = grpcAddress;
         AdminKey = adminKey;
         _process = process;
         LogPath = logPath;
@@ -33,6 +35,9 @@ internal sealed class ServerTarget : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The gRPC endpoint (cleartext HTTP/2): for a started server its own free port.</summary>
+    public Uri? GrpcAddress { get; }
+
     public string AdminKey { get; }
 
     public string? LogPath { get; }
@@ -40,7 +45,9 @@ internal sealed class ServerTarget : IAsyncDisposable
     /// <summary>The server's process id when started here (its CPU time is then measured).</summary>
     public int? Pid => _process?.Id;
 
-    public static ServerTarget External(string name, Uri url, string adminKey) => new(name, url, adminKey, null, null);
+    /// <summary>A running server; its gRPC endpoint <paramref name="grpcUrl"/>, else the HTTP host on the server's default gRPC port 8081.</summary>
+    public static ServerTarget External(string name, Uri url, Uri? grpcUrl, string adminKey) =>
+        new(name, url, grpcUrl ?? new UriBuilder("http", url.Host, 8081).Uri, adminKey, null, null);
 
     /// <summary>The environment a started server gets (besides its ports and the model repository).</summary>
     public static Dictionary<string, string> Environment(bool protection, string adminKey, IEnumerable<KeyValuePair<string, string>> extra)
@@ -68,7 +75,9 @@ internal sealed class ServerTarget : IAsyncDisposable
         return env;
     }
 
-    public static async Task<ServerTarget> StartAsync(string name, bool protection, string serverDll, string models,
+    /// <param name="server">The server: <c>ShieldCluster.Server.dll</c> (run with <c>dotnet</c>), or with
+    /// <paramref name="executable"/> a self-contained <c>ShieldCluster.Server</c> executable run directly.</param>
+    public static async Task<ServerTarget> StartAsync(string name, bool protection, string server, bool executable, string models,
         IEnumerable<KeyValuePair<string, string>> extraEnvironment, TextWriter log, CancellationToken cancellation)
     {
         var adminKey = "lgadmin_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
@@ -76,23 +85,26 @@ internal sealed class ServerTarget : IAsyncDisposable
         var logPath = Path.Combine(Path.GetTempPath(), $"shield-loadgen-{name}-{System.Environment.ProcessId}-{httpPort}.log");
 
         // exec: the shell becomes the server, so the process id (and its CPU time) is the server's.
-        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(serverDll)! };
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(server)! };
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("exec dotnet \"$0\" --urls \"$1\" >\"$2\" 2>&1");
-        info.ArgumentList.Add(serverDll);
+        info.ArgumentList.Add(executable ? "exec \"$0\" --urls \"$1\" >\"$2\" 2>&1" : "exec dotnet \"$0\" --urls \"$1\" >\"$2\" 2>&1");
+        info.ArgumentList.Add(server);
         info.ArgumentList.Add($"http://127.0.0.1:{httpPort}");
         info.ArgumentList.Add(logPath);
         info.Environment["Shield__SiloPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
         info.Environment["Shield__GatewayPort"] = FreePort().ToString(CultureInfo.InvariantCulture);
+        // Its own gRPC port (the default 8081 may be taken); --server-env Shield__Grpc__Port=N wins.
+        info.Environment["Shield__Grpc__Port"] = FreePort().ToString(CultureInfo.InvariantCulture);
         info.Environment["Shield__Inference__ModelRepository"] = models;
         foreach (var (key, value) in Environment(protection, adminKey, extraEnvironment))
         {
             info.Environment[key] = value;
         }
 
-        log.WriteLine($"[{name}] starting {serverDll} on http://127.0.0.1:{httpPort} (protection {(protection ? "on" : "off")}; log {logPath})");
-        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start dotnet");
-        var target = new ServerTarget(name, new Uri($"http://127.0.0.1:{httpPort}"), adminKey, process, logPath);
+        var grpcPort = info.Environment["Shield__Grpc__Port"];
+        log.WriteLine($"[{name}] starting {server} on http://127.0.0.1:{httpPort}, gRPC http://127.0.0.1:{grpcPort} (protection {(protection ? "on" : "off")}; log {logPath})");
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {(executable ? server : "dotnet")}");
+        var target = new ServerTarget(name, new Uri($"http://127.0.0.1:{httpPort}"), new Uri($"http://127.0.0.1:{grpcPort}"), adminKey, process, logPath);
         try
         {
             await target.WaitUntilReadyAsync(TimeSpan.FromSeconds(120), cancellation);

@@ -8,6 +8,7 @@ namespace ShieldCluster.LoadGen.Tests;
 /// smoke pass end to end (bare ONNX Runtime, then a real server with protection off, then one with
 /// protection on), not what it measures.
 /// </summary>
+[Collection(ServerCollection.Name)]
 public class SmokeTests(ITestOutputHelper output)
 {
     [Fact]
