@@ -52,7 +52,29 @@ public sealed class InferenceOptions
     [RegularExpression("^(EXHAUSTIVE|HEURISTIC|DEFAULT)$")]
     public string CudnnConvAlgoSearch { get; set; } = "EXHAUSTIVE";
 
+    /// <summary>
+    /// Whether batches are padded up to fixed sizes (powers of two up to the model's
+    /// <c>max_batch_size</c>, and that maximum), each run once with zeros when the model loads.
+    /// <c>Auto</c> (default): on CUDA only, where cuDNN's algorithm search runs once per input shape
+    /// and dynamic batching would otherwise meet up to <c>max_batch_size</c> shapes, each searched
+    /// under load. <c>Always</c> or <c>Never</c> to choose.
+    /// </summary>
+    public BatchPadding PadBatches { get; set; } = BatchPadding.Auto;
+
     /// <summary>Batches of one model in flight at once. Default 0: one per processor.</summary>
     [Range(0, 1024)]
     public int ConcurrentBatches { get; set; }
+}
+
+/// <summary>When batches are padded to fixed sizes (<see cref="InferenceOptions.PadBatches"/>).</summary>
+public enum BatchPadding
+{
+    /// <summary>On CUDA only.</summary>
+    Auto = 0,
+
+    /// <summary>On every execution provider.</summary>
+    Always = 1,
+
+    /// <summary>Never: each batch runs at its own size.</summary>
+    Never = 2,
 }

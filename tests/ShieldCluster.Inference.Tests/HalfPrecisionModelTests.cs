@@ -1,3 +1,4 @@
+using ShieldCluster.Inference.Repository;
 using ShieldCluster.Testing;
 
 namespace ShieldCluster.Inference.Tests;
@@ -74,53 +75,46 @@ public sealed class HalfPrecisionModelTests : IDisposable
     }
 }
 
-public class BlockPoolerTests
+public sealed class BatchPaddingTests : IDisposable
 {
-    [Fact]
-    public void Pooler_ImageNetSizedImage_PoolsFourByFourBlocksPerChannel()
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "shield-pad-" + Guid.NewGuid().ToString("N"));
+
+    private ModelRepository Open(BatchPadding padding)
     {
-        var pooler = new ShieldCluster.Protection.Features.BlockPooler([3, 224, 224]);
-        Assert.Equal(4, pooler.Block);
-        Assert.Equal(3 * 56 * 56, pooler.Length);
-
-        var item = new float[3 * 224 * 224];
-        // Channel 1, block (row 2, column 5): values 0..15 averaging 7.5; every other value 1.
-        Array.Fill(item, 1f);
-        for (var dy = 0; dy < 4; dy++)
-        {
-            for (var dx = 0; dx < 4; dx++)
-            {
-                item[(224 * 224) + ((8 + dy) * 224) + 20 + dx] = (dy * 4) + dx;
-            }
-        }
-
-        var pooled = new float[pooler.Length];
-        pooler.Pool(item, pooled);
-        Assert.Equal(7.5f, pooled[(56 * 56) + (2 * 56) + 5]);
-        Assert.Equal(1f, pooled[(56 * 56) + (2 * 56) + 4]);
-        Assert.Equal(1f, pooled[0]);
-        Assert.All(pooled.Where((_, i) => i != (56 * 56) + (2 * 56) + 5), v => Assert.Equal(1f, v));
+        var options = Microsoft.Extensions.Options.Options.Create(new InferenceOptions { ModelRepository = _root, PadBatches = padding });
+        return new ModelRepository(options, new Runtime.ExecutionProviderSelector(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<Runtime.ExecutionProviderSelector>.Instance),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelRepository>.Instance);
     }
 
     [Theory]
-    [InlineData(1, 28, 28, 1, 784)]
-    [InlineData(3, 299, 299, 5, 3 * 59 * 59)]
-    [InlineData(3, 32, 32, 1, 3 * 32 * 32)]
-    public void Pooler_PicksTheSmallestBlockThatFits(int channels, int height, int width, int block, int length)
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(8)]
+    public void Run_Padded_AnswersOnlyTheRowsSent(int batchSize)
     {
-        var pooler = new ShieldCluster.Protection.Features.BlockPooler([channels, height, width]);
-        Assert.Equal(block, pooler.Block);
-        Assert.Equal(length, pooler.Length);
-        Assert.True(pooler.Length <= ShieldCluster.Protection.Features.BlockPooler.MaxValues);
+        OnnxIdentityModel.Write(_root, "pad", OnnxIdentityModel.Float16, [4], "TYPE_FP16", "TYPE_FP32");
+        using var repository = Open(BatchPadding.Always);
+        var model = Assert.IsType<Runtime.ModelVersion>(repository.Find("pad", null));
+        Assert.Equal([1, 2, 4, 8], model.BatchSizes);
+
+        var input = Enumerable.Range(0, batchSize * 4).Select(i => (i + 1) / 64f).ToArray();
+        Assert.Equal(input, Assert.Single(model.Run(input, batchSize)));
     }
 
     [Fact]
-    public void Pooler_SmallItem_PassesThroughUnchanged()
+    public void Auto_OnTheCpu_DoesNotPad()
     {
-        var pooler = new ShieldCluster.Protection.Features.BlockPooler([1, 28, 28]);
-        var item = Enumerable.Range(0, 784).Select(i => i / 784f).ToArray();
-        var pooled = new float[pooler.Length];
-        pooler.Pool(item, pooled);
-        Assert.Equal(item, pooled);
+        OnnxIdentityModel.Write(_root, "pad", OnnxIdentityModel.Float, [4], "TYPE_FP32", "TYPE_FP32");
+        using var repository = Open(BatchPadding.Auto);
+        Assert.Empty(Assert.IsType<Runtime.ModelVersion>(repository.Find("pad", null)).BatchSizes);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
     }
 }

@@ -151,6 +151,13 @@ public sealed partial class ModelRepository : IDisposable
                 }
 
                 var loaded = new ModelVersion(name, version, config.MaxBatchSize, input, outputs, config.Labels ?? [], session, providers.Provider, squeezing);
+                var pad = _options.PadBatches == BatchPadding.Always || (_options.PadBatches == BatchPadding.Auto && providers.Provider == "CUDA");
+                if (pad && config.MaxBatchSize > 1)
+                {
+                    var warmUp = System.Diagnostics.Stopwatch.StartNew();
+                    loaded.PadBatches();
+                    Log.WarmedUp(_logger, name, version, string.Join(", ", loaded.BatchSizes), warmUp.ElapsedMilliseconds);
+                }
                 if (config.DynamicBatching is { } batching && config.MaxBatchSize > 0)
                 {
                     loaded.EnableBatching(new BatchingSettings(
@@ -309,6 +316,9 @@ public sealed partial class ModelRepository : IDisposable
     {
         [LoggerMessage(1, LogLevel.Information, "Model {Model} version {Version} loaded on {Provider}")]
         public static partial void ModelLoaded(ILogger logger, string model, string version, string provider);
+
+        [LoggerMessage(3, LogLevel.Information, "Model {Model} version {Version}: batches padded to {Sizes}, each run once in {Milliseconds} ms")]
+        public static partial void WarmedUp(ILogger logger, string model, string version, string sizes, long milliseconds);
 
         [LoggerMessage(2, LogLevel.Error, "Model {Model} version {Version} refused: {Reason}")]
         public static partial void ModelRefused(ILogger logger, string model, string version, string reason);

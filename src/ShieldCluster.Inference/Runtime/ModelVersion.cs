@@ -45,6 +45,31 @@ public sealed class ModelVersion : IDisposable
     /// <summary>The model's name.</summary>
     public string Model { get; }
 
+    /// <summary>The sizes batches are padded up to; empty when each batch runs at its own size.</summary>
+    public IReadOnlyList<int> BatchSizes { get; private set; } = [];
+
+    /// <summary>
+    /// Pads every batch up to the next of a few fixed sizes (powers of two up to
+    /// <see cref="MaxBatchSize"/>, and that maximum) and runs each size once now with zeros, so that
+    /// per-shape work (cuDNN's algorithm search) happens at load, not under traffic. Padding rows are
+    /// zeros and their outputs are dropped.
+    /// </summary>
+    internal void PadBatches()
+    {
+        var sizes = new List<int>();
+        for (var size = 1; size < MaxBatchSize; size *= 2)
+        {
+            sizes.Add(size);
+        }
+
+        sizes.Add(MaxBatchSize);
+        BatchSizes = sizes;
+        foreach (var size in sizes)
+        {
+            Run(new float[size * (int)Input.ItemLength], size);
+        }
+    }
+
     /// <summary>This version's dynamic batcher, when its config asks for dynamic batching.</summary>
     public DynamicBatcher? Batcher => _batcher;
 
@@ -167,6 +192,12 @@ public sealed class ModelVersion : IDisposable
             throw new ArgumentException($"expected {expected} values for shape {TensorValidator.Format(shape)}, got {input.Length}", nameof(input));
         }
 
+        var padded = PaddedSize(batchSize);
+        if (padded > batchSize)
+        {
+            return RunPadded(input, batchSize, padded);
+        }
+
         using var results = HalfPrecision ? RunHalf(input, shape) : RunSingle(input, shape);
         var outputs = new float[results.Count][];
         for (var i = 0; i < results.Count; i++)
@@ -185,6 +216,43 @@ public sealed class ModelVersion : IDisposable
         }
 
         return outputs;
+    }
+
+    /// <summary>The size a batch of <paramref name="batchSize"/> items runs at (see <see cref="PadBatches"/>).</summary>
+    private int PaddedSize(int batchSize)
+    {
+        foreach (var size in BatchSizes)
+        {
+            if (size >= batchSize)
+            {
+                return size;
+            }
+        }
+
+        return batchSize;
+    }
+
+    private float[][] RunPadded(ReadOnlyMemory<float> input, int batchSize, int padded)
+    {
+        var length = padded * (int)Input.ItemLength;
+        var buffer = ArrayPool<float>.Shared.Rent(length);
+        try
+        {
+            input.Span.CopyTo(buffer);
+            buffer.AsSpan(input.Length, length - input.Length).Clear();
+            var all = Run(buffer.AsMemory(0, length), padded);
+            var outputs = new float[all.Length][];
+            for (var o = 0; o < all.Length; o++)
+            {
+                outputs[o] = all[o].AsSpan(0, all[o].Length / padded * batchSize).ToArray();
+            }
+
+            return outputs;
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
     }
 
     private IDisposableReadOnlyCollection<OrtValue> RunSingle(ReadOnlyMemory<float> input, long[] shape)

@@ -1,20 +1,26 @@
 using System.IO.Hashing;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
 namespace ShieldCluster.Protection.Features;
 
 /// <summary>
 /// Reduces one input item to <see cref="QueryFeatures"/>. Images (<c>[C,H,W]</c> or <c>[H,W]</c>) are
-/// average-pooled over channels and blocks to at most <see cref="MaxSide"/> x <see cref="MaxSide"/>
-/// cells; anything else is pooled into at most <see cref="MaxSide"/>² bins. Values are scaled from the
-/// declared range to 0-255. A 28x28 Fashion-MNIST image keeps its full resolution (784 bytes, which
-/// the distance-based detectors need to see small perturbations); a 224x224x3 image becomes 32x32
-/// grey cells (1,024 bytes).
+/// average-pooled over blocks to at most <see cref="MaxSide"/> x <see cref="MaxSide"/> cells per
+/// channel, and the channels averaged into a grey thumbnail; anything else is pooled into at most
+/// <see cref="MaxSide"/>² bins. Values are scaled from the declared range to 0-255. A 28x28
+/// Fashion-MNIST image keeps its full resolution (784 bytes, which the distance-based detectors need
+/// to see small perturbations); a 224x224x3 image becomes 32x32 grey cells (1,024 bytes), and its
+/// per-channel cells (3x32x32 values, <see cref="ChannelCellsLength"/>) are what large items are
+/// fingerprinted on (see <see cref="ReducesForFingerprint"/>). One pass over the item.
 /// </summary>
 public sealed class QueryFeatureExtractor
 {
     /// <summary>Largest side of the pooled thumbnail.</summary>
     public const int MaxSide = 32;
+
+    /// <summary>Items with more values than this are fingerprinted on their per-channel cells.</summary>
+    public const int MaxFingerprintValues = 16_384;
 
     private readonly int _channels;
     private readonly int _height;
@@ -22,6 +28,8 @@ public sealed class QueryFeatureExtractor
     private readonly int _block;
     private readonly int _outHeight;
     private readonly int _outWidth;
+    private readonly int[] _cellOfColumn;
+    private readonly float[] _inverseCount;
     private readonly float _min;
     private readonly float _scale;
 
@@ -55,6 +63,24 @@ public sealed class QueryFeatureExtractor
             _outWidth = (_width + _block - 1) / _block;
         }
 
+        _cellOfColumn = new int[_width];
+        for (var x = 0; x < _width; x++)
+        {
+            _cellOfColumn[x] = x / _block;
+        }
+
+        // Values per cell in one channel (edge cells may be smaller), inverted once.
+        _inverseCount = new float[_outHeight * _outWidth];
+        for (var cy = 0; cy < _outHeight; cy++)
+        {
+            var rows = Math.Min(_block, _height - (cy * _block));
+            for (var cx = 0; cx < _outWidth; cx++)
+            {
+                var columns = Math.Min(_block, _width - (cx * _block));
+                _inverseCount[(cy * _outWidth) + cx] = 1f / (rows * columns);
+            }
+        }
+
         _min = min;
         _scale = max > min ? 255f / (max - min) : 0f;
     }
@@ -65,39 +91,68 @@ public sealed class QueryFeatureExtractor
     /// <summary>Bytes in one thumbnail.</summary>
     public int ThumbnailLength => _outHeight * _outWidth;
 
+    /// <summary>Values in one item's per-channel cells (channels x thumbnail cells).</summary>
+    public int ChannelCellsLength => _channels * _outHeight * _outWidth;
+
+    /// <summary>True when items are large enough to be fingerprinted on their per-channel cells.</summary>
+    public bool ReducesForFingerprint => ItemLength > MaxFingerprintValues && _block > 1;
+
     /// <summary>Extracts the features of one item.</summary>
     public QueryFeatures Extract(ReadOnlySpan<float> item)
+    {
+        var cells = ChannelCellsLength <= 4096 ? stackalloc float[ChannelCellsLength] : new float[ChannelCellsLength];
+        return Extract(item, cells);
+    }
+
+    /// <summary>
+    /// Extracts the features of one item and writes its per-channel cell means (in the item's value
+    /// range, channel-major) into <paramref name="channelCells"/> (<see cref="ChannelCellsLength"/> values).
+    /// </summary>
+    public QueryFeatures Extract(ReadOnlySpan<float> item, Span<float> channelCells)
     {
         if (item.Length != ItemLength)
         {
             throw new ArgumentException($"expected {ItemLength} values, got {item.Length}", nameof(item));
         }
 
+        if (channelCells.Length < ChannelCellsLength)
+        {
+            throw new ArgumentException($"the destination needs {ChannelCellsLength} values", nameof(channelCells));
+        }
+
         var digest = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(item));
-        var thumbnail = new byte[ThumbnailLength];
-        var sums = new float[ThumbnailLength];
-        var counts = new int[ThumbnailLength];
         var plane = _height * _width;
+        var outPlane = _outHeight * _outWidth;
+        var columns = _cellOfColumn.AsSpan();
         for (var c = 0; c < _channels; c++)
         {
             var channel = item.Slice(c * plane, plane);
+            var cells = channelCells.Slice(c * outPlane, outPlane);
+            cells.Clear();
             for (var y = 0; y < _height; y++)
             {
                 var row = channel.Slice(y * _width, _width);
-                var cellRow = (y / _block) * _outWidth;
-                for (var x = 0; x < _width; x++)
+                var cellRow = cells.Slice(y / _block * _outWidth, _outWidth);
+                for (var x = 0; x < row.Length; x++)
                 {
-                    var cell = cellRow + x / _block;
-                    sums[cell] += row[x];
-                    counts[cell]++;
+                    cellRow[columns[x]] += row[x];
                 }
             }
+
+            TensorPrimitives.Multiply(cells, _inverseCount, cells);
         }
 
+        var thumbnail = new byte[outPlane];
+        var channelWeight = 1f / _channels;
         for (var i = 0; i < thumbnail.Length; i++)
         {
-            var mean = sums[i] / counts[i];
-            thumbnail[i] = (byte)Math.Clamp(MathF.Round((mean - _min) * _scale), 0f, 255f);
+            var sum = 0f;
+            for (var c = 0; c < _channels; c++)
+            {
+                sum += channelCells[(c * outPlane) + i];
+            }
+
+            thumbnail[i] = (byte)Math.Clamp(MathF.Round(((sum * channelWeight) - _min) * _scale), 0f, 255f);
         }
 
         return new QueryFeatures(digest, thumbnail);

@@ -18,12 +18,12 @@ namespace ShieldCluster.Server.Serving;
 /// input quantised to bytes and its salted Blacklight fingerprint (with the deployment's secret salt
 /// from <c>Shield:Detection:Salt</c>, or a random one in the embedded default), plus the predicted
 /// class. Raw tensors never leave the silo that served them. Inputs larger than
-/// <see cref="BlockPooler.MaxValues"/> values are fingerprinted on their block-pooled image (a
-/// 3x224x224 image on 3x56x56), so the cost per query stays bounded.
+/// <see cref="QueryFeatureExtractor.MaxFingerprintValues"/> values are fingerprinted on their
+/// per-channel cells (a 3x224x224 image on 3x32x32 block means), so the cost per query stays bounded.
 /// </summary>
 public sealed partial class QueryFeatures
 {
-    private readonly ConcurrentDictionary<ModelVersion, (BlockPooler Pooler, BlacklightFingerprinter Fingerprinter)> _fingerprinters = new();
+    private readonly ConcurrentDictionary<ModelVersion, BlacklightFingerprinter> _fingerprinters = new();
     private readonly BlacklightOptions _blacklight;
     private readonly byte[] _secret;
 
@@ -48,46 +48,34 @@ public sealed partial class QueryFeatures
     /// <summary>Builds the record of a served request.</summary>
     public QueryRecord Build(ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? squeezeFlags, DateTimeOffset at)
     {
-        if (!_fingerprinters.TryGetValue(model, out var reduce))
+        var extractor = model.Features;
+        var reduce = extractor.ReducesForFingerprint;
+        if (!_fingerprinters.TryGetValue(model, out var fingerprinter))
         {
-            reduce = _fingerprinters.GetOrAdd(model, m =>
-            {
-                var pooler = new BlockPooler(m.Input.ItemDims);
-                return (pooler, new BlacklightFingerprinter(_blacklight, _secret, pooler.Length));
-            });
+            fingerprinter = _fingerprinters.GetOrAdd(model, m => new BlacklightFingerprinter(
+                _blacklight, _secret, m.Features.ReducesForFingerprint ? m.Features.ChannelCellsLength : m.Features.ItemLength));
         }
 
-        var (pooler, fingerprinter) = reduce;
         var itemLength = input.Length / batchSize;
         var classes = scores.Length / batchSize;
         var items = new QueryItem[batchSize];
-        float[]? pooled = pooler.Block > 1 ? ArrayPool<float>.Shared.Rent(pooler.Length) : null;
+        var cells = ArrayPool<float>.Shared.Rent(extractor.ChannelCellsLength);
         try
         {
             for (var i = 0; i < batchSize; i++)
             {
                 var item = input.AsSpan(i * itemLength, itemLength);
-                var features = model.Features.Extract(item);
+                var features = extractor.Extract(item, cells);
                 var row = scores.AsSpan(i * classes, classes);
                 var label = TensorPrimitives.IndexOfMax(row);
-                ReadOnlySpan<float> hashed = item;
-                if (pooled is not null)
-                {
-                    // Large inputs are fingerprinted on their block-pooled image (BlockPooler).
-                    pooler.Pool(item, pooled);
-                    hashed = pooled.AsSpan(0, pooler.Length);
-                }
-
+                ReadOnlySpan<float> hashed = reduce ? cells.AsSpan(0, extractor.ChannelCellsLength) : item;
                 var fingerprint = fingerprinter.Fingerprint(hashed, model.Input.Min ?? 0f, model.Input.Max ?? 1f);
                 items[i] = new QueryItem(features.Digest, label, row[label], features.Thumbnail, fingerprint, squeezeFlags?[i]);
             }
         }
         finally
         {
-            if (pooled is not null)
-            {
-                ArrayPool<float>.Shared.Return(pooled);
-            }
+            ArrayPool<float>.Shared.Return(cells);
         }
 
         return new QueryRecord(at, model.Model, model.Version, items);

@@ -58,4 +58,38 @@ public class QueryFeatureExtractorTests
         Assert.True(features.Thumbnail.Length <= 1024);
         Assert.All(features.Thumbnail, b => Assert.Equal(255, b));
     }
+
+    [Fact]
+    public void Extract_ImageNetSizedImage_WritesPerChannelBlockMeans_AndReducesForFingerprint()
+    {
+        var extractor = new QueryFeatureExtractor([3, 224, 224], 0f, 1f);
+        Assert.True(extractor.ReducesForFingerprint);
+        Assert.Equal(3 * 32 * 32, extractor.ChannelCellsLength);
+        var image = new float[3 * 224 * 224];
+        Array.Fill(image, 0.5f);
+        // Channel 2, cell (row 3, column 4) = pixels 21-27 x 28-34: values 0..48 / 48, mean 0.5 + 0; make it 49 distinct values averaging 0.25.
+        for (var dy = 0; dy < 7; dy++)
+        {
+            for (var dx = 0; dx < 7; dx++)
+            {
+                image[(2 * 224 * 224) + ((21 + dy) * 224) + 28 + dx] = ((dy * 7) + dx) / 96f;
+            }
+        }
+
+        var cells = new float[extractor.ChannelCellsLength];
+        var features = extractor.Extract(image, cells);
+        var index = (2 * 32 * 32) + (3 * 32) + 4;
+        Assert.Equal(0.25f, cells[index], 5);
+        Assert.All(cells.Where((_, i) => i != index), v => Assert.Equal(0.5f, v, 5));
+        // The grey thumbnail averages the channels: (0.5 + 0.5 + 0.25) / 3 of 255.
+        Assert.Equal((byte)Math.Round(255 * 1.25 / 3), features.Thumbnail[(3 * 32) + 4]);
+        Assert.Equal(128, features.Thumbnail[0]);
+    }
+
+    [Fact]
+    public void Extract_SmallImages_AreFingerprintedWhole()
+    {
+        Assert.False(_extractor.ReducesForFingerprint);
+        Assert.False(new QueryFeatureExtractor([3, 64, 64], 0f, 1f).ReducesForFingerprint);
+    }
 }
