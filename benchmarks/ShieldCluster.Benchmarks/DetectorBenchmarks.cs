@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using ShieldCluster.Protection.Detectors;
 using ShieldCluster.Protection.Features;
+using ShieldCluster.Protection.Risk;
 using ShieldCluster.Testing;
 
 namespace ShieldCluster.Benchmarks;
@@ -22,6 +23,10 @@ public class DetectorBenchmarks
     private float[][] _images = null!;
     private int _next;
     private ulong _counter;
+    private long[] _labelCounts = null!;
+    private PeerVolumes _peers = null!;
+    private string[] _peerIds = null!;
+    private readonly RiskPolicy _policy = new();
 
     [GlobalSetup]
     public void Setup()
@@ -38,6 +43,16 @@ public class DetectorBenchmarks
         }
 
         _next = options.Blacklight.IndexCapacity;
+        _labelCounts = [.. Enumerable.Range(0, 10).Select(c => (long)labels.Take(2_000).Count(l => l == c))];
+        // A plan's peer index at its default cap (100,000 clients today).
+        _peers = new PeerVolumes(options.PeerCapacity);
+        _peerIds = [.. Enumerable.Range(0, options.PeerCapacity).Select(i => $"client-{i}")];
+        var random = new Random(1);
+        foreach (var id in _peerIds)
+        {
+            _peers.Report(id, 740_000, random.Next(1, 5_000), random.NextDouble());
+        }
+
         _lineSearch = new LineSearchDetector(options.LineSearch);
         for (var i = 0; i < options.LineSearch.Memory; i++)
         {
@@ -77,4 +92,24 @@ public class DetectorBenchmarks
     /// <summary>The salted Blacklight fingerprint of one item on the serving silo.</summary>
     [Benchmark]
     public ulong[] Fingerprint() => _fingerprinter.Fingerprint(_images[_next % _images.Length], 0f, 1f);
+
+    /// <summary>
+    /// The extraction detector's assessment in the client's grain: the class coverage of today's
+    /// answers (entropy of a 10-class histogram) and the score against the budget and the peers.
+    /// </summary>
+    [Benchmark]
+    public ExtractionAssessment ExtractionCoverageAndScore()
+    {
+        _labelCounts[_next % 10]++;
+        var coverage = ExtractionCoverage.Measure(_labelCounts, 10);
+        return RiskScorer.AssessExtraction(new ExtractionSignals(1_500, coverage, new PeerComparison(740_000, 50, 400, 900, 0.9)), _policy);
+    }
+
+    /// <summary>One client's report to its plan's peer grain, 100,000 clients kept: update and both quantiles.</summary>
+    [Benchmark]
+    public PeerComparison PeerReport()
+    {
+        _counter++;
+        return _peers.Report(_peerIds[(int)(_counter % (ulong)_peerIds.Length)], 740_000, (long)(_counter % 5_000), 0.9);
+    }
 }

@@ -19,6 +19,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     public const string TinyPlan = "tiny";
     public const string SmallBudgetPlan = "small-budget";
     public const string MisinformPlan = "misinform";
+    public const string PeersPlan = "peers";
+    public const string FewPeersPlan = "few-peers";
+    public const int PeersPlanBudget = 400;
     public const int HistoryCapacity = 200;
     public static readonly TimeSpan HistoryRetention = TimeSpan.FromHours(1);
 
@@ -40,8 +43,11 @@ public sealed class ClusterFixture : IAsyncLifetime
             {
                 o.Plans[IdentityOptions.DefaultPlan] = new PlanOptions();
                 o.Plans[TinyPlan] = new PlanOptions { RequestsPerSecond = 1, Burst = 3, DailyQuota = 10 };
-                o.Plans[SmallBudgetPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20, Misinform = false } };
-                o.Plans[MisinformPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20, Misinform = true } };
+                // These two count the budget exactly (no coverage weight): their tests step at 20, 30, 40 novel inputs.
+                o.Plans[SmallBudgetPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20, Misinform = false, ConcentratedWeight = 1 } };
+                o.Plans[MisinformPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20, Misinform = true, ConcentratedWeight = 1 } };
+                o.Plans[PeersPlan] = new PlanOptions { Burst = 10_000, Risk = new() { ExtractionBudget = PeersPlanBudget, PeerFloor = 10 } };
+                o.Plans[FewPeersPlan] = new PlanOptions { Burst = 10_000, Risk = new() { ExtractionBudget = PeersPlanBudget, PeerFloor = 10 } };
                 o.Clients["configured"] = new ClientOptions { ApiKeySha256 = new string('a', 64), Plan = TinyPlan, Models = ["fashion-mnist"] };
             });
             host.Services.Configure<ProtectionOptions>(o =>
@@ -51,6 +57,8 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.HistoryWriteInterval = TimeSpan.FromMilliseconds(100);
                 o.HistoryRetention = HistoryRetention;
             });
+            // Every recorded request reports to the plan's peers (10 s in production), so the tests need not wait.
+            host.Services.Configure<ShieldCluster.Protection.Detectors.DetectionOptions>(o => o.PeerReportInterval = TimeSpan.Zero);
             host.Services.Configure<InferenceOptions>(o => o.ModelRepository = RepositoryPaths.Models);
             host.Services.AddKeyedSingleton<TimeProvider>(ShieldTime.Key, Time);
             host.Services.AddSingleton<ShieldCluster.Grains.Audit.IAuditLog>(Audit);

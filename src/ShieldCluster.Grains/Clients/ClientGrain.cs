@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using ShieldCluster.Contracts;
 using ShieldCluster.Grains.Audit;
 using ShieldCluster.Grains.Options;
+using ShieldCluster.Inference.Repository;
 using ShieldCluster.Protection.Detectors;
 using ShieldCluster.Protection.RateLimiting;
 using ShieldCluster.Protection.Risk;
@@ -38,6 +39,11 @@ public sealed partial class ClientGrain(
     private IGrainTimer? _writer;
     private int _historyItems;
     private ClientDetectors _detectors = null!;
+    private PeerComparison? _peers;
+    private bool _peerReportInFlight;
+    private long _peerReportedAt;
+    private bool _peerReported;
+    private Dictionary<string, int>? _classesByModel;
 
     private ClientState State => state.State;
 
@@ -150,6 +156,7 @@ public sealed partial class ClientGrain(
             (int)Math.Floor(bucket.Tokens),
             (int)Math.Ceiling(bucket.TimeToFull(limits, now).TotalSeconds),
             State.Enforcement is EnforcementState.Degraded or EnforcementState.Throttled,
+            // Misinformation follows the plan's budget alone (the peers and the coverage weight only degrade or throttle earlier).
             plan.Risk.Misinform && !plan.Risk.IsMonitorOnly(RiskScorer.Extraction) && NovelToday(now) >= plan.Risk.ExtractionBudget,
             decision == AdmissionDecision.Admitted && ShouldSqueeze());
     }
@@ -189,20 +196,30 @@ public sealed partial class ClientGrain(
         {
             State.NovelDayNumber = today;
             State.NovelItems = 0;
+            State.NovelLabelCounts.Clear();
+            State.NovelClasses = 0;
         }
 
+        var novel = State.NovelItems;
         foreach (var item in record.Items)
         {
             var retries = _detectors.Signals.Retries;
             if (_detectors.Observe(ToObservation(item)).Retries == retries)
             {
                 State.NovelItems++;
+                ExtractionCoverage.Count(State.NovelLabelCounts, item.Label);
             }
+        }
+
+        if (State.NovelItems != novel)
+        {
+            State.NovelClasses = Math.Max(State.NovelClasses, ClassesOf(record.Model, record.Version));
         }
 
         if (CurrentPlan() is { } plan)
         {
             await AssessAsync(plan.Risk, time.GetUtcNow());
+            ReportToPeers(ResolveProfile()!.Plan, today);
         }
     }
 
@@ -290,6 +307,8 @@ public sealed partial class ClientGrain(
         State.BlockedByAdmin = false;
         State.Risk = 0;
         State.NovelItems = 0;
+        State.NovelLabelCounts.Clear();
+        State.NovelClasses = 0;
         State.DetectorsFrom = History.Start + History.Records.Count;
         RebuildDetectors();
         await CommitStepAsync(new SecurityEvent(now, ClientId, "unblock", from, EnforcementState.Ok, 0, actor, reason));
@@ -362,7 +381,7 @@ public sealed partial class ClientGrain(
                 State.Risk,
                 State.Enforcement,
                 State.Enforcement == EnforcementState.Blocked ? State.BlockedUntil : null,
-                [.. RiskScorer.Score(_detectors.Signals, NovelToday(now), detection.Value, plan?.Risk ?? new RiskPolicy()).Verdicts
+                [.. RiskScorer.Score(_detectors.Signals, Extraction(now), detection.Value, plan?.Risk ?? new RiskPolicy()).Verdicts
                     .Select(v => new DetectorEvidence(v.Detector, v.Score, v.MonitorOnly, v.Evidence))],
                 [.. State.Events]),
             Timeline(now));
@@ -371,7 +390,7 @@ public sealed partial class ClientGrain(
     private async Task AssessAsync(RiskPolicy policy, DateTimeOffset now)
     {
         // The risk on every query; the evidence is written only when the client steps (or is reported on).
-        var risk = RiskScorer.Risk(_detectors.Signals, NovelToday(now), detection.Value, policy);
+        var risk = RiskScorer.Risk(_detectors.Signals, Extraction(now), detection.Value, policy);
         var previousRisk = State.Risk;
         State.Risk = risk;
         await ExpireBlockAsync(now);
@@ -387,7 +406,7 @@ public sealed partial class ClientGrain(
         {
             State.Enforcement = to;
             State.BlockedUntil = to == EnforcementState.Blocked ? now + policy.BlockFor : null;
-            var verdicts = RiskScorer.Score(_detectors.Signals, NovelToday(now), detection.Value, policy).Verdicts;
+            var verdicts = RiskScorer.Score(_detectors.Signals, Extraction(now), detection.Value, policy).Verdicts;
             var evidence = string.Join("; ", verdicts.Where(v => v.Score > 0).Select(v => $"{v.Detector}{(v.MonitorOnly ? " (monitor only)" : "")}: {v.Evidence}"));
             await CommitStepAsync(new SecurityEvent(now, ClientId, "enforcement", from, to, risk, "detector", evidence.Length > 0 ? evidence : "risk fell"));
             Log.EnforcementStep(logger, ClientId, from, to, risk);
@@ -457,6 +476,75 @@ public sealed partial class ClientGrain(
 
     private long NovelToday(DateTimeOffset now) =>
         State.NovelDayNumber == DateOnly.FromDateTime(now.UtcDateTime).DayNumber ? State.NovelItems : 0;
+
+    /// <summary>The extraction detector's signals: novel inputs today, their class coverage, and the plan's peers today.</summary>
+    private ExtractionSignals Extraction(DateTimeOffset now)
+    {
+        var today = DateOnly.FromDateTime(now.UtcDateTime).DayNumber;
+        if (State.NovelDayNumber != today)
+        {
+            return new ExtractionSignals(0, Peers: _peers is { } stale && stale.DayNumber == today ? stale : null);
+        }
+
+        var coverage = State.NovelLabelCounts.Count > 0
+            ? ExtractionCoverage.Measure(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(State.NovelLabelCounts), State.NovelClasses)
+            : (ClassCoverage?)null;
+        return new ExtractionSignals(State.NovelItems, coverage, _peers is { } peers && peers.DayNumber == today ? peers : null);
+    }
+
+    /// <summary>
+    /// Reports today's novel inputs to the plan's peer grain, at most once per
+    /// <see cref="DetectionOptions.PeerReportInterval"/> and one call at a time, without awaiting it:
+    /// the answer (the peers' statistics) lands in a turn of its own and counts from the next assessment.
+    /// </summary>
+    private void ReportToPeers(string plan, int today)
+    {
+        var nowTicks = Environment.TickCount64;
+        if (_peerReportInFlight || (_peerReported && nowTicks - _peerReportedAt < (long)detection.Value.PeerReportInterval.TotalMilliseconds))
+        {
+            return;
+        }
+
+        _peerReportInFlight = true;
+        _peerReported = true;
+        _peerReportedAt = nowTicks;
+        var coverage = State.NovelLabelCounts.Count > 0
+            ? ExtractionCoverage.Measure(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(State.NovelLabelCounts), State.NovelClasses).Coverage
+            : 0;
+        var report = new PeerReport(ClientId, today, State.NovelDayNumber == today ? State.NovelItems : 0, coverage);
+        _ = ReportToPeersAsync(plan, report);
+    }
+
+    private async Task ReportToPeersAsync(string plan, PeerReport report)
+    {
+        try
+        {
+            var standings = await GrainFactory.GetGrain<IPlanPeersGrain>(plan).ReportAsync(report);
+            _peers = new PeerComparison(standings.DayNumber, standings.Peers, standings.MedianNovel, standings.P90Novel, standings.MedianCoverage);
+        }
+        catch (Exception ex)
+        {
+            // The previous figures stay (or none): the budget still counts.
+            Log.PeerReportFailed(logger, ex, ClientId, plan);
+        }
+        finally
+        {
+            _peerReportInFlight = false;
+        }
+    }
+
+    /// <summary>The classes of <paramref name="model"/> (its labels), or 0 when unknown.</summary>
+    private int ClassesOf(string model, string version)
+    {
+        _classesByModel ??= [];
+        if (!_classesByModel.TryGetValue(model, out var classes))
+        {
+            classes = ServiceProvider.GetService<ModelRepository>()?.Find(model, version)?.Labels.Count ?? 0;
+            _classesByModel[model] = classes;
+        }
+
+        return classes;
+    }
 
     private static QueryObservation ToObservation(QueryItem item) =>
         new(item.Digest, item.Label, item.Thumbnail, item.Fingerprint, item.SqueezeFlagged);
@@ -560,5 +648,8 @@ public sealed partial class ClientGrain(
 
         [LoggerMessage(3, LogLevel.Warning, "Client {ClientId}: enforcement {From} -> {To} at risk {Risk:F2}")]
         public static partial void EnforcementStep(ILogger logger, string clientId, EnforcementState from, EnforcementState to, double risk);
+
+        [LoggerMessage(4, LogLevel.Debug, "Client {ClientId}: reporting to the peers of plan {Plan} failed; the budget alone counts until the next report")]
+        public static partial void PeerReportFailed(ILogger logger, Exception exception, string clientId, string plan);
     }
 }

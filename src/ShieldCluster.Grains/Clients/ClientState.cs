@@ -79,6 +79,15 @@ public sealed class ClientState
     /// </summary>
     [Id(21)] public List<ClientKey> Keys { get; set; } = [];
 
+    /// <summary>
+    /// Answers per class (index: the label) among the novel items of <see cref="NovelDayNumber"/>: the
+    /// extraction detector's class coverage. Empty in states written before it was kept (counted from then on).
+    /// </summary>
+    [Id(22)] public List<long> NovelLabelCounts { get; set; } = [];
+
+    /// <summary>The most classes of the models those items were answered by (0: unknown).</summary>
+    [Id(23)] public int NovelClasses { get; set; }
+
     /// <summary>The format this release writes.</summary>
     public const int CurrentVersion = 2;
 }

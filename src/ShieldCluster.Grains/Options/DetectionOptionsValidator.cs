@@ -79,6 +79,16 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             failures.Add($"{Section}: LineSearchWindow must be positive, LineSearchAlarmHits 1 to LineSearchWindow");
         }
 
+        if (options.PeerReportInterval < TimeSpan.Zero || options.PeerReportInterval > TimeSpan.FromHours(1))
+        {
+            failures.Add($"{Section}:PeerReportInterval must be 0 to 01:00:00 (got {options.PeerReportInterval})");
+        }
+
+        if (options.PeerCapacity is < 1 or > 10_000_000)
+        {
+            failures.Add($"{Section}:PeerCapacity must be 1 to 10,000,000 (got {options.PeerCapacity})");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

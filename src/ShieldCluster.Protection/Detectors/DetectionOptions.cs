@@ -102,4 +102,18 @@ public sealed class DetectionOptions
     /// full-scale evaluation's honest clients had none, even at three times the residual tolerance.
     /// </summary>
     public int LineSearchAlarmHits { get; set; } = 2;
+
+    /// <summary>
+    /// How often a client grain reports its novel inputs today (and class coverage) to its plan's peer
+    /// grain, which answers with the peers' median and 90th percentile; the call is made off the
+    /// admission path, at most once per interval and one at a time. Default 10 seconds; zero: after
+    /// every recorded request (tests).
+    /// </summary>
+    public TimeSpan PeerReportInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Clients one plan's peer grain keeps per UTC day (about 30 bytes each); later clients of the day
+    /// are compared against them without being added. Default 100,000.
+    /// </summary>
+    public int PeerCapacity { get; set; } = 100_000;
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace ShieldCluster.Protection.Risk;
 
 /// <summary>
@@ -40,6 +42,46 @@ public sealed class RiskPolicy
     /// budget above its honest use, or set false to answer label-only instead.
     /// </summary>
     public bool Misinform { get; set; } = true;
+
+    /// <summary>
+    /// The weight of a novel input in the extraction volume when every answer a client received today
+    /// is one class; answers spread evenly over all the model's classes (a Knockoff or Copycat
+    /// transfer set) weigh 1, and coverage between weighs in proportion (see <c>ExtractionCoverage</c>).
+    /// Default 0.5: a client whose answers concentrate on a few classes, as honest use tends to, may
+    /// send up to twice the budget before it is judged extraction. 1 turns the coverage weighting off.
+    /// </summary>
+    public double ConcentratedWeight { get; set; } = 0.5;
+
+    /// <summary>
+    /// Whether the extraction detector also compares a client's coverage-weighted novel inputs today
+    /// with those of the other clients of its plan (their 90th percentile). Default true.
+    /// </summary>
+    public bool ComparePeers { get; set; } = true;
+
+    /// <summary>
+    /// Other clients of the plan that must have reported today before the peer comparison counts.
+    /// Default 5: a plan with fewer clients relies on <see cref="ExtractionBudget"/> alone.
+    /// </summary>
+    public int PeerMinPeers { get; set; } = 5;
+
+    /// <summary>
+    /// The least the peers' 90th percentile counts for, in novel inputs: early in the day, or on a
+    /// plan of light users, a client is not judged against a tiny percentile. Default 200.
+    /// </summary>
+    public int PeerFloor { get; set; } = 200;
+
+    /// <summary>
+    /// A client whose coverage-weighted novel inputs today reach this multiple of its peers' 90th
+    /// percentile (at least <see cref="PeerFloor"/>) is degraded, even below the budget. Default 3:
+    /// honest heavy users within the usual spread sit at or below about 1.
+    /// </summary>
+    public double PeerDegradeRatio { get; set; } = 3;
+
+    /// <summary>
+    /// ... and throttled at this multiple. Default 6. The peer comparison never blocks on its own:
+    /// a block takes twice the budget.
+    /// </summary>
+    public double PeerThrottleRatio { get; set; } = 6;
 
     /// <summary>
     /// Detectors that only monitor (they score and record; enforcement ignores them), comma-separated,
@@ -101,6 +143,30 @@ public sealed class RiskPolicy
         if (!(ThrottleFactor > 0 && ThrottleFactor <= 1))
         {
             yield return $"{prefix}:ThrottleFactor must be in (0, 1]";
+        }
+
+        if (!(ConcentratedWeight > 0 && ConcentratedWeight <= 1))
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"{prefix}:ConcentratedWeight must be in (0, 1] (got {ConcentratedWeight})");
+        }
+
+        if (PeerMinPeers < 1)
+        {
+            yield return $"{prefix}:PeerMinPeers must be at least 1 (got {PeerMinPeers}; ComparePeers=false turns the peer comparison off)";
+        }
+
+        if (PeerFloor < 1)
+        {
+            yield return $"{prefix}:PeerFloor must be at least 1 (got {PeerFloor})";
+        }
+
+        if (!(PeerDegradeRatio > 1) || double.IsInfinity(PeerDegradeRatio))
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"{prefix}:PeerDegradeRatio must be a number above 1 (got {PeerDegradeRatio})");
+        }
+        else if (!(PeerThrottleRatio >= PeerDegradeRatio) || double.IsInfinity(PeerThrottleRatio))
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"{prefix}:PeerThrottleRatio must be a number at least PeerDegradeRatio ({PeerDegradeRatio}) (got {PeerThrottleRatio})");
         }
 
         foreach (var name in MonitorOnlyNames.Where(n => !RiskScorer.Detectors.Contains(n, StringComparer.OrdinalIgnoreCase)))

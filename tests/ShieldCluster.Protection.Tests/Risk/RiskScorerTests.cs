@@ -153,4 +153,120 @@ public class RiskScorerTests
         changing.MonitorOnly = "Prada";
         Assert.True(changing.IsMonitorOnly("prada"));
     }
+
+    private static readonly ClassCoverage Even = ExtractionCoverage.Measure([200, 200, 200, 200, 200, 200, 200, 200, 200, 200], 10);
+
+    private static PeerComparison Peers(int peers, double p90, double median = 0) => new(1, peers, median == 0 ? p90 / 2 : median, p90, 0.9);
+
+    [Theory]
+    [InlineData(749, EnforcementLevel.Ok)]
+    [InlineData(750, EnforcementLevel.Degraded)]
+    [InlineData(1_499, EnforcementLevel.Degraded)]
+    [InlineData(1_500, EnforcementLevel.Throttled)]
+    [InlineData(1_999, EnforcementLevel.Throttled)]
+    [InlineData(4_000, EnforcementLevel.Blocked)]
+    public void Score_FarAboveItsPeers_DegradesThenThrottlesBeforeTheBudget_NeverBlocksOnPeersAlone(long novel, EnforcementLevel expected)
+    {
+        var policy = new RiskPolicy();
+        // Peers' p90 250 (above the floor of 200): degraded at 3x = 750, throttled at 6x = 1,500, blocked only by the budget (2x 2,000).
+        var (risk, verdicts) = RiskScorer.Score(Signals(), new ExtractionSignals(novel, Even, Peers(20, 250)), Detection, policy);
+        Assert.Equal(expected, policy.LevelFor(risk));
+        var evidence = verdicts.Single(v => v.Detector == RiskScorer.Extraction).Evidence;
+        Assert.Contains("peers: 20 other clients of the plan today, novel inputs median 125, p90 250", evidence, StringComparison.Ordinal);
+        Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"this client {novel / 250.0:F2}x max(p90, floor 200)"), evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Score_HonestHeavyClientWithinTheUsualSpread_StaysOk()
+    {
+        var policy = new RiskPolicy();
+        // Twice the p90 of its peers, far below the budget.
+        var risk = RiskScorer.Risk(Signals(), new ExtractionSignals(1_000, Even, Peers(50, 500)), Detection, policy);
+        Assert.Equal(EnforcementLevel.Ok, policy.LevelFor(risk));
+        Assert.True(risk < policy.DegradeAt * 0.9, $"risk {risk}");
+    }
+
+    [Theory]
+    [InlineData(4)]
+    [InlineData(0)]
+    public void Score_FewerPeersThanTheMinimum_OnlyTheBudgetCounts(int peers)
+    {
+        var policy = new RiskPolicy();
+        var alone = RiskScorer.Risk(Signals(), new ExtractionSignals(1_500, Even), Detection, policy);
+        var (risk, verdicts) = RiskScorer.Score(Signals(), new ExtractionSignals(1_500, Even, Peers(peers, 50)), Detection, policy);
+        Assert.Equal(alone, risk);
+        Assert.Equal(EnforcementLevel.Ok, policy.LevelFor(risk));
+        Assert.Contains($"peers: {peers} other clients of the plan today", verdicts.Single(v => v.Detector == RiskScorer.Extraction).Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Score_ComparePeersOff_IgnoresThem()
+    {
+        var policy = new RiskPolicy { ComparePeers = false };
+        var (risk, verdicts) = RiskScorer.Score(Signals(), new ExtractionSignals(1_500, Even, Peers(50, 50)), Detection, policy);
+        Assert.Equal(EnforcementLevel.Ok, policy.LevelFor(risk));
+        Assert.Contains("not compared", verdicts.Single(v => v.Detector == RiskScorer.Extraction).Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Score_TheFloorProtectsEarlyInTheDay()
+    {
+        var policy = new RiskPolicy();
+        // Peers have sent 10 each so far; a client at 150 is 15x their p90 but under the floor of 200.
+        var risk = RiskScorer.Risk(Signals(), new ExtractionSignals(150, Even, Peers(30, 10)), Detection, policy);
+        Assert.Equal(EnforcementLevel.Ok, policy.LevelFor(risk));
+    }
+
+    [Fact]
+    public void Score_MonitorOnlyExtraction_ReportsThePeersButDoesNotEnforce()
+    {
+        var policy = new RiskPolicy { MonitorOnly = "extraction" };
+        var (risk, verdicts) = RiskScorer.Score(Signals(), new ExtractionSignals(5_000, Even, Peers(20, 100)), Detection, policy);
+        Assert.Equal(0, risk);
+        var extraction = verdicts.Single(v => v.Detector == RiskScorer.Extraction);
+        Assert.True(extraction.MonitorOnly);
+        Assert.Equal(1.0, extraction.Score);
+        Assert.Contains("p90 100", extraction.Evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Score_EvenCoverageCountsMoreThanTheSameVolumeOnFewClasses()
+    {
+        var policy = new RiskPolicy();
+        var concentrated = ExtractionCoverage.Measure([1_000, 1_000, 0, 0, 0, 0, 0, 0, 0, 0], 10);
+        var even = RiskScorer.AssessExtraction(new ExtractionSignals(2_000, Even), policy);
+        var few = RiskScorer.AssessExtraction(new ExtractionSignals(2_000, concentrated), policy);
+        Assert.Equal(EnforcementLevel.Degraded, policy.LevelFor(even.Score));
+        Assert.Equal(EnforcementLevel.Ok, policy.LevelFor(few.Score));
+        Assert.True(even.WeightedNovel > 1.8 * few.WeightedNovel - 1, $"{even.WeightedNovel} vs {few.WeightedNovel}");
+        var (_, verdicts) = RiskScorer.Score(Signals(), new ExtractionSignals(2_000, concentrated), Detection, policy);
+        var evidence = verdicts.Single(v => v.Detector == RiskScorer.Extraction).Evidence;
+        Assert.Contains("cover 2 of 10 classes, entropy 1.00 of 3.32 bits (coverage 0.20: 2.0 effective classes)", evidence, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_BadExtractionKnobs_AreNamed()
+    {
+        var policy = new RiskPolicy { ConcentratedWeight = 0, PeerMinPeers = 0, PeerFloor = 0, PeerDegradeRatio = 4, PeerThrottleRatio = 2 };
+        var failures = policy.Validate("Shield:Plans:p:Risk").ToList();
+        Assert.Equal(4, failures.Count);
+        Assert.Contains(failures, f => f.StartsWith("Shield:Plans:p:Risk:ConcentratedWeight must be in (0, 1] (got 0)", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Shield:Plans:p:Risk:PeerMinPeers", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Shield:Plans:p:Risk:PeerFloor", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("Shield:Plans:p:Risk:PeerThrottleRatio", StringComparison.Ordinal));
+        Assert.Single(new RiskPolicy { PeerDegradeRatio = 1 }.Validate("x"));
+    }
+
+    [Fact]
+    public void Risk_EqualsScoresRisk_WithCoverageAndPeers()
+    {
+        var random = new Random(9);
+        for (var i = 0; i < 1_000; i++)
+        {
+            var counts = Enumerable.Range(0, 10).Select(_ => (long)random.Next(0, 50)).ToArray();
+            var policy = new RiskPolicy { MonitorOnly = random.Next(2) == 0 ? "" : "extraction", ComparePeers = random.Next(4) != 0 };
+            var signals = new ExtractionSignals(random.Next(5_000), ExtractionCoverage.Measure(counts, 10), random.Next(3) == 0 ? null : Peers(random.Next(10), random.Next(1, 2_000)));
+            Assert.Equal(RiskScorer.Score(Signals(), signals, Detection, policy).Risk, RiskScorer.Risk(Signals(), signals, Detection, policy));
+        }
+    }
 }
