@@ -61,6 +61,7 @@ public static class ModelsApi
                 ? InferRequestParser.Parse(body.Span, headerLength)
                 : InferRequestParser.Parse(body.Span);
             var result = await pipeline.InferAsync(client, served, request, admission => ApplyRateLimitHeaders(context.Response, admission));
+            request.ReleaseTensors();
             status = StatusCodes.Status200OK;
             return new InferResponse(result);
         }

@@ -73,6 +73,7 @@ public sealed class InferenceGrpcService(
             served = pipeline.FindModel(client, request.ModelName, NullIfEmpty(request.ModelVersion));
             var neutral = GrpcTensors.ToRequest(request, out var raw);
             var result = await pipeline.InferAsync(client, served, neutral, admission => AddRateLimitTrailers(context, admission));
+            neutral.ReleaseTensors();
             status = StatusCodes.Status200OK;
             return GrpcTensors.ToResponse(result, raw);
         }

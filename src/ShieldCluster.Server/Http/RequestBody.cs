@@ -5,6 +5,12 @@ namespace ShieldCluster.Server.Http;
 /// <summary>Reads a request body into a pooled buffer, refusing with 413 past the limit.</summary>
 public sealed class RequestBody : IDisposable
 {
+    // Bodies of large tensors (a 224x224x3 FP32 image is 602 KB) come from a pool of their own that
+    // keeps enough arrays for hundreds of concurrent requests; the shared pool keeps only a few per
+    // core of each size, and every miss is a fresh large-object allocation.
+    private static readonly ArrayPool<byte> Large = ArrayPool<byte>.Create(1 << 26, 512);
+    private const int LargeFrom = 64 * 1024;
+
     private byte[] _buffer;
 
     private RequestBody(byte[] buffer, int length)
@@ -28,7 +34,7 @@ public sealed class RequestBody : IDisposable
         }
 
         var capacity = (int)Math.Min(limit + 1, request.ContentLength ?? 16 * 1024);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 1024));
+        var buffer = Pool(capacity).Rent(Math.Max(capacity, 1024));
         var length = 0;
         try
         {
@@ -41,9 +47,10 @@ public sealed class RequestBody : IDisposable
                         throw TooLarge(limit);
                     }
 
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(limit + 1, (long)buffer.Length * 2));
+                    var size = (int)Math.Min(limit + 1, (long)buffer.Length * 2);
+                    var larger = Pool(size).Rent(size);
                     buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    Pool(buffer.Length).Return(buffer);
                     buffer = larger;
                 }
 
@@ -64,10 +71,12 @@ public sealed class RequestBody : IDisposable
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            Pool(buffer.Length).Return(buffer);
             throw;
         }
     }
+
+    private static ArrayPool<byte> Pool(int length) => length >= LargeFrom ? Large : ArrayPool<byte>.Shared;
 
     private static ApiException TooLarge(long limit) =>
         new(StatusCodes.Status413PayloadTooLarge, $"request body is larger than the limit of {limit} bytes");
@@ -77,7 +86,7 @@ public sealed class RequestBody : IDisposable
     {
         if (_buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Pool(_buffer.Length).Return(_buffer);
             _buffer = [];
         }
     }

@@ -17,7 +17,7 @@ public static class Fp16Bytes
     /// <summary>The values in <paramref name="bytes"/>, widened; its length must be a multiple of <see cref="Size"/>.</summary>
     public static float[] Read(ReadOnlySpan<byte> bytes)
     {
-        var values = new float[bytes.Length / Size];
+        var values = TensorBuffers.Rent(bytes.Length / Size);
         if (BitConverter.IsLittleEndian)
         {
             TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes[..(values.Length * Size)]), values);

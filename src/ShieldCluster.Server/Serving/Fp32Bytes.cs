@@ -16,7 +16,7 @@ public static class Fp32Bytes
     /// <summary>The values in <paramref name="bytes"/>; its length must be a multiple of <see cref="Size"/>.</summary>
     public static float[] Read(ReadOnlySpan<byte> bytes)
     {
-        var values = new float[bytes.Length / Size];
+        var values = TensorBuffers.Rent(bytes.Length / Size);
         if (BitConverter.IsLittleEndian)
         {
             MemoryMarshal.Cast<byte, float>(bytes[..(values.Length * Size)]).CopyTo(values);

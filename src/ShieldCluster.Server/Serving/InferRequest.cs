@@ -20,4 +20,18 @@ public sealed class InferRequest
     /// outputs that do not say otherwise are answered as raw bytes. Other transports ignore it.
     /// </summary>
     public bool BinaryDataOutput { get; set; }
+
+    /// <summary>
+    /// Hands the inputs' data back to <see cref="TensorBuffers"/> once the request was answered: call
+    /// it only after a successful run, when nothing (a queued batch, a pending grain call) can still
+    /// read the arrays. The inputs have no data afterwards.
+    /// </summary>
+    public void ReleaseTensors()
+    {
+        foreach (var input in Inputs)
+        {
+            TensorBuffers.Return(input.Data);
+            input.Data = null;
+        }
+    }
 }
