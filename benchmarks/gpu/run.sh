@@ -3,7 +3,8 @@
 # ../shared/gpu/stage's assemble.sh has unpacked the self-contained server and load generator
 # (published together with -p:OrtFlavor=Gpu) into /tmp/app. See benchmarks/gpu/README.md.
 #
-# usage: benchmarks/gpu/run.sh MODEL:WIRE:CONCURRENCY ...   e.g. resnet50:binary:256 resnet50-fp16:grpc:256
+# usage: benchmarks/gpu/run.sh MODEL:WIRE:CONCURRENCY[:PHASES] ...
+#   e.g. resnet50:binary:256 resnet50-fp16:binary:256 resnet50:grpc:256:unprotected,protected
 # Writes everything to $OUT (the run tool's result folder) or /tmp/gpu-out.
 set -uo pipefail
 app=${APP:-/tmp/app}
@@ -20,17 +21,16 @@ fi
 ls -la "$repo"/*/1 > "$out/models.txt" 2>&1
 common=(--models "$repo" --server-exe "$app/ShieldCluster.Server" --device cuda
   --bare-batch "${BARE_BATCH:-32}" --bare-concurrency "${BARE_CONCURRENCY:-4}"
-  --phases "${PHASES:-bare,unprotected,protected}"
   --duration "${DURATION:-12}" --warmup "${WARMUP:-12}"
   --server-env Shield__Inference__Device=cuda
   --server-env Shield__Inference__ConcurrentBatches="${BATCHES:-4}"
   --server-env Logging__LogLevel__ShieldCluster.Access=Warning)
 for spec in "$@"; do
-  IFS=: read -r model wire concurrency <<< "$spec"
+  IFS=: read -r model wire concurrency phases <<< "$spec"
   name="$model-$wire-$concurrency"
   echo "=== $name $(date -u +%T)"
   timeout "${RUN_TIMEOUT:-240}" "$app/ShieldCluster.LoadGen" --model "$model" --wire "$wire" --concurrency "$concurrency" \
-    "${common[@]}" --json-out "$out/$name.json" 2> "$out/$name.err" | tee "$out/$name.txt"
+    --phases "${phases:-${PHASES:-bare,unprotected,protected}}" "${common[@]}" --json-out "$out/$name.json" 2> "$out/$name.err" | tee "$out/$name.txt"
   echo "exit $? at $(date -u +%T)"; tail -5 "$out/$name.err"
 done
 # the servers' logs, where the load generator left them
