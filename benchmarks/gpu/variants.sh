@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# benchmarks/gpu/variants.sh: the protected server alone under one load, once per configuration
+# variant, to find what limits it on the GPU host (diagnosis, not the reported figures).
+# usage: benchmarks/gpu/variants.sh MODEL WIRE CONCURRENCY 'NAME=K=V+K=V' ...
+set -uo pipefail
+app=${APP:-/tmp/app}; out=${OUT:-/tmp/gpu-out}; repo=${GPU_MODELS:-/tmp/gpu-models}
+mkdir -p "$out"
+# shellcheck disable=SC1091
+. "$app/env.sh"
+[[ -f $repo/resnet50-fp16/config.json ]] || python3 benchmarks/gpu/export_resnet50.py "$repo" > "$out/export.log" 2>&1
+model=$1 wire=$2 concurrency=$3; shift 3
+for variant in "$@"; do
+  name=${variant%%=*}; settings=${variant#*=}
+  envs=(); IFS='+' read -ra pairs <<< "$settings"
+  for pair in "${pairs[@]}"; do [[ -n $pair && $pair != none ]] && envs+=(--server-env "$pair"); done
+  line=$(timeout 90 "$app/ShieldCluster.LoadGen" --model "$model" --wire "$wire" --concurrency "$concurrency" --models "$repo" \
+    --server-exe "$app/ShieldCluster.Server" --phases protected --duration "${DURATION:-8}" --warmup "${WARMUP:-8}" \
+    --server-env Shield__Inference__Device="${DEVICE:-cuda}" --server-env Shield__Inference__ConcurrentBatches=4 \
+    --server-env Logging__LogLevel__ShieldCluster.Access=Warning "${envs[@]}" 2>&1 >/dev/null | grep -E '^\[protected\] [0-9.]+ items/s')
+  echo "$name ($settings): $line" | tee -a "$out/variants.txt"
+done
