@@ -9,6 +9,15 @@ namespace ShieldCluster.Server.Grpc;
 /// <summary>Composition of the gRPC endpoint: its options, the service and the Kestrel endpoints.</summary>
 public static class GrpcHostingExtensions
 {
+    /// <summary>HTTP/2 receive window per connection: room for several large tensors in flight.</summary>
+    public const int GrpcConnectionWindow = 32 * 1024 * 1024;
+
+    /// <summary>Largest HTTP/2 frame the server accepts (the protocol's default is 16 KiB).</summary>
+    public const int GrpcMaxFrame = 1024 * 1024;
+
+    /// <summary>HTTP/2 receive window per stream: a 224x224x3 FP32 tensor and its framing in one go.</summary>
+    public const int GrpcStreamWindow = 4 * 1024 * 1024;
+
     /// <summary>
     /// Binds <see cref="GrpcOptions"/> (validated at start), registers the gRPC service with the
     /// HTTP body limit as its message limit, and has Kestrel listen on <paramref name="httpUrls"/>
@@ -25,6 +34,15 @@ public static class GrpcHostingExtensions
             grpc.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, http.Value.MaxRequestBodyBytes));
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<GrpcOptions>>((kestrel, grpc) =>
         {
+            // HTTP/2 flow control: Kestrel's default windows (1 MiB per connection, 768 KiB per
+            // stream) let a connection carry barely one 602 KB image tensor before the client waits a
+            // round trip for a window update; a channel multiplexing a few such requests then runs at
+            // a fraction of the link. The windows only allow sending: what a stream may hold stays
+            // bounded by the message limit.
+            kestrel.Limits.Http2.InitialConnectionWindowSize = GrpcConnectionWindow;
+            kestrel.Limits.Http2.InitialStreamWindowSize = GrpcStreamWindow;
+            // Frames of up to 1 MiB instead of 16 KiB: one tensor in one or a few DATA frames, not 37.
+            kestrel.Limits.Http2.MaxFrameSize = GrpcMaxFrame;
             var port = grpc.Value.Port;
             kestrel.ConfigureEndpointDefaults(listen =>
             {
