@@ -175,6 +175,7 @@ public sealed partial class ClientGrain(
     /// <inheritdoc />
     public async Task RecordAsync(QueryRecord record)
     {
+        var started = StageTimings.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         var records = History.Records;
         records.Add(record);
         _historyItems += record.Items.Count;
@@ -220,6 +221,11 @@ public sealed partial class ClientGrain(
         {
             await AssessAsync(plan.Risk, time.GetUtcNow());
             ReportToPeers(ResolveProfile()!.Plan, today);
+        }
+
+        if (StageTimings.Enabled)
+        {
+            StageTimings.Add(StageTimings.Stage.GrainRecord, System.Diagnostics.Stopwatch.GetTimestamp() - started);
         }
     }
 

@@ -75,7 +75,7 @@ public sealed class ClientDetectors
                 continue;
             }
 
-            if (Features.FeatureDistance.SquaredL2(recent, features) < limit)
+            if (IsWithin(recent, features, limit))
             {
                 near = true;
                 break;
@@ -89,6 +89,30 @@ public sealed class ClientDetectors
     }
 
     private const int SumRun = 16;
+
+    /// <summary>Bytes compared between checks of the running distance against the limit.</summary>
+    private const int DistanceChunk = 256;
+
+    /// <summary>
+    /// Whether the squared distance of <paramref name="a"/> and <paramref name="b"/> is below
+    /// <paramref name="limit"/>: the same answer as comparing the whole distance, but it stops as soon
+    /// as the running sum reaches the limit (distinct inputs are ruled out on their first few hundred bytes).
+    /// </summary>
+    private static bool IsWithin(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, long limit)
+    {
+        long sum = 0;
+        for (var from = 0; from < a.Length; from += DistanceChunk)
+        {
+            var length = Math.Min(DistanceChunk, a.Length - from);
+            sum += Features.FeatureDistance.SquaredL2(a.Slice(from, length), b.Slice(from, length));
+            if (sum >= limit)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static int[] RunSums(ReadOnlySpan<byte> features)
     {

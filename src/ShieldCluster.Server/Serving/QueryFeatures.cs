@@ -46,7 +46,14 @@ public sealed partial class QueryFeatures
     public int MisinformationShift(int classes) => Misinformation.ShiftFor(_secret, classes);
 
     /// <summary>Builds the record of a served request.</summary>
-    public QueryRecord Build(ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? squeezeFlags, DateTimeOffset at)
+    public QueryRecord Build(ModelVersion model, float[] input, int batchSize, float[] scores, bool[]? squeezeFlags, DateTimeOffset at) =>
+        Build(model, Extract(model, input, batchSize), scores, squeezeFlags, at);
+
+    /// <summary>
+    /// The part of a request's record that depends on its input alone (per item: digest, thumbnail,
+    /// fingerprint), so that it can be computed while the model runs.
+    /// </summary>
+    public ExtractedItem[] Extract(ModelVersion model, float[] input, int batchSize)
     {
         var extractor = model.Features;
         var reduce = extractor.ReducesForFingerprint;
@@ -57,8 +64,7 @@ public sealed partial class QueryFeatures
         }
 
         var itemLength = input.Length / batchSize;
-        var classes = scores.Length / batchSize;
-        var items = new QueryItem[batchSize];
+        var items = new ExtractedItem[batchSize];
         var cells = ArrayPool<float>.Shared.Rent(extractor.ChannelCellsLength);
         try
         {
@@ -66,16 +72,31 @@ public sealed partial class QueryFeatures
             {
                 var item = input.AsSpan(i * itemLength, itemLength);
                 var features = extractor.Extract(item, cells);
-                var row = scores.AsSpan(i * classes, classes);
-                var label = TensorPrimitives.IndexOfMax(row);
                 ReadOnlySpan<float> hashed = reduce ? cells.AsSpan(0, extractor.ChannelCellsLength) : item;
                 var fingerprint = fingerprinter.Fingerprint(hashed, model.Input.Min ?? 0f, model.Input.Max ?? 1f);
-                items[i] = new QueryItem(features.Digest, label, row[label], features.Thumbnail, fingerprint, squeezeFlags?[i]);
+                items[i] = new ExtractedItem(features.Digest, features.Thumbnail, fingerprint);
             }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(cells);
+        }
+
+        return items;
+    }
+
+    /// <summary>Completes the record of a served request from its extracted items and the model's class scores.</summary>
+    public QueryRecord Build(ModelVersion model, ExtractedItem[] extracted, float[] scores, bool[]? squeezeFlags, DateTimeOffset at)
+    {
+        var batchSize = extracted.Length;
+        var classes = scores.Length / batchSize;
+        var items = new QueryItem[batchSize];
+        for (var i = 0; i < batchSize; i++)
+        {
+            var row = scores.AsSpan(i * classes, classes);
+            var label = TensorPrimitives.IndexOfMax(row);
+            var item = extracted[i];
+            items[i] = new QueryItem(item.Digest, label, row[label], item.Thumbnail, item.Fingerprint, squeezeFlags?[i]);
         }
 
         return new QueryRecord(at, model.Model, model.Version, items);
@@ -87,3 +108,6 @@ public sealed partial class QueryFeatures
         public static partial void RandomSalt(ILogger logger);
     }
 }
+
+/// <summary>The input-only features of one item (see <see cref="QueryFeatures.Extract"/>).</summary>
+public readonly record struct ExtractedItem(ulong Digest, byte[] Thumbnail, ulong[] Fingerprint);

@@ -92,4 +92,60 @@ public class QueryFeatureExtractorTests
         Assert.False(_extractor.ReducesForFingerprint);
         Assert.False(new QueryFeatureExtractor([3, 64, 64], 0f, 1f).ReducesForFingerprint);
     }
+
+    [Theory]
+    [InlineData(3, 224, 224)]
+    [InlineData(3, 100, 70)]
+    [InlineData(1, 28, 28)]
+    [InlineData(1, 1, 3000)]
+    public void Extract_MatchesThePerValueDefinition(int channels, int height, int width)
+    {
+        // The extractor sums rows column-wise a band at a time; the cells must be the plain block
+        // means (uneven edge blocks included) and the thumbnail their channel average.
+        long[] dims = height == 1 ? [width] : channels == 1 ? [height, width] : [channels, height, width];
+        var extractor = new QueryFeatureExtractor(dims, 0f, 1f);
+        var random = new Random(5);
+        var image = new float[channels * height * width];
+        for (var i = 0; i < image.Length; i++)
+        {
+            image[i] = random.Next(256) / 255f;
+        }
+
+        var block = height == 1 ? (int)Math.Ceiling(width / 1024.0) : (int)Math.Ceiling(Math.Max(height, width) / 32.0);
+        var outHeight = (height + block - 1) / block;
+        var outWidth = (width + block - 1) / block;
+        var expected = new double[channels * outHeight * outWidth];
+        var counts = new int[outHeight * outWidth];
+        for (var c = 0; c < channels; c++)
+        {
+            for (var y = 0; y < height; y++)
+            {
+                for (var x = 0; x < width; x++)
+                {
+                    var cell = ((y / block) * outWidth) + (x / block);
+                    expected[(c * outHeight * outWidth) + cell] += image[(c * height * width) + (y * width) + x];
+                    counts[cell] += c == 0 ? 1 : 0;
+                }
+            }
+        }
+
+        var cells = new float[extractor.ChannelCellsLength];
+        var features = extractor.Extract(image, cells);
+        Assert.Equal(expected.Length, extractor.ChannelCellsLength);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i] / counts[i % counts.Length], cells[i], 4);
+        }
+
+        for (var i = 0; i < counts.Length; i++)
+        {
+            var grey = 0.0;
+            for (var c = 0; c < channels; c++)
+            {
+                grey += expected[(c * counts.Length) + i] / counts[i];
+            }
+
+            Assert.InRange(features.Thumbnail[i], Math.Round(255 * grey / channels) - 1, Math.Round(255 * grey / channels) + 1);
+        }
+    }
 }
