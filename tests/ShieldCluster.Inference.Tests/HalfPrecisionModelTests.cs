@@ -11,7 +11,7 @@ public sealed class HalfPrecisionModelTests : IDisposable
     [Fact]
     public void Run_Float16Graph_NarrowsInputsAndWidensOutputs()
     {
-        OnnxIdentityModel.Write(_root, "half", OnnxIdentityModel.Float16, [4], "TYPE_FP16", "TYPE_FP32");
+        OnnxModels.WriteIdentity(_root, "half", OnnxModels.Float16, [4], "TYPE_FP16", "TYPE_FP32");
         using var repository = ModelRepositoryFixture.Open(_root);
         var model = Assert.IsType<Runtime.ModelVersion>(repository.Find("half", null));
         Assert.True(model.HalfPrecision);
@@ -28,7 +28,7 @@ public sealed class HalfPrecisionModelTests : IDisposable
     [Fact]
     public void Run_FloatGraph_IsNotHalfPrecisionAndKeepsValuesExact()
     {
-        OnnxIdentityModel.Write(_root, "single", OnnxIdentityModel.Float, [4], "TYPE_FP32", "TYPE_FP32");
+        OnnxModels.WriteIdentity(_root, "single", OnnxModels.Float, [4], "TYPE_FP32", "TYPE_FP32");
         using var repository = ModelRepositoryFixture.Open(_root);
         var model = Assert.IsType<Runtime.ModelVersion>(repository.Find("single", null));
         Assert.False(model.HalfPrecision);
@@ -40,7 +40,7 @@ public sealed class HalfPrecisionModelTests : IDisposable
     [Fact]
     public async Task InferAsync_Float16GraphThroughTheBatcher_AnswersEachRequestWithItsRows()
     {
-        OnnxIdentityModel.Write(_root, "half", OnnxIdentityModel.Float16, [4], "TYPE_FP16", "TYPE_FP32");
+        OnnxModels.WriteIdentity(_root, "half", OnnxModels.Float16, [4], "TYPE_FP16", "TYPE_FP32");
         var config = Path.Combine(_root, "half", "config.json");
         File.WriteAllText(config, File.ReadAllText(config).Replace("\"sha256\"", "\"dynamic_batching\":{\"max_queue_delay_microseconds\":20000},\"sha256\"", StringComparison.Ordinal));
         using var repository = ModelRepositoryFixture.Open(_root);
@@ -56,12 +56,12 @@ public sealed class HalfPrecisionModelTests : IDisposable
     }
 
     [Theory]
-    [InlineData(OnnxIdentityModel.Float16, "TYPE_FP16", "TYPE_FP16")]
-    [InlineData(OnnxIdentityModel.Float16, "TYPE_INT64", "TYPE_FP32")]
-    [InlineData(OnnxIdentityModel.Int64, "TYPE_FP32", "TYPE_FP32")]
+    [InlineData(OnnxModels.Float16, "TYPE_FP16", "TYPE_FP16")]
+    [InlineData(OnnxModels.Float16, "TYPE_INT64", "TYPE_FP32")]
+    [InlineData(OnnxModels.Int64, "TYPE_FP32", "TYPE_FP32")]
     public void Load_UnservedTypes_RefusesTheModel(int elementType, string inputType, string outputType)
     {
-        OnnxIdentityModel.Write(_root, "refused", elementType, [4], inputType, outputType);
+        OnnxModels.WriteIdentity(_root, "refused", elementType, [4], inputType, outputType);
         using var repository = ModelRepositoryFixture.Open(_root);
         Assert.Null(repository.Find("refused", null));
     }
@@ -93,7 +93,7 @@ public sealed class BatchPaddingTests : IDisposable
     [InlineData(8)]
     public void Run_Padded_AnswersOnlyTheRowsSent(int batchSize)
     {
-        OnnxIdentityModel.Write(_root, "pad", OnnxIdentityModel.Float16, [4], "TYPE_FP16", "TYPE_FP32");
+        OnnxModels.WriteIdentity(_root, "pad", OnnxModels.Float16, [4], "TYPE_FP16", "TYPE_FP32");
         using var repository = Open(BatchPadding.Always);
         var model = Assert.IsType<Runtime.ModelVersion>(repository.Find("pad", null));
         Assert.Equal([1, 2, 4, 8], model.BatchSizes);
@@ -105,7 +105,7 @@ public sealed class BatchPaddingTests : IDisposable
     [Fact]
     public void Auto_OnTheCpu_DoesNotPad()
     {
-        OnnxIdentityModel.Write(_root, "pad", OnnxIdentityModel.Float, [4], "TYPE_FP32", "TYPE_FP32");
+        OnnxModels.WriteIdentity(_root, "pad", OnnxModels.Float, [4], "TYPE_FP32", "TYPE_FP32");
         using var repository = Open(BatchPadding.Auto);
         Assert.Empty(Assert.IsType<Runtime.ModelVersion>(repository.Find("pad", null)).BatchSizes);
     }

@@ -202,7 +202,8 @@ public class BinaryHttpTests(ShieldServerFactory server) : IClassFixture<ShieldS
 
     private static byte[] Bytes(float[] values) => GrpcRequests.RawBytes(values);
 
-    private static ByteArrayContent Binary(string header, byte[] data, string? headerLength = null)
+    /// <summary>A body of Triton's binary tensor extension: <paramref name="header"/> as JSON, then <paramref name="data"/>.</summary>
+    internal static ByteArrayContent Binary(string header, byte[] data, string? headerLength = null)
     {
         var json = Encoding.UTF8.GetBytes(header);
         var content = new ByteArrayContent([.. json, .. data]);

@@ -22,7 +22,7 @@ public sealed class HalfPrecisionServerFactory : ShieldServerFactory
     public string Repository { get; } = Path.Combine(Path.GetTempPath(), "shield-fp16-server-" + Guid.NewGuid().ToString("N"));
 
     public HalfPrecisionServerFactory() =>
-        OnnxIdentityModel.Write(Repository, "half-image", OnnxIdentityModel.Float16, [3, 224, 224], "TYPE_FP16", "TYPE_FP32");
+        OnnxModels.WriteIdentity(Repository, "half-image", OnnxModels.Float16, [3, 224, 224], "TYPE_FP16", "TYPE_FP32");
 
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
     {
@@ -78,10 +78,9 @@ public class HalfPrecisionTests(HalfPrecisionServerFactory server) : IClassFixtu
     public async Task Fp32Request_ToTheFp16Model_Is400NamingFp16()
     {
         var client = server.ClientWithKey(ShieldServerFactory.FuzzKey);
-        var header = Encoding.UTF8.GetBytes($"{{\"inputs\":[{{\"name\":\"input\",\"shape\":[1,3,224,224],\"datatype\":\"FP32\",\"parameters\":{{\"binary_data_size\":{Values * 4}}}}}]}}");
-        var content = new ByteArrayContent([.. header, .. new byte[Values * 4]]);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        content.Headers.TryAddWithoutValidation(BinaryTensors.Header, header.Length.ToString(CultureInfo.InvariantCulture));
+        var content = BinaryHttpTests.Binary(
+            $"{{\"inputs\":[{{\"name\":\"input\",\"shape\":[1,3,224,224],\"datatype\":\"FP32\",\"parameters\":{{\"binary_data_size\":{Values * 4}}}}}]}}",
+            new byte[Values * 4]);
         var response = await client.PostAsync("/v2/models/half-image/infer", content);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("the model expects FP16", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -108,14 +107,7 @@ public class HalfPrecisionTests(HalfPrecisionServerFactory server) : IClassFixtu
         Assert.Contains("raw_input_contents", Assert.Throws<ApiException>(() => GrpcTensors.ToRequest(message, out _)).Message, StringComparison.Ordinal);
     }
 
-    private static ByteArrayContent Binary(Half[] values, int size)
-    {
-        var header = Encoding.UTF8.GetBytes(
-            $"{{\"inputs\":[{{\"name\":\"input\",\"shape\":[1,3,224,224],\"datatype\":\"FP16\",\"parameters\":{{\"binary_data_size\":{size}}}}}],\"outputs\":[{{\"name\":\"output\",\"parameters\":{{\"binary_data\":true}}}}]}}");
-        var data = MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
-        var content = new ByteArrayContent([.. header, .. data.AsSpan(0, Math.Min(size, data.Length))]);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        content.Headers.TryAddWithoutValidation(BinaryTensors.Header, header.Length.ToString(CultureInfo.InvariantCulture));
-        return content;
-    }
+    private static ByteArrayContent Binary(Half[] values, int size) => BinaryHttpTests.Binary(
+        $"{{\"inputs\":[{{\"name\":\"input\",\"shape\":[1,3,224,224],\"datatype\":\"FP16\",\"parameters\":{{\"binary_data_size\":{size}}}}}],\"outputs\":[{{\"name\":\"output\",\"parameters\":{{\"binary_data\":true}}}}]}}",
+        MemoryMarshal.AsBytes(values.AsSpan())[..Math.Min(size, values.Length * 2)].ToArray());
 }
