@@ -65,8 +65,6 @@ public static class GrpcTensors
         }
 
         var input = new InferInput { Name = name, Datatype = tensor.Datatype, Shape = [.. tensor.Shape] };
-        var fp32 = string.Equals(tensor.Datatype, "FP32", StringComparison.Ordinal);
-        var fp16 = string.Equals(tensor.Datatype, "FP16", StringComparison.Ordinal);
         if (raw is not null)
         {
             if (tensor.Contents is not null)
@@ -74,14 +72,14 @@ public static class GrpcTensors
                 throw ApiException.BadRequest($"input '{name}' has both 'contents' and raw_input_contents; send one or the other");
             }
 
-            var width = fp32 ? Fp32Bytes.Size : fp16 ? Fp16Bytes.Size : 1;
-            if (raw.Length % width != 0)
+            var width = RawTensors.ValueSize(tensor.Datatype);
+            if (width > 0 && raw.Length % width != 0)
             {
                 throw ApiException.BadRequest($"input '{name}': raw_input_contents has {raw.Length} bytes, not a multiple of {width} ({tensor.Datatype})");
             }
 
             // Only FP32 and FP16 are served; for another datatype validation names the one the model expects.
-            input.Data = fp32 ? Fp32Bytes.Read(raw.Span) : fp16 ? Fp16Bytes.Read(raw.Span) : [];
+            input.Data = RawTensors.Read(tensor.Datatype, raw.Span);
             return input;
         }
 
@@ -90,12 +88,12 @@ public static class GrpcTensors
             throw ApiException.BadRequest($"input '{name}' has no data: send contents.fp32_contents or raw_input_contents");
         }
 
-        if (fp16)
+        if (tensor.Datatype == "FP16")
         {
             throw ApiException.BadRequest($"input '{name}' is FP16: the protocol carries FP16 only as raw_input_contents");
         }
 
-        input.Data = fp32 ? [.. tensor.Contents.Fp32Contents] : [];
+        input.Data = tensor.Datatype == "FP32" ? [.. tensor.Contents.Fp32Contents] : [];
         return input;
     }
 

@@ -36,12 +36,7 @@ public static partial class InferRequestParser
 
             var bytes = binary.Slice(offset, (int)size);
             offset += (int)size;
-            var width = input.Datatype switch
-            {
-                "FP32" => Fp32Bytes.Size,
-                "FP16" => Fp16Bytes.Size,
-                _ => 0,
-            };
+            var width = RawTensors.ValueSize(input.Datatype);
             if (width == 0)
             {
                 // Only FP32 and FP16 are served; validation names the datatype the model expects.
@@ -54,7 +49,7 @@ public static partial class InferRequestParser
                 throw ApiException.BadRequest($"input '{input.Name}' declares binary_data_size {size}, not a multiple of {width} bytes ({input.Datatype})");
             }
 
-            input.Data = width == Fp16Bytes.Size ? Fp16Bytes.Read(bytes) : Fp32Bytes.Read(bytes);
+            input.Data = RawTensors.Read(input.Datatype, bytes);
         }
 
         if (offset != binary.Length)

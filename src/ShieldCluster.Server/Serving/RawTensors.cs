@@ -1,0 +1,27 @@
+namespace ShieldCluster.Server.Serving;
+
+/// <summary>
+/// The datatypes served as raw bytes (the HTTP binary tensor extension, gRPC
+/// <c>raw_input_contents</c>): FP32 as is, FP16 widened to FP32 (<see cref="Fp16Bytes"/>).
+/// </summary>
+public static class RawTensors
+{
+    /// <summary>Bytes per value of <paramref name="datatype"/>; 0 for a datatype not served.</summary>
+    public static int ValueSize(string? datatype) => datatype switch
+    {
+        "FP32" => Fp32Bytes.Size,
+        "FP16" => Fp16Bytes.Size,
+        _ => 0,
+    };
+
+    /// <summary>
+    /// The values in <paramref name="bytes"/> (a multiple of <see cref="ValueSize"/>) as FP32; none for
+    /// a datatype not served, so that validation names the datatype the model expects.
+    /// </summary>
+    public static float[] Read(string? datatype, ReadOnlySpan<byte> bytes) => ValueSize(datatype) switch
+    {
+        Fp32Bytes.Size => Fp32Bytes.Read(bytes),
+        Fp16Bytes.Size => Fp16Bytes.Read(bytes),
+        _ => [],
+    };
+}
