@@ -219,8 +219,9 @@ public sealed partial class ClientGrain(
 
         if (CurrentPlan() is { } plan)
         {
-            await AssessAsync(plan.Risk, time.GetUtcNow());
-            ReportToPeers(ResolveProfile()!.Plan, today);
+            var now = time.GetUtcNow();
+            await AssessAsync(plan.Risk, now);
+            ReportToPeers(ResolveProfile()!.Plan, now);
         }
 
         if (StageTimings.Enabled)
@@ -503,7 +504,7 @@ public sealed partial class ClientGrain(
     /// <see cref="DetectionOptions.PeerReportInterval"/> and one call at a time, without awaiting it:
     /// the answer (the peers' statistics) lands in a turn of its own and counts from the next assessment.
     /// </summary>
-    private void ReportToPeers(string plan, int today)
+    private void ReportToPeers(string plan, DateTimeOffset now)
     {
         var nowTicks = Environment.TickCount64;
         if (_peerReportInFlight || (_peerReported && nowTicks - _peerReportedAt < (long)detection.Value.PeerReportInterval.TotalMilliseconds))
@@ -514,10 +515,8 @@ public sealed partial class ClientGrain(
         _peerReportInFlight = true;
         _peerReported = true;
         _peerReportedAt = nowTicks;
-        var coverage = State.NovelLabelCounts.Count > 0
-            ? ExtractionCoverage.Measure(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(State.NovelLabelCounts), State.NovelClasses).Coverage
-            : 0;
-        var report = new PeerReport(ClientId, today, State.NovelDayNumber == today ? State.NovelItems : 0, coverage);
+        var signals = Extraction(now);
+        var report = new PeerReport(ClientId, DateOnly.FromDateTime(now.UtcDateTime).DayNumber, signals.NovelToday, signals.Coverage?.Coverage ?? 0);
         _ = ReportToPeersAsync(plan, report);
     }
 
