@@ -275,7 +275,7 @@ internal sealed class ServerTarget : IAsyncDisposable
 internal sealed record RiskSummary(int ClientsWithRisk, double MaxRisk, Dictionary<string, long> ByEnforcement);
 
 /// <summary>The server's own view of a phase, from the difference of two /metrics scrapes.</summary>
-internal sealed record ServerSideStats(long Requests, double MeanMs, string P99Bucket, double? MeanBatchSize);
+internal sealed record ServerSideStats(long Requests, double MeanMs, string P99Bucket, double? MeanBatchSize, double? LeasedShare = null);
 
 /// <summary>The counters this generator reads from the server's Prometheus text.</summary>
 internal sealed class MetricsSnapshot
@@ -289,7 +289,8 @@ internal sealed class MetricsSnapshot
         var values = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n'))
         {
-            if (line.StartsWith("shield_inference_duration_seconds", StringComparison.Ordinal) || line.StartsWith("shield_inference_batch_size", StringComparison.Ordinal))
+            if (line.StartsWith("shield_inference_duration_seconds", StringComparison.Ordinal) || line.StartsWith("shield_inference_batch_size", StringComparison.Ordinal)
+                || line.StartsWith("shield_admissions_total", StringComparison.Ordinal))
             {
                 var space = line.LastIndexOf(' ');
                 if (space > 0 && double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
@@ -344,6 +345,10 @@ internal sealed class MetricsSnapshot
         const string Batch = "shield_inference_batch_size";
         var batches = end.Sum(Batch + "_count") - start.Sum(Batch + "_count");
         double? meanBatch = batches > 0 ? Math.Round((end.Sum(Batch + "_sum") - start.Sum(Batch + "_sum")) / batches, 2) : null;
-        return new ServerSideStats((long)count, Math.Round(mean, 3), p99, meanBatch);
+        // Admissions made under a lease by the front end (no grain call), of all admission decisions.
+        const string Admissions = "shield_admissions_total";
+        var decisions = end.Sum(Admissions) - start.Sum(Admissions);
+        double? leased = decisions > 0 ? Math.Round((end.Sum(Admissions, "by=\"lease\"") - start.Sum(Admissions, "by=\"lease\"")) / decisions, 3) : null;
+        return new ServerSideStats((long)count, Math.Round(mean, 3), p99, meanBatch, leased);
     }
 }

@@ -22,6 +22,22 @@ public interface IClientGrain : IGrainWithStringKey
     Task<Admission> AdmitAsync(int items, string keyHash);
 
     /// <summary>
+    /// Takes the records and unused admissions of the front end's previous lease, then admits or
+    /// refuses the request; a client in good standing that sends fast gets a new lease with the
+    /// admission (<see cref="Admission.Lease"/>).
+    /// </summary>
+    [Alias("RenewAsync")]
+    Task<Admission> RenewAsync(AdmissionRenewal renewal);
+
+    /// <summary>
+    /// The records of requests served under a lease and the admissions of a lease that ran out unused,
+    /// delivered without an admission (the front end's periodic flush).
+    /// </summary>
+    [OneWay]
+    [Alias("RecordLeasedAsync")]
+    Task RecordLeasedAsync(IReadOnlyList<QueryRecord> records, int unusedRequests, long unusedItems);
+
+    /// <summary>
     /// Makes <paramref name="newKeyHash"/> the client's key; the keys it held stay valid until
     /// <paramref name="oldKeysValidUntil"/>. Durable and audited before it returns; false when the
     /// client does not exist or comes from configuration.

@@ -21,6 +21,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     public const string MisinformPlan = "misinform";
     public const string PeersPlan = "peers";
     public const string FewPeersPlan = "few-peers";
+    public const string FastPlan = "fast";
+    public const string ShallowBucketPlan = "shallow-bucket";
     public const int PeersPlanBudget = 400;
     public const int HistoryCapacity = 200;
     public static readonly TimeSpan HistoryRetention = TimeSpan.FromHours(1);
@@ -48,6 +50,8 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.Plans[MisinformPlan] = new PlanOptions { Risk = new() { ExtractionBudget = 20, Misinform = true, ConcentratedWeight = 1 } };
                 o.Plans[PeersPlan] = new PlanOptions { Burst = 10_000, Risk = new() { ExtractionBudget = PeersPlanBudget, PeerFloor = 10 } };
                 o.Plans[FewPeersPlan] = new PlanOptions { Burst = 10_000, Risk = new() { ExtractionBudget = PeersPlanBudget, PeerFloor = 10 } };
+                o.Plans[FastPlan] = new PlanOptions { RequestsPerSecond = 1_000, Burst = 10_000, DailyQuota = 1_000_000 };
+                o.Plans[ShallowBucketPlan] = new PlanOptions { RequestsPerSecond = 400, Burst = 40, DailyQuota = 1_000_000 };
                 o.Clients["configured"] = new ClientOptions { ApiKeySha256 = new string('a', 64), Plan = TinyPlan, Models = ["fashion-mnist"] };
             });
             host.Services.Configure<ProtectionOptions>(o =>

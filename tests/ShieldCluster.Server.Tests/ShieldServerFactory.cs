@@ -74,8 +74,8 @@ public class ShieldServerFactory : WebApplicationFactory<Program>
     {
         var settings = new Dictionary<string, string?>
         {
-            ["Shield:SiloPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Shield:GatewayPort"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Shield:SiloPort"] = ShieldCluster.Testing.ServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Shield:GatewayPort"] = ShieldCluster.Testing.ServerProcess.FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Shield:ClusterId"] = "test-" + Guid.NewGuid().ToString("N")[..8],
             ["Shield:Inference:ModelRepository"] = RepositoryPaths.Models,
         };
@@ -105,12 +105,5 @@ public class ShieldServerFactory : WebApplicationFactory<Program>
         }
 
         return client;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -44,6 +44,9 @@ public sealed partial class ClientGrain(
     private long _peerReportedAt;
     private bool _peerReported;
     private Dictionary<string, int>? _classesByModel;
+    private long _rateWindowStart;
+    private int _rateCount;
+    private double _rate;
 
     private ClientState State => state.State;
 
@@ -78,12 +81,34 @@ public sealed partial class ClientGrain(
     }
 
     /// <inheritdoc />
-    public Task<Admission> AdmitAsync(int items) => AdmitCoreAsync(items, keyHash: null);
+    public Task<Admission> AdmitAsync(int items) => AdmitCoreAsync(items, keyHash: null, leasable: false);
 
     /// <inheritdoc />
-    public Task<Admission> AdmitAsync(int items, string keyHash) => AdmitCoreAsync(items, keyHash);
+    public Task<Admission> AdmitAsync(int items, string keyHash) => AdmitCoreAsync(items, keyHash, leasable: false);
 
-    private async Task<Admission> AdmitCoreAsync(int items, string? keyHash)
+    /// <inheritdoc />
+    public async Task<Admission> RenewAsync(AdmissionRenewal renewal)
+    {
+        GiveBack(renewal.UnusedRequests, renewal.UnusedItems);
+        if (renewal.Records.Count > 0)
+        {
+            await ObserveAsync(renewal.Records);
+        }
+
+        return await AdmitCoreAsync(renewal.Items, renewal.KeyHash, leasable: true);
+    }
+
+    /// <inheritdoc />
+    public async Task RecordLeasedAsync(IReadOnlyList<QueryRecord> records, int unusedRequests, long unusedItems)
+    {
+        GiveBack(unusedRequests, unusedItems);
+        if (records.Count > 0)
+        {
+            await ObserveAsync(records);
+        }
+    }
+
+    private async Task<Admission> AdmitCoreAsync(int items, string? keyHash, bool leasable)
     {
         var profile = ResolveProfile();
         if (profile is null || (keyHash is not null && profile.Source != ClientSource.Configuration && !HoldsKey(keyHash, time.GetUtcNow())))
@@ -131,12 +156,19 @@ public sealed partial class ClientGrain(
             retryAfter = DailyQuota.UntilReset(now);
         }
 
+        AdmissionLease? lease = null;
+        var degrade = State.Enforcement is EnforcementState.Degraded or EnforcementState.Throttled;
+        // Misinformation follows the plan's budget alone (the peers and the coverage weight only degrade or throttle earlier).
+        var misinform = plan.Risk.Misinform && !plan.Risk.IsMonitorOnly(RiskScorer.Extraction) && NovelToday(now) >= plan.Risk.ExtractionBudget;
         if (decision == AdmissionDecision.Admitted)
         {
             quota = quota.Consume(items, now);
             State.TotalRequests++;
             State.TotalItems += items;
             State.LastSeen = now;
+            UpdateRate();
+            lease = leasable && !degrade && !misinform ? Lease(plan, items, ref bucket, ref quota, now) : null;
+            _rateCount += 1 + (lease?.Requests ?? 0);
         }
         else
         {
@@ -155,10 +187,107 @@ public sealed partial class ClientGrain(
             limits.Burst,
             (int)Math.Floor(bucket.Tokens),
             (int)Math.Ceiling(bucket.TimeToFull(limits, now).TotalSeconds),
-            State.Enforcement is EnforcementState.Degraded or EnforcementState.Throttled,
-            // Misinformation follows the plan's budget alone (the peers and the coverage weight only degrade or throttle earlier).
-            plan.Risk.Misinform && !plan.Risk.IsMonitorOnly(RiskScorer.Extraction) && NovelToday(now) >= plan.Risk.ExtractionBudget,
-            decision == AdmissionDecision.Admitted && ShouldSqueeze());
+            degrade,
+            misinform,
+            decision == AdmissionDecision.Admitted && ShouldSqueeze(),
+            lease);
+    }
+
+    /// <summary>
+    /// A lease for a client in good standing that sends at least <see cref="ProtectionOptions.LeaseMinRate"/>
+    /// requests per second: twice what it sends in <see cref="ProtectionOptions.AdmissionLease"/> at its
+    /// recent rate (at most <see cref="ProtectionOptions.LeaseMaxRequests"/> requests of
+    /// <paramref name="items"/> items each, and no more than its bucket and quota hold), taken from
+    /// both now. Null when the client is new (its squeezing warm-up), in any state but ok, squeezed on
+    /// every request, or slower: every one of its requests then asks this grain.
+    /// </summary>
+    private AdmissionLease? Lease(PlanOptions plan, int items, ref TokenBucket bucket, ref DailyQuota quota, DateTimeOffset now)
+    {
+        var options = protection.Value;
+        if (options.AdmissionLease <= TimeSpan.Zero
+            || _rate < options.LeaseMinRate
+            || State.Enforcement != EnforcementState.Ok
+            || SqueezesEveryRequest())
+        {
+            return null;
+        }
+
+        // Twice what the client sent in a lease's time at its recent rate: a lease that runs out of
+        // requests before its time asks again early; what is left at the end comes back.
+        var requests = Math.Min(options.LeaseMaxRequests, Math.Floor(2 * _rate * options.AdmissionLease.TotalSeconds));
+        requests = Math.Min(requests, Math.Floor(bucket.Tokens));
+        requests = Math.Min(requests, quota.Remaining(plan.DailyQuota, now) / Math.Max(1, items));
+        if (requests < 2)
+        {
+            return null;
+        }
+
+        var granted = (int)requests;
+        var leasedItems = (long)granted * items;
+        bucket = bucket with { Tokens = bucket.Tokens - granted };
+        quota = quota.Consume(leasedItems, now);
+        State.TotalRequests += granted;
+        State.TotalItems += leasedItems;
+        return new AdmissionLease(granted, leasedItems, (int)Math.Ceiling(options.AdmissionLease.TotalMilliseconds));
+    }
+
+    /// <summary>Gives a lease's unused admissions back to the bucket (up to its burst) and today's quota.</summary>
+    private void GiveBack(int requests, long items)
+    {
+        if (requests <= 0 && items <= 0)
+        {
+            return;
+        }
+
+        requests = Math.Max(0, requests);
+        items = Math.Max(0, items);
+        State.BucketTokens += requests;
+        if (CurrentPlan() is { } plan)
+        {
+            State.BucketTokens = Math.Min(State.BucketTokens, plan.Burst);
+        }
+
+        if (State.QuotaDayNumber == DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).DayNumber)
+        {
+            State.QuotaUsed = Math.Max(0, State.QuotaUsed - items);
+        }
+
+        State.TotalRequests = Math.Max(0, State.TotalRequests - requests);
+        State.TotalItems = Math.Max(0, State.TotalItems - items);
+        _rateCount = Math.Max(0, _rateCount - requests);
+        _dirty = true;
+    }
+
+    /// <summary>
+    /// Closes the rate window once a second has passed: the client's rate is then what it was admitted
+    /// over that window (leases count what they admit, less what comes back unused).
+    /// </summary>
+    private void UpdateRate()
+    {
+        // The product's clock (a test's fake one moves only when told).
+        var now = time.GetTimestamp();
+        if (_rateWindowStart == 0)
+        {
+            _rateWindowStart = now;
+        }
+
+        var elapsed = (double)(now - _rateWindowStart) / time.TimestampFrequency;
+        if (elapsed >= 1)
+        {
+            _rate = _rateCount / elapsed;
+            _rateCount = 0;
+            _rateWindowStart = now;
+        }
+    }
+
+    /// <summary>Whether adaptive squeezing squeezes every request of this client (new, stepped up, or flagged).</summary>
+    private bool SqueezesEveryRequest()
+    {
+        var options = protection.Value;
+        return options.Squeezing == SqueezingPolicy.Adaptive
+            && (State.TotalRequests <= options.SqueezingWarmup
+                || State.Enforcement != EnforcementState.Ok
+                || _detectors.Signals.SqueezeFlags >= options.SqueezingEscalateFlags);
     }
 
     /// <summary>Whether this request's items are squeezed, under <see cref="SqueezingPolicy.Adaptive"/> (the pipeline decides the other policies).</summary>
@@ -166,16 +295,36 @@ public sealed partial class ClientGrain(
     {
         var options = protection.Value;
         return options.Squeezing == SqueezingPolicy.Adaptive
-            && (State.TotalRequests <= options.SqueezingWarmup
-                || State.Enforcement != EnforcementState.Ok
-                || _detectors.Signals.SqueezeFlags >= options.SqueezingEscalateFlags
-                || Random.Shared.NextDouble() < options.SqueezingSampleRate);
+            && (SqueezesEveryRequest() || Random.Shared.NextDouble() < options.SqueezingSampleRate);
     }
 
     /// <inheritdoc />
-    public async Task RecordAsync(QueryRecord record)
+    public Task RecordAsync(QueryRecord record) => ObserveAsync([record]);
+
+    /// <summary>Appends served requests to the history, feeds their items to the detectors, then assesses the client once.</summary>
+    private async Task ObserveAsync(IReadOnlyList<QueryRecord> served)
     {
         var started = StageTimings.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        foreach (var record in served)
+        {
+            Append(record);
+        }
+
+        if (CurrentPlan() is { } plan)
+        {
+            var now = time.GetUtcNow();
+            await AssessAsync(plan.Risk, now);
+            ReportToPeers(ResolveProfile()!.Plan, now);
+        }
+
+        if (StageTimings.Enabled)
+        {
+            StageTimings.Add(StageTimings.Stage.GrainRecord, System.Diagnostics.Stopwatch.GetTimestamp() - started, served.Count);
+        }
+    }
+
+    private void Append(QueryRecord record)
+    {
         var records = History.Records;
         records.Add(record);
         _historyItems += record.Items.Count;
@@ -215,18 +364,6 @@ public sealed partial class ClientGrain(
         if (State.NovelItems != novel)
         {
             State.NovelClasses = Math.Max(State.NovelClasses, ClassesOf(record.Model, record.Version));
-        }
-
-        if (CurrentPlan() is { } plan)
-        {
-            var now = time.GetUtcNow();
-            await AssessAsync(plan.Risk, now);
-            ReportToPeers(ResolveProfile()!.Plan, now);
-        }
-
-        if (StageTimings.Enabled)
-        {
-            StageTimings.Add(StageTimings.Stage.GrainRecord, System.Diagnostics.Stopwatch.GetTimestamp() - started);
         }
     }
 

@@ -50,10 +50,10 @@ public static class StageTimings
     }
 
     /// <summary>Adds one observation of <paramref name="stage"/> (Stopwatch ticks).</summary>
-    public static void Add(Stage stage, long ticks)
+    public static void Add(Stage stage, long ticks, int count = 1)
     {
         Interlocked.Add(ref Sums[(int)stage], ticks);
-        Interlocked.Increment(ref Counts[(int)stage]);
+        Interlocked.Add(ref Counts[(int)stage], count);
         if (_timer is null)
         {
             lock (Gate)

@@ -90,4 +90,34 @@ public sealed class ProtectionOptions
     /// <summary>Scores kept when <see cref="DegradedOutputs"/> is <c>TopK</c>. Default 1.</summary>
     [Range(1, 1000)]
     public int DegradedTopK { get; set; } = 1;
+
+    /// <summary>
+    /// How long an admission lease lasts: a client in good standing that sends at least
+    /// <see cref="LeaseMinRate"/> requests per second is admitted by the front end itself for up to
+    /// this long (at most <see cref="LeaseMaxRequests"/> requests), so one heavy client's grain is not
+    /// one call per request. What this delays is stated in the README ("Admission leases"): a
+    /// detection, block or key rotation reaches a front end holding a lease within this time.
+    /// Default 100 ms; zero turns leases off (every request asks the grain).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan AdmissionLease { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The most requests one lease admits. Default 64.</summary>
+    [Range(2, 100_000)]
+    public int LeaseMaxRequests { get; set; } = 64;
+
+    /// <summary>
+    /// The request rate (per second, over the last second) from which a client gets leases; a
+    /// lease holds twice what the client sends in <see cref="AdmissionLease"/> at that rate. Default 100:
+    /// interactive clients and the red team's attacks stay one grain call per request.
+    /// </summary>
+    [Range(1.0, 1e9)]
+    public double LeaseMinRate { get; set; } = 100;
+
+    /// <summary>
+    /// How often a front end delivers the records of requests it admitted under leases (one call per
+    /// client per interval, however many requests). Default 20 ms.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:00:01")]
+    public TimeSpan LeaseFlushInterval { get; set; } = TimeSpan.FromMilliseconds(20);
 }

@@ -6,6 +6,7 @@ using ShieldCluster.Grains.Options;
 using ShieldCluster.Inference.Repository;
 using ShieldCluster.Server.Http;
 using ShieldCluster.Server.Identity;
+using ShieldCluster.Server.Serving;
 using Microsoft.Extensions.Options;
 
 namespace ShieldCluster.Server.Apis;
@@ -140,7 +141,7 @@ public static class AdminApi
 
     /// <summary>Blocks a client, for some minutes or until unblocked; durable before it answers.</summary>
     public static async Task<IResult> BlockClientAsync(HttpContext context, string id, AdminAuthenticator admins, IGrainFactory grains,
-        [FromKeyedServices(ShieldTime.Key)] TimeProvider time)
+        [FromKeyedServices(ShieldTime.Key)] TimeProvider time, AdmissionLeases leases)
     {
         var admin = await admins.AuthorizeAsync(context, changesState: true);
         var request = await ReadBodyAsync<BlockRequest>(context, "{\"reason\", \"minutes\"?}");
@@ -155,6 +156,9 @@ public static class AdminApi
         {
             throw ApiException.NotFound($"client '{id}' not found");
         }
+
+        // This silo's lease ends now; another silo's within its lease time (README, "Admission leases").
+        leases.Revoke(id);
 
         return TypedResults.Ok(new { clientId = id, enforcement = new { state = Name(EnforcementState.Blocked), until } });
     }
@@ -178,7 +182,7 @@ public static class AdminApi
     /// working for <c>graceMinutes</c> (default 0: it stops at once, on every silo).
     /// </summary>
     public static async Task<IResult> RotateKeyAsync(HttpContext context, string id, AdminAuthenticator admins, IGrainFactory grains,
-        [FromKeyedServices(ShieldTime.Key)] TimeProvider time)
+        [FromKeyedServices(ShieldTime.Key)] TimeProvider time, AdmissionLeases leases)
     {
         var admin = await admins.AuthorizeAsync(context, changesState: true);
         var request = context.Request.ContentLength is 0 || (context.Request.ContentLength is null && !context.Request.Headers.ContainsKey("Transfer-Encoding"))
@@ -198,14 +202,18 @@ public static class AdminApi
             throw ApiException.NotFound($"client '{id}' not found");
         }
 
+        leases.Revoke(id);
+
         return TypedResults.Ok(new { clientId = id, apiKey = key, oldKeyValidUntil = validUntil });
     }
 
     /// <summary>Deletes a client created at run time, with its keys, usage and history; audited.</summary>
-    public static async Task<IResult> DeleteClientAsync(HttpContext context, string id, AdminAuthenticator admins, IGrainFactory grains)
+    public static async Task<IResult> DeleteClientAsync(HttpContext context, string id, AdminAuthenticator admins, IGrainFactory grains, AdmissionLeases leases)
     {
         var admin = await admins.AuthorizeAsync(context, changesState: true);
         var client = await ExistingRunTimeClientAsync(grains, id, "delete it");
+        // The lease's buffered records die with the client: nothing is delivered to it after its deletion.
+        leases.Revoke(id, deliver: false);
         if (!await client.DeleteAsync(admin))
         {
             throw ApiException.NotFound($"client '{id}' not found");

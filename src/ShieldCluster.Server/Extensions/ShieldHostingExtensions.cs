@@ -279,6 +279,7 @@ public static class ShieldHostingExtensions
         services.AddSingleton<InferencePipeline>();
         services.AddSingleton<QueryFeatures>();
         services.AddSingleton<CrossClientIndex>();
+        services.AddSingleton<AdmissionLeases>();
         services.AddSingleton<ServerReadiness>();
         services.TryAddSingleton(new DemoKeyOutput(Console.Out));
         services.AddHostedService<StartupTasks>();

@@ -26,10 +26,13 @@ public sealed partial class InferencePipeline(
     IOptions<ProtectionOptions> protection,
     QueryFeatures features,
     CrossClientIndex crossClient,
+    AdmissionLeases leases,
     [FromKeyedServices(ShieldTime.Key)] TimeProvider time,
     ShieldMetrics metrics,
     ILogger<InferencePipeline> logger)
 {
+    private readonly Prometheus.Counter.Child _leasedAdmissions = metrics.Admissions.WithLabels("lease");
+    private readonly Prometheus.Counter.Child _grainAdmissions = metrics.Admissions.WithLabels("grain");
     private readonly HardeningPolicy _degraded = new(
         protection.Value.DegradedOutputs, protection.Value.DegradedDecimals, protection.Value.DegradedTopK);
 
@@ -75,18 +78,22 @@ public sealed partial class InferencePipeline(
         var protect = protection.Value.Enabled;
         if (protect)
         {
-            var admission = await AdmitAsync(clientGrain, client, batchSize);
-            if (admission is null)
+            // Under a live lease this front end admits the request itself (no grain call); the lease
+            // was granted in good standing, so the adaptive squeeze is this front end's sample.
+            var leased = leases.TryAdmit(client.ClientId, client.KeyHash, batchSize, out var admission);
+            var decided = leased ? admission : await AdmitAsync(clientGrain, client, batchSize);
+            (leased ? _leasedAdmissions : _grainAdmissions).Inc();
+            if (decided is null)
             {
                 protect = false;
             }
             else
             {
-                admitted?.Invoke(admission);
-                ThrowIfRefused(admission);
-                degrade = admission.DegradeOutputs;
-                misinform = admission.Misinform;
-                adaptiveSqueeze = admission.Squeeze;
+                admitted?.Invoke(decided);
+                ThrowIfRefused(decided);
+                degrade = decided.DegradeOutputs;
+                misinform = decided.Misinform;
+                adaptiveSqueeze = leased ? Random.Shared.NextDouble() < protection.Value.SqueezingSampleRate : decided.Squeeze;
             }
         }
 
@@ -114,7 +121,11 @@ public sealed partial class InferencePipeline(
             // request is admitted after its detectors saw this one; the cluster-wide lookup follows
             // off the response path.
             var record = features.Build(model, extracted!, result.Outputs[0], flagged, time.GetUtcNow());
-            _ = clientGrain.RecordAsync(record);
+            if (!leases.TryBuffer(client.ClientId, record))
+            {
+                _ = clientGrain.RecordAsync(record);
+            }
+
             crossClient.Enqueue(client.ClientId, record);
             t4 = Stopwatch.GetTimestamp();
             if (misinform)
@@ -187,7 +198,15 @@ public sealed partial class InferencePipeline(
     {
         try
         {
-            return client.KeyHash is { } keyHash ? await clientGrain.AdmitAsync(items, keyHash) : await clientGrain.AdmitAsync(items);
+            if (!leases.Enabled)
+            {
+                return client.KeyHash is { } keyHash ? await clientGrain.AdmitAsync(items, keyHash) : await clientGrain.AdmitAsync(items);
+            }
+
+            // The renewal carries the records and leftovers of this front end's last lease for the client, if any.
+            var admission = await clientGrain.RenewAsync(leases.Renewal(client.ClientId, client.KeyHash, items));
+            leases.Grant(client.ClientId, client.KeyHash, admission);
+            return admission;
         }
         catch (Exception ex) when (protection.Value.StateUnavailable == StateUnavailableAction.Serve && ErrorHandlingMiddleware.IsUnavailable(ex))
         {

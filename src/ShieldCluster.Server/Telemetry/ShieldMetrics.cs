@@ -26,6 +26,7 @@ public sealed class ShieldMetrics
         CrossClientSkipped = factory.CreateCounter("shield_crossclient_skipped_total", "Items that skipped the cluster-wide fingerprint check because this silo's queue for it was full");
         CrossClientBatch = factory.CreateHistogram("shield_crossclient_batch_items", "Items per batch of the cluster-wide fingerprint check (one call per shard per batch)",
             new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
+        Admissions = factory.CreateCounter("shield_admissions_total", "Requests admitted or refused, by where: 'grain' (the client's grain decided) or 'lease' (this front end, under the client's admission lease)", "by");
     }
 
     /// <summary>This server's registry.</summary>
@@ -60,4 +61,7 @@ public sealed class ShieldMetrics
 
     /// <summary>Items per batch of the cluster-wide fingerprint check.</summary>
     public Histogram CrossClientBatch { get; }
+
+    /// <summary>Admission decisions by where they were made (grain or lease).</summary>
+    public Counter Admissions { get; }
 }

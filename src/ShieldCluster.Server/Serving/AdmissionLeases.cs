@@ -1,0 +1,329 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using ShieldCluster.Contracts;
+using ShieldCluster.Grains.Options;
+
+namespace ShieldCluster.Server.Serving;
+
+/// <summary>
+/// The admission leases this front end holds, one per client at most. A client's grain grants a
+/// lease (<see cref="Admission.Lease"/>) to a client in good standing that sends fast; while it is
+/// live, this front end admits that client's requests itself (no grain call each) and buffers their
+/// records, which reach the grain with the next renewal or, at the latest, with the flush every
+/// <see cref="ProtectionOptions.LeaseFlushInterval"/>, one call per client however many requests.
+/// A lease ends when its requests or items are spent or its time runs out; what it did not use goes
+/// back to the grain with the next call.
+/// </summary>
+/// <remarks>
+/// What a lease delays, at most: the grain's detectors see a leased request's features one flush
+/// interval late (20 ms by default), and a change of the client's standing (a detection's
+/// enforcement step, a block, a key rotation) reaches a front end holding a lease when the lease
+/// ends, <see cref="ProtectionOptions.AdmissionLease"/> after it was granted (100 ms by default) or
+/// after <see cref="ProtectionOptions.LeaseMaxRequests"/> requests, whichever comes first. The
+/// admin API also revokes this silo's lease of a client it blocks, rotates or deletes.
+/// </remarks>
+public sealed partial class AdmissionLeases : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Holder> _holders = new(StringComparer.Ordinal);
+    private readonly IGrainFactory _grains;
+    private readonly ProtectionOptions _options;
+    private readonly ILogger<AdmissionLeases> _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _startLock = new();
+    private Task? _loop;
+
+    /// <summary>Creates the lease table; its flush loop starts with the first lease.</summary>
+    public AdmissionLeases(IGrainFactory grains, IOptions<ProtectionOptions> protection, ILogger<AdmissionLeases> logger)
+    {
+        _grains = grains;
+        _options = protection.Value;
+        _logger = logger;
+    }
+
+    /// <summary>Whether leases are on (<see cref="ProtectionOptions.AdmissionLease"/> above zero).</summary>
+    public bool Enabled => _options.AdmissionLease > TimeSpan.Zero;
+
+    /// <summary>Clients holding a lease or buffered records here.</summary>
+    public int Count => _holders.Count;
+
+    /// <summary>
+    /// Admits a request of <paramref name="items"/> items under the client's live lease, if it holds
+    /// one made for the same key with enough left; <paramref name="admission"/> is then the grant's
+    /// admission (its rate-limit figures as of the grant).
+    /// </summary>
+    public bool TryAdmit(string clientId, string? keyHash, int items, out Admission admission)
+    {
+        admission = null!;
+        if (!_holders.TryGetValue(clientId, out var holder))
+        {
+            return false;
+        }
+
+        lock (holder)
+        {
+            if (holder.Requests <= 0 || holder.Items < items || Environment.TickCount64 >= holder.ExpiresAt
+                || !string.Equals(holder.KeyHash, keyHash, StringComparison.Ordinal) || holder.Admission is null)
+            {
+                return false;
+            }
+
+            holder.Requests--;
+            holder.Items -= items;
+            admission = holder.Admission;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// The renewal call for a request no lease admits: it ends the client's lease here and carries its
+    /// buffered records and unused admissions to the grain.
+    /// </summary>
+    public AdmissionRenewal Renewal(string clientId, string? keyHash, int items)
+    {
+        if (!_holders.TryGetValue(clientId, out var holder))
+        {
+            return new AdmissionRenewal(items, keyHash, []);
+        }
+
+        lock (holder)
+        {
+            var renewal = new AdmissionRenewal(items, keyHash, holder.TakeRecords() ?? [], holder.Requests + holder.UnusedRequests, holder.Items + holder.UnusedItems);
+            holder.Requests = holder.UnusedRequests = 0;
+            holder.Items = holder.UnusedItems = 0;
+            return renewal;
+        }
+    }
+
+    /// <summary>Holds the lease an admission grants, if any (added to what is left of a live one: both came out of the bucket).</summary>
+    public void Grant(string clientId, string? keyHash, Admission admission)
+    {
+        if (admission.Lease is not { } lease)
+        {
+            return;
+        }
+
+        var template = admission with { Lease = null };
+        while (true)
+        {
+            var holder = _holders.GetOrAdd(clientId, static _ => new Holder());
+            lock (holder)
+            {
+                if (holder.Retired)
+                {
+                    continue;
+                }
+
+                if (!string.Equals(holder.KeyHash, keyHash, StringComparison.Ordinal))
+                {
+                    // Another key's leftovers are given back with the next call; this key's lease starts afresh.
+                    holder.UnusedRequests += holder.Requests;
+                    holder.UnusedItems += holder.Items;
+                    holder.Requests = 0;
+                    holder.Items = 0;
+                }
+
+                holder.KeyHash = keyHash;
+                holder.Requests += lease.Requests;
+                holder.Items += lease.Items;
+                holder.ExpiresAt = Environment.TickCount64 + lease.Milliseconds;
+                holder.Admission = template;
+                break;
+            }
+        }
+
+        EnsureStarted();
+    }
+
+    /// <summary>
+    /// Buffers the record of a request while the client holds a lease here (delivered with the next
+    /// renewal or flush); false when it holds none, and the caller sends the record itself.
+    /// </summary>
+    public bool TryBuffer(string clientId, QueryRecord record)
+    {
+        if (!_holders.TryGetValue(clientId, out var holder))
+        {
+            return false;
+        }
+
+        lock (holder)
+        {
+            if (holder.Retired)
+            {
+                return false;
+            }
+
+            (holder.Records ??= []).Add(record);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Ends the client's lease here at once (the admin API blocked, rotated or deleted it); its
+    /// records and leftovers reach the grain unless <paramref name="deliver"/> is false.
+    /// </summary>
+    public void Revoke(string clientId, bool deliver = true)
+    {
+        if (_holders.TryRemove(clientId, out var holder))
+        {
+            Retire(clientId, holder, deliver);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_loop is { } loop)
+        {
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        // What is left reaches the grains before the silo stops.
+        foreach (var clientId in _holders.Keys)
+        {
+            Revoke(clientId);
+        }
+
+        _stop.Dispose();
+    }
+
+    /// <summary>Delivers every client's buffered records, and the unused admissions of leases that ran out; drops holders with nothing left.</summary>
+    internal void Flush()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (clientId, holder) in _holders)
+        {
+            List<QueryRecord>? records;
+            int unusedRequests;
+            long unusedItems;
+            lock (holder)
+            {
+                records = holder.TakeRecords();
+                unusedRequests = holder.UnusedRequests;
+                unusedItems = holder.UnusedItems;
+                holder.UnusedRequests = 0;
+                holder.UnusedItems = 0;
+                if (now >= holder.ExpiresAt)
+                {
+                    unusedRequests += holder.Requests;
+                    unusedItems += holder.Items;
+                    holder.Requests = 0;
+                    holder.Items = 0;
+                    if (records is null && unusedRequests == 0 && unusedItems == 0)
+                    {
+                        // Idle past its lease: a late request asks the grain, and its record goes on its own.
+                        holder.Retired = true;
+                        _holders.TryRemove(new KeyValuePair<string, Holder>(clientId, holder));
+                    }
+                }
+            }
+
+            Send(clientId, records, unusedRequests, unusedItems);
+        }
+    }
+
+    private void Retire(string clientId, Holder holder, bool deliver)
+    {
+        List<QueryRecord>? records;
+        int unusedRequests;
+        long unusedItems;
+        lock (holder)
+        {
+            holder.Retired = true;
+            records = holder.TakeRecords();
+            unusedRequests = holder.UnusedRequests + holder.Requests;
+            unusedItems = holder.UnusedItems + holder.Items;
+            holder.Requests = holder.UnusedRequests = 0;
+            holder.Items = holder.UnusedItems = 0;
+        }
+
+        if (deliver)
+        {
+            Send(clientId, records, unusedRequests, unusedItems);
+        }
+    }
+
+    private void Send(string clientId, List<QueryRecord>? records, int unusedRequests, long unusedItems)
+    {
+        if (records is null && unusedRequests == 0 && unusedItems == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            // One-way: the call returns once queued.
+            _ = _grains.GetGrain<IClientGrain>(clientId).RecordLeasedAsync(records ?? [], unusedRequests, unusedItems);
+        }
+        catch (Exception ex)
+        {
+            Log.FlushFailed(_logger, ex, clientId, records?.Count ?? 0);
+        }
+    }
+
+    private void EnsureStarted()
+    {
+        if (_loop is not null)
+        {
+            return;
+        }
+
+        lock (_startLock)
+        {
+            _loop ??= Task.Run(RunAsync);
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        using var timer = new PeriodicTimer(_options.LeaseFlushInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                try
+                {
+                    Flush();
+                }
+                catch (Exception ex)
+                {
+                    Log.FlushLoopFailed(_logger, ex);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    /// <summary>One client's lease on this front end; guarded by its own lock.</summary>
+    private sealed class Holder
+    {
+        public string? KeyHash;
+        public int Requests;
+        public long Items;
+        public long ExpiresAt;
+        public Admission? Admission;
+        public List<QueryRecord>? Records;
+        public int UnusedRequests;
+        public long UnusedItems;
+        public bool Retired;
+
+        public List<QueryRecord>? TakeRecords()
+        {
+            var records = Records;
+            Records = null;
+            return records;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Delivering {Records} leased records of client {ClientId} failed; its detectors miss them")]
+        public static partial void FlushFailed(ILogger logger, Exception exception, string clientId, int records);
+
+        [LoggerMessage(2, LogLevel.Warning, "The admission-lease flush failed; retried on the next tick")]
+        public static partial void FlushLoopFailed(ILogger logger, Exception exception);
+    }
+}
