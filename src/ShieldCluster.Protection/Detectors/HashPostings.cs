@@ -1,5 +1,5 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace ShieldCluster.Protection.Detectors;
 
@@ -13,24 +13,37 @@ namespace ShieldCluster.Protection.Detectors;
 /// common pattern (an edge every garment has), not evidence; without the cap its list would grow to
 /// thousands and every lookup would walk it. An attack's steps are recent, so they stay in the lists.
 /// </summary>
+/// <remarks>
+/// Stored flat (see <see cref="PostingChains{TOwner}"/>): rings of queries and postings (grown to fit)
+/// and an open-addressing table from hash to its newest posting, so a lookup allocates only its
+/// answer (nothing when no earlier query of another owner shares enough) and nothing it stores
+/// outlives the query's eviction as garbage. A posting dropped for the per-hash cap stays in the
+/// postings ring until its query is evicted, but it is not counted in <see cref="Count"/> and no
+/// lookup sees it: eviction, the cap and the answers (their order included) are as they were with
+/// a queue per hash. As before, postings dropped for the cap make room for more queries, so while
+/// many queries share hashes the queries held (and the ring) can span more than
+/// <see cref="Capacity"/> postings.
+/// </remarks>
 /// <typeparam name="TOwner">Who sent a query (a client id).</typeparam>
 public sealed class HashPostings<TOwner>
     where TOwner : notnull
 {
-    // Most hashes belong to one recent query only: its posting sits inline in the slot, later ones in
-    // a queue made only when the hash is shared (no queue object per hash per query).
-    private readonly Dictionary<ulong, Slot> _byHash = [];
-    private readonly Queue<(ulong[] Hashes, long Id)> _order = new();
-    private readonly Dictionary<long, SharedCount> _counts = [];
-    private long _nextId;
+    private readonly PostingChains<TOwner> _chains;
 
     /// <summary>Creates a shard holding at most <paramref name="capacity"/> postings, <paramref name="maxPerHash"/> per hash.</summary>
     public HashPostings(int capacity, int maxPerHash = DefaultMaxPerHash)
+        : this(capacity, maxPerHash, 0)
+    {
+    }
+
+    /// <summary>As the public constructor, with the first sequence number given (tests start near its wrap-around).</summary>
+    internal HashPostings(int capacity, int maxPerHash, uint firstSequence)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPerHash, 1);
         Capacity = capacity;
         MaxPerHash = maxPerHash;
+        _chains = new PostingChains<TOwner>(maxPerHash, firstSequence);
     }
 
     /// <summary>The default for <see cref="MaxPerHash"/>.</summary>
@@ -43,7 +56,10 @@ public sealed class HashPostings<TOwner>
     public int MaxPerHash { get; }
 
     /// <summary>Postings held.</summary>
-    public int Count { get; private set; }
+    public int Count => _chains.Held;
+
+    /// <summary>Bytes of the arrays the shard holds now (they grow with its contents, up to its capacity).</summary>
+    internal long ReservedBytes => _chains.ReservedBytes;
 
     /// <summary>
     /// For each earlier query of another owner sharing at least <paramref name="minShared"/> of
@@ -51,135 +67,55 @@ public sealed class HashPostings<TOwner>
     /// Earlier queries with the same digest (the very same input) are returned too: they are no
     /// evidence, but they tell how popular the content is.
     /// </summary>
+    /// <remarks>
+    /// A hash repeated in <paramref name="hashes"/> or in an earlier query counts once per pair of
+    /// occurrences. The answer lists the earlier queries in the order they were first met: by the
+    /// position of the first shared hash, then oldest first.
+    /// </remarks>
     public IReadOnlyList<(TOwner Owner, ulong Digest, int Shared)> LookupAndAdd(TOwner owner, ulong digest, ReadOnlySpan<ulong> hashes, int minShared = 1)
     {
-        // One pass and one hash-table probe per hash: count the queue's earlier queries (per query
-        // id: a cheap key, no owner hashing per posting), then append the new query to it.
-        _counts.Clear();
-        var id = _nextId++;
-        var stored = hashes.ToArray();
-        foreach (var hash in stored)
+        // One pass and one table probe per hash: count the hash's earlier postings (per query, in a
+        // flat array: no owner hashing per posting), then link the new query's posting in front.
+        var chains = _chains;
+        chains.Reserve(hashes.Length);
+        var query = chains.Append(digest, owner, hashes.Length);
+        foreach (var hash in hashes)
         {
-            ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_byHash, hash, out var exists);
-            if (!exists)
-            {
-                slot.First = new Posting(owner, digest, id);
-                continue;
-            }
+            chains.TallyAndLink(hash, query, owner);
+        }
 
-            Tally(in slot.First, owner);
-            if (slot.Rest is { } rest)
+        // The answer is read before any eviction: the new query may evict the very ones it matched.
+        var least = Math.Max(minShared, 1);
+        var hits = 0;
+        foreach (var slot in chains.Touched)
+        {
+            hits += chains.TallyOf(slot) >= least ? 1 : 0;
+        }
+
+        IReadOnlyList<(TOwner, ulong, int)> result = [];
+        if (hits > 0)
+        {
+            var found = new (TOwner, ulong, int)[hits];
+            var next = 0;
+            foreach (var slot in chains.Touched)
             {
-                foreach (var posting in rest)
+                var shared = chains.TallyOf(slot);
+                if (shared >= least)
                 {
-                    Tally(in posting, owner);
+                    ref readonly var earlier = ref chains.QueryAt(slot);
+                    found[next++] = (earlier.Owner, earlier.Digest, shared);
                 }
             }
 
-            if (1 + (slot.Rest?.Count ?? 0) >= MaxPerHash)
-            {
-                Count--;
-                if (!Dequeue(ref slot))
-                {
-                    // A cap of one: the new query takes the only place.
-                    slot.First = new Posting(owner, digest, id);
-                    continue;
-                }
-            }
-
-            (slot.Rest ??= new Queue<Posting>(2)).Enqueue(new Posting(owner, digest, id));
+            result = found;
         }
 
-        var result = new List<(TOwner, ulong, int)>();
-        foreach (var count in _counts.Values)
+        chains.ClearTallies();
+        while (chains.Held > Capacity)
         {
-            if (count.Shared >= minShared)
-            {
-                result.Add((count.Owner, count.Digest, count.Shared));
-            }
+            chains.EvictOldest();
         }
 
-        Evict(stored, id);
         return result;
-    }
-
-    private void Evict(ulong[] stored, long id)
-    {
-        _order.Enqueue((stored, id));
-        Count += stored.Length;
-        while (Count > Capacity)
-        {
-            var (oldest, oldestId) = _order.Dequeue();
-            foreach (var hash in oldest)
-            {
-                ref var slot = ref CollectionsMarshal.GetValueRefOrNullRef(_byHash, hash);
-                if (Unsafe.IsNullRef(ref slot))
-                {
-                    continue;
-                }
-
-                // The oldest query's postings sit at the front of their queues.
-                var empty = false;
-                while (!empty && slot.First.Id <= oldestId)
-                {
-                    empty = !Dequeue(ref slot);
-                    Count--;
-                }
-
-                if (empty)
-                {
-                    _byHash.Remove(hash);
-                }
-            }
-        }
-    }
-
-    /// <summary>Drops a slot's oldest posting; false when none is left.</summary>
-    private static bool Dequeue(ref Slot slot)
-    {
-        if (slot.Rest is not { Count: > 0 } rest)
-        {
-            return false;
-        }
-
-        slot.First = rest.Dequeue();
-        if (rest.Count == 0)
-        {
-            slot.Rest = null;
-        }
-
-        return true;
-    }
-
-    private void Tally(in Posting posting, TOwner owner)
-    {
-        if (EqualityComparer<TOwner>.Default.Equals(posting.Owner, owner))
-        {
-            return;
-        }
-
-        ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(_counts, posting.Id, out var seen);
-        if (!seen)
-        {
-            count.Owner = posting.Owner;
-            count.Digest = posting.Digest;
-        }
-
-        count.Shared++;
-    }
-
-    private readonly record struct Posting(TOwner Owner, ulong Digest, long Id);
-
-    private struct Slot
-    {
-        public Posting First;
-        public Queue<Posting>? Rest;
-    }
-
-    private struct SharedCount
-    {
-        public TOwner Owner;
-        public ulong Digest;
-        public int Shared;
     }
 }

@@ -141,4 +141,171 @@ public class BlacklightTests
         Assert.Null(index.BestMatch([1, 2], 99));
         Assert.Equal(2, index.BestMatch([3, 4], 99)!.Value.Owner);
     }
+
+    [Fact]
+    public void Index_AHashInEveryQuery_CountsEveryLiveQueryOnce_TiesGoToTheOldest()
+    {
+        // Hash 7 is in all 3,000 queries, 1,000 + i in query i only; 2,000 were evicted.
+        var index = new BlacklightIndex<int>(1_000);
+        for (var i = 0; i < 3_000; i++)
+        {
+            index.Add([7, 1_000UL + (ulong)i], (ulong)i, i);
+        }
+
+        Assert.Equal(1_000, index.Count);
+        Assert.Equal(new BlacklightMatch<int>(1, 2_000, 2_000), index.BestMatch([7], 99_999));
+        Assert.Equal(new BlacklightMatch<int>(2, 2_999, 2_999), index.BestMatch([7, 3_999], 99_999));
+        Assert.Equal(new BlacklightMatch<int>(1, 2_001, 2_001), index.BestMatch([7], 2_000));
+        Assert.Null(index.BestMatch([2_999], 99_999));
+    }
+
+    [Fact]
+    public void Index_RepeatedHashes_CountOncePerPairOfOccurrences()
+    {
+        var index = new BlacklightIndex<int>(2);
+        index.Add([5, 5, 6], 1, 1);
+        Assert.Equal(4, index.BestMatch([5, 5], 2)!.Value.Shared);
+        Assert.Equal(3, index.BestMatch([5, 6], 2)!.Value.Shared);
+        Assert.Equal(2, index.BestMatch([6, 6], 2)!.Value.Shared);
+
+        // The repeated hash's postings go with their query.
+        index.Add([5], 2, 2);
+        index.Add([9], 3, 3);
+        Assert.Equal(new BlacklightMatch<int>(2, 2, 2), index.BestMatch([5, 5, 6], 4));
+        index.Add([9], 4, 4);
+        Assert.Null(index.BestMatch([5, 5, 6], 5));
+    }
+
+    [Theory]
+    [InlineData(1, 10, 6, 5_000, false)]
+    [InlineData(7, 30, 10, 20_000, false)]
+    [InlineData(7, 30, 10, 20_000, true)]
+    [InlineData(100, 3_000, 50, 3_000, false)]
+    [InlineData(100, 3_000, 50, 3_000, true)]
+    public void Index_MatchesABruteForceModel_OverManyTimesItsCapacity(int capacity, int hashes, int maxLength, int operations, bool nearWrap)
+    {
+        // Random fingerprints of varying lengths (empty ones and repeated hashes included) from a
+        // small set of hashes, digests that repeat: every step compared with a list of the live queries.
+        var random = new Random(capacity * 31 + hashes);
+        var universe = Universe(hashes);
+        var index = nearWrap ? new BlacklightIndex<int>(capacity, uint.MaxValue - 5_000) : new BlacklightIndex<int>(capacity);
+        var model = new ReferenceIndex(capacity);
+        for (var op = 0; op < operations; op++)
+        {
+            var fingerprint = new ulong[random.Next(maxLength + 1)];
+            for (var i = 0; i < fingerprint.Length; i++)
+            {
+                fingerprint[i] = universe[random.Next(universe.Length)];
+            }
+
+            var digest = (ulong)random.Next(20);
+            Assert.Equal(model.BestMatch(fingerprint, digest), index.BestMatch(fingerprint, digest));
+            index.Add(fingerprint, digest, op);
+            model.Add(fingerprint, digest, op);
+            Assert.Equal(model.Count, index.Count);
+        }
+    }
+
+    [Fact]
+    public void Index_ASmallClient_HoldsAFewKilobytes_AFullOneLessThanAsDictionaries()
+    {
+        var random = new Random(8);
+        var fingerprints = Enumerable.Range(0, 2_000).Select(_ => Enumerable.Range(0, 50).Select(_ => (ulong)random.NextInt64()).ToArray()).ToArray();
+        var warm = new BlacklightIndex<long>(1_000);
+        warm.Add(fingerprints[0], 0, 0);
+        warm.BestMatch(fingerprints[1], 1);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var small = new BlacklightIndex<long>(1_000);
+        for (var i = 0; i < 3; i++)
+        {
+            small.BestMatch(fingerprints[i], (ulong)i);
+            small.Add(fingerprints[i], (ulong)i, i);
+        }
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // As dictionaries and queues, 9 KB held and 15 KB allocated; a full index held 3.3 MB.
+        Assert.True(small.ReservedBytes <= 8 * 1024, $"{small.ReservedBytes} bytes held for 3 queries");
+        Assert.True(allocated <= 16 * 1024, $"{allocated} bytes allocated for 3 queries");
+
+        var full = new BlacklightIndex<long>(1_000);
+        foreach (var (fingerprint, i) in fingerprints.Select((f, i) => (f, i)))
+        {
+            full.Add(fingerprint, (ulong)i, i);
+        }
+
+        Assert.True(full.ReservedBytes <= 2_500_000, $"{full.ReservedBytes} bytes held for 1,000 queries");
+    }
+
+    [Fact]
+    public void Index_AtCapacity_LooksUpAndAddsWithoutAllocating()
+    {
+        var random = new Random(9);
+        var fingerprints = Enumerable.Range(0, 500).Select(_ => Enumerable.Range(0, 50).Select(_ => (ulong)random.Next(20_000)).ToArray()).ToArray();
+        var index = new BlacklightIndex<long>(100);
+        for (var i = 0; i < 1_000; i++)
+        {
+            index.BestMatch(fingerprints[i % 500], (ulong)i);
+            index.Add(fingerprints[i % 500], (ulong)i, i);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var matched = 0;
+        for (var i = 1_000; i < 3_000; i++)
+        {
+            matched += index.BestMatch(fingerprints[i % 500], (ulong)i) is { Shared: > 0 } ? 1 : 0;
+            index.Add(fingerprints[i % 500], (ulong)i, i);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(2_000, matched);
+    }
+
+    /// <summary>
+    /// Hashes as the index meets them: large ones (fingerprints keep the largest) with equal low bits
+    /// (one shard's share), and ones whose halves are equal, which all fold to the same 32-bit tag.
+    /// </summary>
+    internal static ulong[] Universe(int size) =>
+        [.. Enumerable.Range(0, size).Select(k => (k % 3) switch
+        {
+            0 => 0xFFF0_0000_0000_0000UL | ((ulong)k << 2),
+            1 => ((ulong)k << 32) | (uint)k,
+            _ => (ulong)k * 0x9E37_79B9_7F4A_7C15UL,
+        })];
+
+    /// <summary>The index by brute force: the live queries in a list, oldest first.</summary>
+    private sealed class ReferenceIndex(int capacity)
+    {
+        private readonly List<(Dictionary<ulong, int> Counts, ulong Digest, int Owner)> _live = [];
+
+        public int Count => _live.Count;
+
+        /// <summary>Shared: pairs of equal hashes. Ties: the query holding the fingerprint's earliest hash, then the oldest.</summary>
+        public BlacklightMatch<int>? BestMatch(ulong[] fingerprint, ulong digest)
+        {
+            BlacklightMatch<int>? best = null;
+            var bestPosition = 0;
+            foreach (var (counts, earlier, owner) in _live)
+            {
+                var shared = fingerprint.Sum(h => counts.GetValueOrDefault(h));
+                var position = Array.FindIndex(fingerprint, counts.ContainsKey);
+                if (shared > 0 && earlier != digest && (best is null || shared > best.Value.Shared || (shared == best.Value.Shared && position < bestPosition)))
+                {
+                    best = new BlacklightMatch<int>(shared, owner, earlier);
+                    bestPosition = position;
+                }
+            }
+
+            return best;
+        }
+
+        public void Add(ulong[] fingerprint, ulong digest, int owner)
+        {
+            _live.Add((fingerprint.CountBy(h => h).ToDictionary(), digest, owner));
+            if (_live.Count > capacity)
+            {
+                _live.RemoveAt(0);
+            }
+        }
+    }
 }

@@ -73,4 +73,152 @@ public class HashPostingsTests
         Assert.Equal([("a", 1UL, 3), ("b", 2UL, 2), ("b", 3UL, 2)], hits.OrderBy(h => h.Digest));
         Assert.Equal([("a", 1UL, 2), ("c", 4UL, 2)], shard.LookupAndAdd("d", 5, [1, 2, 5], minShared: 2).OrderBy(h => h.Digest));
     }
+
+    [Fact]
+    public void LookupAndAdd_AHashInManyQueries_ReturnsItsNewestMaxPerHash_OldestFirst()
+    {
+        var shard = new HashPostings<string>(100_000);
+        for (var i = 0; i < 1_000; i++)
+        {
+            shard.LookupAndAdd($"c{i}", (ulong)i, [7, 1_000UL + (ulong)i]);
+        }
+
+        Assert.Equal(1_000 + HashPostings<string>.DefaultMaxPerHash, shard.Count);
+        var hits = shard.LookupAndAdd("probe", 99_999, [7]);
+        Assert.Equal(Enumerable.Range(1_000 - HashPostings<string>.DefaultMaxPerHash, HashPostings<string>.DefaultMaxPerHash).Select(i => ($"c{i}", (ulong)i, 1)), hits);
+    }
+
+    [Fact]
+    public void LookupAndAdd_RepeatedHashes_CountOncePerPairOfOccurrences_AndTakePlacesUnderTheCap()
+    {
+        var shard = new HashPostings<string>(100);
+        shard.LookupAndAdd("a", 1, [5, 5, 6]);
+        Assert.Equal([("a", 1UL, 4)], shard.LookupAndAdd("b", 2, [5, 5]));
+        Assert.Equal(5, shard.Count);
+
+        // Under a cap of 2 the second 5 of "a" and both of "b" push out the oldest of the hash.
+        var capped = new HashPostings<string>(100, maxPerHash: 2);
+        capped.LookupAndAdd("a", 1, [5, 5, 6]);
+        Assert.Equal([("a", 1UL, 3)], capped.LookupAndAdd("b", 2, [5, 5]));
+        Assert.Equal(3, capped.Count);
+        Assert.Equal([("b", 2UL, 2), ("a", 1UL, 1)], capped.LookupAndAdd("c", 3, [5, 6]));
+    }
+
+    [Theory]
+    [InlineData(4, 1, 6, 4, 5_000, false)]
+    [InlineData(40, 3, 30, 8, 20_000, false)]
+    [InlineData(40, 3, 30, 8, 20_000, true)]
+    [InlineData(60, 64, 20, 10, 10_000, false)]
+    [InlineData(1_000, 5, 300, 20, 2_000, false)]
+    [InlineData(1_000, 5, 300, 20, 2_000, true)]
+    public void LookupAndAdd_MatchesASimpleModel_OverManyTimesItsCapacity(int capacity, int maxPerHash, int hashes, int maxLength, int operations, bool nearWrap)
+    {
+        // Random queries of varying lengths (empty ones and repeated hashes included) from a small
+        // set of hashes, few owners and digests: every answer (in order) and count compared with a
+        // model that keeps the live queries in a list and finds each hash's postings by scanning it.
+        var random = new Random(capacity * 31 + maxPerHash);
+        var universe = BlacklightTests.Universe(hashes);
+        var shard = nearWrap ? new HashPostings<string>(capacity, maxPerHash, uint.MaxValue - 5_000) : new HashPostings<string>(capacity, maxPerHash);
+        var model = new ReferenceShard(capacity, maxPerHash);
+        for (var op = 0; op < operations; op++)
+        {
+            var query = new ulong[random.Next(maxLength + 1)];
+            for (var i = 0; i < query.Length; i++)
+            {
+                query[i] = universe[random.Next(universe.Length)];
+            }
+
+            var owner = $"o{random.Next(5)}";
+            var digest = (ulong)random.Next(30);
+            var minShared = random.Next(4);
+            Assert.Equal(model.LookupAndAdd(owner, digest, query, minShared), shard.LookupAndAdd(owner, digest, query, minShared));
+            Assert.Equal(model.Count, shard.Count);
+        }
+    }
+
+    [Fact]
+    public void LookupAndAdd_AtCapacity_AllocatesOnlyTheAnswer()
+    {
+        var random = new Random(10);
+        var queries = Enumerable.Range(0, 400).Select(_ => Enumerable.Range(0, 12).Select(_ => (ulong)random.Next(5_000)).ToArray()).ToArray();
+        var shard = new HashPostings<string>(2_000, maxPerHash: 4);
+        for (var i = 0; i < 2_000; i++)
+        {
+            shard.LookupAndAdd("a", (ulong)i, queries[i % 400], 2);
+        }
+
+        // Only the same owner's queries share hashes: no answer, nothing allocated.
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var hits = 0;
+        for (var i = 2_000; i < 4_000; i++)
+        {
+            hits += shard.LookupAndAdd("a", (ulong)i, queries[i % 400], 2).Count;
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, hits);
+        Assert.NotEmpty(shard.LookupAndAdd("b", 0, queries[3_999 % 400], 2));
+        Assert.True(shard.ReservedBytes <= 100 * 1024, $"{shard.ReservedBytes} bytes held for 2,000 postings");
+    }
+
+    /// <summary>The shard as it was specified: a queue of postings per hash, here found by scanning a list of the live queries.</summary>
+    private sealed class ReferenceShard(int capacity, int maxPerHash)
+    {
+        private readonly List<(string Owner, ulong Digest, ulong[] Hashes, bool[] Kept)> _live = [];
+
+        public int Count { get; private set; }
+
+        public List<(string Owner, ulong Digest, int Shared)> LookupAndAdd(string owner, ulong digest, ulong[] hashes, int minShared)
+        {
+            var kept = new bool[hashes.Length];
+            _live.Add((owner, digest, hashes, kept));
+            var counts = new List<(int Query, int Shared)>();
+            for (var i = 0; i < hashes.Length; i++)
+            {
+                // The hash's postings, oldest first, those dropped for the cap left out.
+                var postings = new List<(int Query, int Position)>();
+                for (var q = 0; q < _live.Count; q++)
+                {
+                    for (var j = 0; j < _live[q].Hashes.Length; j++)
+                    {
+                        if (_live[q].Kept[j] && _live[q].Hashes[j] == hashes[i])
+                        {
+                            postings.Add((q, j));
+                        }
+                    }
+                }
+
+                foreach (var (q, _) in postings.Where(p => _live[p.Query].Owner != owner))
+                {
+                    var k = counts.FindIndex(c => c.Query == q);
+                    if (k < 0)
+                    {
+                        counts.Add((q, 1));
+                    }
+                    else
+                    {
+                        counts[k] = (q, counts[k].Shared + 1);
+                    }
+                }
+
+                if (postings.Count >= maxPerHash)
+                {
+                    _live[postings[0].Query].Kept[postings[0].Position] = false;
+                    Count--;
+                }
+
+                kept[i] = true;
+                Count++;
+            }
+
+            var result = counts.Where(c => c.Shared >= minShared).Select(c => (_live[c.Query].Owner, _live[c.Query].Digest, c.Shared)).ToList();
+            while (Count > capacity)
+            {
+                Count -= _live[0].Kept.Count(k => k);
+                _live.RemoveAt(0);
+            }
+
+            return result;
+        }
+    }
 }
