@@ -61,11 +61,15 @@ internal sealed class ServerTarget : IAsyncDisposable
             ["Shield__Admins__bench__Role"] = "security",
             // A configured client that nobody uses: no random demo client is created and printed.
             ["Shield__Clients__unused__ApiKeySha256"] = new string('0', 64),
-            // The benchmark clients' plan: no rate limit, no daily quota, no extraction budget in reach.
+            // The benchmark clients' plan: no rate limit, no daily quota, no extraction budget in reach,
+            // and no peer comparison: the one-key phase's client sends 30 times what each of the
+            // many-keys phase's clients sent, which the peers would judge as extraction (degraded, so
+            // squeezed on every request and never leased) while the budget says it is honest traffic.
             [$"Shield__Plans__{Plan}__RequestsPerSecond"] = "1000000",
             [$"Shield__Plans__{Plan}__Burst"] = "1000000",
             [$"Shield__Plans__{Plan}__DailyQuota"] = "1000000000",
             [$"Shield__Plans__{Plan}__Risk__ExtractionBudget"] = "1000000000",
+            [$"Shield__Plans__{Plan}__Risk__ComparePeers"] = "false",
         };
         foreach (var (key, value) in extra)
         {

@@ -108,11 +108,12 @@ public sealed class ProtectionOptions
 
     /// <summary>
     /// The request rate (per second, over the last second) from which a client gets leases; a
-    /// lease holds twice what the client sends in <see cref="AdmissionLease"/> at that rate. Default 100:
-    /// interactive clients and the red team's attacks stay one grain call per request.
+    /// lease holds twice what the client sends in <see cref="AdmissionLease"/> at that rate (at 50
+    /// per second, 10 requests). Default 50: interactive clients, and clients held to the standard
+    /// plan's 20 per second, stay one grain call per request.
     /// </summary>
     [Range(1.0, 1e9)]
-    public double LeaseMinRate { get; set; } = 100;
+    public double LeaseMinRate { get; set; } = 50;
 
     /// <summary>
     /// How often a front end delivers the records of requests it admitted under leases (one call per
