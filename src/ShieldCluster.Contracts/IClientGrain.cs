@@ -31,9 +31,9 @@ public interface IClientGrain : IGrainWithStringKey
 
     /// <summary>
     /// The records of requests served under a lease and the admissions of a lease that ran out unused,
-    /// delivered without an admission (the front end's periodic flush).
+    /// delivered without an admission (the front end's periodic flush). Answered, not one-way: a
+    /// front end keeps what failed to arrive (the grain's silo died) for its next flush.
     /// </summary>
-    [OneWay]
     [Alias("RecordLeasedAsync")]
     Task RecordLeasedAsync(IReadOnlyList<QueryRecord> records, int unusedRequests, long unusedItems);
 

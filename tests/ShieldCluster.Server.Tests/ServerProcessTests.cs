@@ -26,6 +26,8 @@ public partial class ServerProcessTests
     [InlineData("Shield__Redis", "localhost:6379", "Shield:Redis")]
     [InlineData("Shield__SiloPort", "70000", "SiloPort")]
     [InlineData("Shield__Kubernetes", "true", "Shield:Kubernetes")]
+    [InlineData("Shield__Detection__CrossClientPostingsPerHash", "40000", "CrossClientPostingsPerHash 1 to 32768")]
+    [InlineData("Shield__Protection__LeaseMaxRequests", "1", "LeaseMaxRequests")]
     public async Task Start_BadValue_ExitsNamingTheKey(string variable, string value, string named)
     {
         var environment = new Dictionary<string, string>

@@ -52,9 +52,9 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
 
         if (options.CrossClientShards is < 1 or > 1024 || options.CrossClientShardCapacity < 1
             || options.CrossClientAlarmMatches < 1 || options.CrossClientAlarmMatches > options.CrossClientWindow
-            || options.CrossClientPostingsPerHash < 1 || options.CrossClientQueue < 1)
+            || options.CrossClientPostingsPerHash is < 1 or > HashPostings<string>.MaxMaxPerHash || options.CrossClientQueue < 1)
         {
-            failures.Add($"{Section}: CrossClientShards must be 1 to 1024, CrossClientShardCapacity, CrossClientPostingsPerHash and CrossClientQueue positive, CrossClientAlarmMatches 1 to CrossClientWindow");
+            failures.Add($"{Section}: CrossClientShards must be 1 to 1024, CrossClientShardCapacity and CrossClientQueue positive, CrossClientPostingsPerHash 1 to 32768, CrossClientAlarmMatches 1 to CrossClientWindow");
         }
 
         if (!(options.NearDuplicateRms >= 0) || options.NearDuplicateMemory < 1 || options.PopularClients < 2)

@@ -14,13 +14,14 @@ namespace ShieldCluster.Protection.Detectors;
 /// thousands and every lookup would walk it. An attack's steps are recent, so they stay in the lists.
 /// </summary>
 /// <remarks>
-/// Stored flat (see <see cref="PostingChains{TOwner}"/>): rings of queries and postings (grown to fit)
-/// and an open-addressing table from hash to its newest posting, so a lookup allocates only its
+/// Stored flat (see <see cref="PostingBlocks{TOwner}"/>): rings of queries and postings (grown to fit)
+/// and an open-addressing table from hash to a block holding its postings side by side (one cache
+/// miss or two per hash looked up, not one per posting), so a lookup allocates only its
 /// answer (nothing when no earlier query of another owner shares enough) and nothing it stores
-/// outlives the query's eviction as garbage. A posting dropped for the per-hash cap stays in the
-/// postings ring until its query is evicted, but it is not counted in <see cref="Count"/> and no
-/// lookup sees it: eviction, the cap and the answers (their order included) are as they were with
-/// a queue per hash. As before, postings dropped for the cap make room for more queries, so while
+/// outlives the query's eviction as garbage. A posting dropped for the per-hash cap leaves its
+/// hash's block but stays in the postings ring until its query is evicted; it is not counted in
+/// <see cref="Count"/> and no lookup sees it: eviction, the cap and the answers (their order
+/// included) are as they were with a queue per hash. As before, postings dropped for the cap make room for more queries, so while
 /// many queries share hashes the queries held (and the ring) can span more than
 /// <see cref="Capacity"/> postings.
 /// </remarks>
@@ -28,7 +29,7 @@ namespace ShieldCluster.Protection.Detectors;
 public sealed class HashPostings<TOwner>
     where TOwner : notnull
 {
-    private readonly PostingChains<TOwner> _chains;
+    private readonly PostingBlocks<TOwner> _chains;
 
     /// <summary>Creates a shard holding at most <paramref name="capacity"/> postings, <paramref name="maxPerHash"/> per hash.</summary>
     public HashPostings(int capacity, int maxPerHash = DefaultMaxPerHash)
@@ -41,13 +42,17 @@ public sealed class HashPostings<TOwner>
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPerHash, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxPerHash, MaxMaxPerHash);
         Capacity = capacity;
         MaxPerHash = maxPerHash;
-        _chains = new PostingChains<TOwner>(maxPerHash, firstSequence);
+        _chains = new PostingBlocks<TOwner>(maxPerHash, firstSequence);
     }
 
     /// <summary>The default for <see cref="MaxPerHash"/>.</summary>
     public const int DefaultMaxPerHash = 64;
+
+    /// <summary>The largest <see cref="MaxPerHash"/> (a hash's block counts its postings in 16 bits).</summary>
+    public const int MaxMaxPerHash = 1 << 15;
 
     /// <summary>The most postings held.</summary>
     public int Capacity { get; }
@@ -75,13 +80,15 @@ public sealed class HashPostings<TOwner>
     public IReadOnlyList<(TOwner Owner, ulong Digest, int Shared)> LookupAndAdd(TOwner owner, ulong digest, ReadOnlySpan<ulong> hashes, int minShared = 1)
     {
         // One pass and one table probe per hash: count the hash's earlier postings (per query, in a
-        // flat array: no owner hashing per posting), then link the new query's posting in front.
+        // flat array: no owner compared per posting), then add the new query's to the hash's block.
+        // The owner's own queries are counted too, and left out below: only the few that reach the
+        // threshold have their owner compared.
         var chains = _chains;
         chains.Reserve(hashes.Length);
         var query = chains.Append(digest, owner, hashes.Length);
         foreach (var hash in hashes)
         {
-            chains.TallyAndLink(hash, query, owner);
+            chains.TallyAndAdd(hash, query);
         }
 
         // The answer is read before any eviction: the new query may evict the very ones it matched.
@@ -89,7 +96,7 @@ public sealed class HashPostings<TOwner>
         var hits = 0;
         foreach (var slot in chains.Touched)
         {
-            hits += chains.TallyOf(slot) >= least ? 1 : 0;
+            hits += chains.TallyOf(slot) >= least && !IsOwn(chains.QueryAt(slot), owner) ? 1 : 0;
         }
 
         IReadOnlyList<(TOwner, ulong, int)> result = [];
@@ -100,7 +107,7 @@ public sealed class HashPostings<TOwner>
             foreach (var slot in chains.Touched)
             {
                 var shared = chains.TallyOf(slot);
-                if (shared >= least)
+                if (shared >= least && !IsOwn(chains.QueryAt(slot), owner))
                 {
                     ref readonly var earlier = ref chains.QueryAt(slot);
                     found[next++] = (earlier.Owner, earlier.Digest, shared);
@@ -118,4 +125,7 @@ public sealed class HashPostings<TOwner>
 
         return result;
     }
+
+    private static bool IsOwn(in PostingBlocks<TOwner>.Query query, TOwner owner) =>
+        EqualityComparer<TOwner>.Default.Equals(query.Owner, owner);
 }

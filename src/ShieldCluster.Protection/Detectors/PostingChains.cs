@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace ShieldCluster.Protection.Detectors;
 
 /// <summary>
-/// The flat store behind <see cref="HashPostings{TOwner}"/> and <see cref="BlacklightIndex{TOwner}"/>:
+/// The flat store behind <see cref="BlacklightIndex{TOwner}"/> (a shard, <see cref="HashPostings{TOwner}"/>, uses <see cref="PostingBlocks{TOwner}"/>):
 /// recent queries and their postings (query, hash), with every hash's postings chained newest first.
 /// </summary>
 /// <remarks>
@@ -49,9 +49,6 @@ internal sealed class PostingChains<TOwner>
     private const int MinHeads = 16;
     private const int SmallHeads = 4_096;
 
-    /// <summary>The count of a query of the excluded owner: negative however many postings add to it.</summary>
-    private const int Excluded = int.MinValue;
-
     private readonly int _maxPerHash;
     private Query[] _queries = [];
     private Posting[] _postings = [];
@@ -89,7 +86,7 @@ internal sealed class PostingChains<TOwner>
         ((long)_queries.Length * Unsafe.SizeOf<Query>()) + ((long)_postings.Length * Unsafe.SizeOf<Posting>())
         + ((long)_heads.Length * Unsafe.SizeOf<Head>()) + ((long)(_tallies.Length + _touched.Length) * sizeof(int));
 
-    /// <summary>The current lookup's count for the query in <paramref name="slot"/> (negative for the excluded owner's).</summary>
+    /// <summary>The current lookup's count for the query in <paramref name="slot"/>.</summary>
     public int TallyOf(int slot) => _tallies[slot];
 
     /// <summary>The query in ring slot <paramref name="slot"/>.</summary>
@@ -147,59 +144,6 @@ internal sealed class PostingChains<TOwner>
         Held++;
     }
 
-    /// <summary>
-    /// Counts the hash's postings (its newest up to the cap) for their queries, other owners' only;
-    /// drops the oldest of them when the cap is reached; then links the next posting of
-    /// <paramref name="query"/> for it.
-    /// </summary>
-    public void TallyAndLink(ulong hash, uint query, TOwner owner)
-    {
-        var posting = _nextPosting++;
-        var tag = Tag(hash);
-        var index = Find(hash, tag);
-        uint previous;
-        if (index >= 0)
-        {
-            ref var head = ref _heads[index];
-            previous = head.Posting;
-            var first = _touchedCount;
-            var mask = (uint)(_postings.Length - 1);
-            var seen = 0;
-            var at = previous;
-            while (true)
-            {
-                ref var earlier = ref _postings[at & mask];
-                Touch(earlier.Query, owner, exclude: true);
-                if (++seen == _maxPerHash)
-                {
-                    // The new posting takes its place in the hash's newest maxPerHash.
-                    earlier.Previous = at;
-                    Held--;
-                    break;
-                }
-
-                at = earlier.Previous;
-                if (!IsLive(at))
-                {
-                    break;
-                }
-            }
-
-            // Met newest first; reversed, the queries first met here are in the old queue's order.
-            _touched.AsSpan(first, _touchedCount - first).Reverse();
-            head.Posting = posting;
-        }
-        else
-        {
-            previous = _oldestPosting - 1;
-            _heads[~index] = new Head { Tag = tag, Posting = posting };
-            _headCount++;
-        }
-
-        _postings[posting & (uint)(_postings.Length - 1)] = new Posting(hash, previous, query);
-        Held++;
-    }
-
     /// <summary>Counts, for every query holding some of <paramref name="hashes"/>, the pairs of equal hashes; stores nothing.</summary>
     public void Tally(ReadOnlySpan<ulong> hashes)
     {
@@ -223,7 +167,7 @@ internal sealed class PostingChains<TOwner>
             do
             {
                 ref readonly var earlier = ref _postings[at & mask];
-                Touch(earlier.Query, default!, exclude: false);
+                Touch(earlier.Query);
                 at = earlier.Previous;
             }
             while (IsLive(at) && ++seen < _maxPerHash);
@@ -277,17 +221,13 @@ internal sealed class PostingChains<TOwner>
 
     private bool IsLive(uint posting) => (int)(posting - _oldestPosting) >= 0;
 
-    private void Touch(uint query, TOwner owner, bool exclude)
+    private void Touch(uint query)
     {
         var slot = (int)(query & (uint)(_queries.Length - 1));
         ref var tally = ref _tallies[slot];
         if (tally == 0)
         {
             _touched[_touchedCount++] = slot;
-            if (exclude && EqualityComparer<TOwner>.Default.Equals(_queries[slot].Owner, owner))
-            {
-                tally = Excluded;
-            }
         }
 
         tally++;

@@ -250,16 +250,74 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
             return;
         }
 
+        _ = SendAsync(clientId, records, unusedRequests, unusedItems);
+    }
+
+    private async Task SendAsync(string clientId, List<QueryRecord>? records, int unusedRequests, long unusedItems)
+    {
         try
         {
-            // One-way: the call returns once queued.
-            _ = _grains.GetGrain<IClientGrain>(clientId).RecordLeasedAsync(records ?? [], unusedRequests, unusedItems);
+            await _grains.GetGrain<IClientGrain>(clientId).RecordLeasedAsync(records ?? [], unusedRequests, unusedItems);
         }
         catch (Exception ex)
         {
+            // The grain's silo died or the call timed out: what it carried waits for the next flush.
             Log.FlushFailed(_logger, ex, clientId, records?.Count ?? 0);
+            Requeue(clientId, records, unusedRequests, unusedItems);
         }
     }
+
+    /// <summary>
+    /// Takes back what a failed delivery or renewal carried (records and unused admissions), ahead of
+    /// what was buffered since, for the next flush; the oldest records beyond
+    /// <see cref="MaxPendingRecords"/> are dropped (counted in the log) so a long outage cannot grow it without bound.
+    /// </summary>
+    public void Requeue(string clientId, IReadOnlyList<QueryRecord>? records, int unusedRequests, long unusedItems)
+    {
+        if ((records is null || records.Count == 0) && unusedRequests == 0 && unusedItems == 0)
+        {
+            return;
+        }
+
+        while (true)
+        {
+            var holder = _holders.GetOrAdd(clientId, static _ => new Holder());
+            lock (holder)
+            {
+                if (holder.Retired)
+                {
+                    continue;
+                }
+
+                if (records is { Count: > 0 })
+                {
+                    var merged = new List<QueryRecord>(records.Count + (holder.Records?.Count ?? 0));
+                    merged.AddRange(records);
+                    if (holder.Records is { } later)
+                    {
+                        merged.AddRange(later);
+                    }
+
+                    if (merged.Count > MaxPendingRecords)
+                    {
+                        Log.RecordsDropped(_logger, clientId, merged.Count - MaxPendingRecords);
+                        merged.RemoveRange(0, merged.Count - MaxPendingRecords);
+                    }
+
+                    holder.Records = merged;
+                }
+
+                holder.UnusedRequests += unusedRequests;
+                holder.UnusedItems += unusedItems;
+                break;
+            }
+        }
+
+        EnsureStarted();
+    }
+
+    /// <summary>The most records a front end keeps for one client while its grain cannot be reached.</summary>
+    public const int MaxPendingRecords = 10_000;
 
     private void EnsureStarted()
     {
@@ -320,10 +378,13 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Delivering {Records} leased records of client {ClientId} failed; its detectors miss them")]
+        [LoggerMessage(1, LogLevel.Debug, "Delivering {Records} leased records of client {ClientId} failed; retried with the next flush")]
         public static partial void FlushFailed(ILogger logger, Exception exception, string clientId, int records);
 
         [LoggerMessage(2, LogLevel.Warning, "The admission-lease flush failed; retried on the next tick")]
         public static partial void FlushLoopFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(3, LogLevel.Warning, "Client {ClientId}: its grain could not be reached for long; the {Dropped} oldest leased records were dropped")]
+        public static partial void RecordsDropped(ILogger logger, string clientId, int dropped);
     }
 }

@@ -204,7 +204,19 @@ public sealed partial class InferencePipeline(
             }
 
             // The renewal carries the records and leftovers of this front end's last lease for the client, if any.
-            var admission = await clientGrain.RenewAsync(leases.Renewal(client.ClientId, client.KeyHash, items));
+            var renewal = leases.Renewal(client.ClientId, client.KeyHash, items);
+            Admission admission;
+            try
+            {
+                admission = await clientGrain.RenewAsync(renewal);
+            }
+            catch
+            {
+                // What the renewal carried is not lost with it: the next flush delivers it.
+                leases.Requeue(client.ClientId, renewal.Records, renewal.UnusedRequests, renewal.UnusedItems);
+                throw;
+            }
+
             leases.Grant(client.ClientId, client.KeyHash, admission);
             return admission;
         }
