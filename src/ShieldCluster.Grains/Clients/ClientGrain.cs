@@ -44,13 +44,17 @@ public sealed partial class ClientGrain(
     private long _peerReportedAt;
     private bool _peerReported;
     private Dictionary<string, int>? _classesByModel;
+    private ClientHistory? _history;
+    private Task? _historyWrite;
     private long _rateWindowStart;
     private int _rateCount;
     private double _rate;
 
     private ClientState State => state.State;
 
-    private ClientHistory History => history.State;
+    // The grain's own history, apart from the persistent state's object: a write serialises a
+    // snapshot of it (see FlushAsync) while the grain goes on admitting and recording.
+    private ClientHistory History => _history ??= history.State;
 
     // Decoded once: GetPrimaryKeyString makes a new string from the grain id on every call, and the
     // id is looked up on every admission.
@@ -488,10 +492,11 @@ public sealed partial class ClientGrain(
         var now = time.GetUtcNow();
         var last = new SecurityEvent(now, ClientId, "deleted", State.Enforcement, EnforcementState.Ok, 0, actor, "client deleted with its keys, usage and history");
         _writer?.Dispose();
+        await AwaitHistoryWriteAsync();
         await state.ClearStateAsync();
         await history.ClearStateAsync();
         state.State = new ClientState { Version = ClientState.CurrentVersion };
-        history.State = new ClientHistory();
+        history.State = _history = new ClientHistory();
         _dirty = _historyDirty = false;
         _historyItems = 0;
         RebuildDetectors();
@@ -710,16 +715,61 @@ public sealed partial class ClientGrain(
     private async Task FlushAsync(bool final, CancellationToken cancellationToken)
     {
         var now = Environment.TickCount64;
-        if (_historyDirty && (final || now - _historyWrittenAt >= (long)protection.Value.HistoryWriteInterval.TotalMilliseconds))
+        if (final)
+        {
+            await AwaitHistoryWriteAsync();
+        }
+
+        if (_historyDirty && (_historyWrite is null || _historyWrite.IsCompleted)
+            && (final || now - _historyWrittenAt >= (long)protection.Value.HistoryWriteInterval.TotalMilliseconds))
         {
             DropExpiredHistory(time.GetUtcNow());
-            _historyDirty = !await TryWriteAsync(history, cancellationToken);
-            _historyWrittenAt = _historyDirty ? _historyWrittenAt : now;
+            // A snapshot (the record list copied, the records themselves immutable) is what the store
+            // serialises: the write of up to HistoryCapacity records (about 1.3 MB) runs while this
+            // grain goes on admitting and recording, instead of holding its next requests. One write
+            // at a time; the next flush writes what arrived meanwhile.
+            history.State = new ClientHistory { Records = [.. History.Records], Start = History.Start };
+            _historyDirty = false;
+            _historyWrite = WriteHistoryAsync(now, cancellationToken);
+            if (final)
+            {
+                await _historyWrite;
+            }
         }
 
         if (_dirty)
         {
             _dirty = !await TryWriteAsync(state, cancellationToken);
+        }
+    }
+
+    private async Task WriteHistoryAsync(long startedAt, CancellationToken cancellationToken)
+    {
+        var written = false;
+        try
+        {
+            written = await TryWriteAsync(history, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Deactivating: the final flush writes it.
+        }
+
+        if (written)
+        {
+            _historyWrittenAt = startedAt;
+        }
+        else
+        {
+            _historyDirty = true;
+        }
+    }
+
+    private async Task AwaitHistoryWriteAsync()
+    {
+        if (_historyWrite is { } write)
+        {
+            await write;
         }
     }
 
