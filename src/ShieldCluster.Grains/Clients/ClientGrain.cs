@@ -171,7 +171,7 @@ public sealed partial class ClientGrain(
             State.TotalItems += items;
             State.LastSeen = now;
             UpdateRate();
-            lease = leasable && !degrade && !misinform ? Lease(plan, items, ref bucket, ref quota, now) : null;
+            lease = leasable && !misinform ? Lease(plan, items, ref bucket, ref quota, now) : null;
             _rateCount += 1 + (lease?.Requests ?? 0);
         }
         else

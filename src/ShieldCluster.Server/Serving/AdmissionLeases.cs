@@ -87,10 +87,9 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
 
         lock (holder)
         {
-            var renewal = new AdmissionRenewal(items, keyHash, holder.TakeRecords() ?? [], holder.Requests + holder.UnusedRequests, holder.Items + holder.UnusedItems);
-            holder.Requests = holder.UnusedRequests = 0;
-            holder.Items = holder.UnusedItems = 0;
-            return renewal;
+            holder.EndLease();
+            var carried = holder.Drain();
+            return new AdmissionRenewal(items, keyHash, carried.Records ?? [], carried.UnusedRequests, carried.UnusedItems);
         }
     }
 
@@ -116,10 +115,7 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
                 if (!string.Equals(holder.KeyHash, keyHash, StringComparison.Ordinal))
                 {
                     // Another key's leftovers are given back with the next call; this key's lease starts afresh.
-                    holder.UnusedRequests += holder.Requests;
-                    holder.UnusedItems += holder.Items;
-                    holder.Requests = 0;
-                    holder.Items = 0;
+                    holder.EndLease();
                 }
 
                 holder.KeyHash = keyHash;
@@ -193,77 +189,63 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
         var now = Environment.TickCount64;
         foreach (var (clientId, holder) in _holders)
         {
-            List<QueryRecord>? records;
-            int unusedRequests;
-            long unusedItems;
+            Carried carried;
             lock (holder)
             {
-                records = holder.TakeRecords();
-                unusedRequests = holder.UnusedRequests;
-                unusedItems = holder.UnusedItems;
-                holder.UnusedRequests = 0;
-                holder.UnusedItems = 0;
-                if (now >= holder.ExpiresAt)
+                var expired = now >= holder.ExpiresAt;
+                if (expired)
                 {
-                    unusedRequests += holder.Requests;
-                    unusedItems += holder.Items;
-                    holder.Requests = 0;
-                    holder.Items = 0;
-                    if (records is null && unusedRequests == 0 && unusedItems == 0)
-                    {
-                        // Idle past its lease: a late request asks the grain, and its record goes on its own.
-                        holder.Retired = true;
-                        _holders.TryRemove(new KeyValuePair<string, Holder>(clientId, holder));
-                    }
+                    holder.EndLease();
+                }
+
+                carried = holder.Drain();
+                if (expired && carried.IsEmpty)
+                {
+                    // Idle past its lease: a late request asks the grain, and its record goes on its own.
+                    holder.Retired = true;
+                    _holders.TryRemove(new KeyValuePair<string, Holder>(clientId, holder));
                 }
             }
 
-            Send(clientId, records, unusedRequests, unusedItems);
+            Send(clientId, carried);
         }
     }
 
     private void Retire(string clientId, Holder holder, bool deliver)
     {
-        List<QueryRecord>? records;
-        int unusedRequests;
-        long unusedItems;
+        Carried carried;
         lock (holder)
         {
             holder.Retired = true;
-            records = holder.TakeRecords();
-            unusedRequests = holder.UnusedRequests + holder.Requests;
-            unusedItems = holder.UnusedItems + holder.Items;
-            holder.Requests = holder.UnusedRequests = 0;
-            holder.Items = holder.UnusedItems = 0;
+            holder.EndLease();
+            carried = holder.Drain();
         }
 
         if (deliver)
         {
-            Send(clientId, records, unusedRequests, unusedItems);
+            Send(clientId, carried);
         }
     }
 
-    private void Send(string clientId, List<QueryRecord>? records, int unusedRequests, long unusedItems)
+    private void Send(string clientId, Carried carried)
     {
-        if (records is null && unusedRequests == 0 && unusedItems == 0)
+        if (!carried.IsEmpty)
         {
-            return;
+            _ = SendAsync(clientId, carried);
         }
-
-        _ = SendAsync(clientId, records, unusedRequests, unusedItems);
     }
 
-    private async Task SendAsync(string clientId, List<QueryRecord>? records, int unusedRequests, long unusedItems)
+    private async Task SendAsync(string clientId, Carried carried)
     {
         try
         {
-            await _grains.GetGrain<IClientGrain>(clientId).RecordLeasedAsync(records ?? [], unusedRequests, unusedItems);
+            await _grains.GetGrain<IClientGrain>(clientId).RecordLeasedAsync(carried.Records ?? [], carried.UnusedRequests, carried.UnusedItems);
         }
         catch (Exception ex)
         {
             // The grain's silo died or the call timed out: what it carried waits for the next flush.
-            Log.FlushFailed(_logger, ex, clientId, records?.Count ?? 0);
-            Requeue(clientId, records, unusedRequests, unusedItems);
+            Log.FlushFailed(_logger, ex, clientId, carried.Records?.Count ?? 0);
+            Requeue(clientId, carried.Records, carried.UnusedRequests, carried.UnusedItems);
         }
     }
 
@@ -368,12 +350,30 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
         public long UnusedItems;
         public bool Retired;
 
-        public List<QueryRecord>? TakeRecords()
+        /// <summary>Ends the lease here: what it had left becomes unused, to be given back.</summary>
+        public void EndLease()
         {
-            var records = Records;
-            Records = null;
-            return records;
+            UnusedRequests += Requests;
+            UnusedItems += Items;
+            Requests = 0;
+            Items = 0;
         }
+
+        /// <summary>Takes the buffered records and the unused admissions, for the grain.</summary>
+        public Carried Drain()
+        {
+            var carried = new Carried(Records, UnusedRequests, UnusedItems);
+            Records = null;
+            UnusedRequests = 0;
+            UnusedItems = 0;
+            return carried;
+        }
+    }
+
+    /// <summary>What one call to a client's grain carries from this front end: records and unused admissions.</summary>
+    private readonly record struct Carried(List<QueryRecord>? Records, int UnusedRequests, long UnusedItems)
+    {
+        public bool IsEmpty => Records is null && UnusedRequests == 0 && UnusedItems == 0;
     }
 
     private static partial class Log
