@@ -115,7 +115,7 @@ internal sealed class PostingBlocks<TOwner>
         var pool = (long)_poolUsed + ((long)length << _maxLog);
         if (pool > _pool.Length)
         {
-            var grown = new uint[RingSize(pool, _pool.Length, MinPool)];
+            var grown = new uint[LinearProbe.RingSize(pool, _pool.Length, MinPool)];
             _pool.AsSpan(0, _poolUsed).CopyTo(grown);
             _pool = grown;
         }
@@ -264,7 +264,10 @@ internal sealed class PostingBlocks<TOwner>
         _freeHead[log] = block;
     }
 
-    private int Home(ulong hash) => (int)(((uint)(hash ^ (hash >> 32)) * 0x9E3779B1u) >> _headShift);
+    private int Home(ulong hash) => LinearProbe.Home(Fold(hash), _headShift);
+
+    /// <summary>The 32 bits of a hash its home comes from: both halves folded in.</summary>
+    private static uint Fold(ulong hash) => (uint)(hash ^ (hash >> 32));
 
     /// <summary>
     /// The most entries a table of <paramref name="entries"/> may hold: half, or 7/8 while it is small
@@ -292,26 +295,13 @@ internal sealed class PostingBlocks<TOwner>
 
     private void RemoveHead(int hole)
     {
-        var mask = _heads.Length - 1;
-        for (var index = (hole + 1) & mask; _heads[index].Count != 0; index = (index + 1) & mask)
-        {
-            if (((index - Home(_heads[index].Hash)) & mask) >= ((index - hole) & mask))
-            {
-                _heads[hole] = _heads[index];
-                hole = index;
-            }
-        }
-
-        _heads[hole] = default;
+        LinearProbe.Remove(_heads, hole, _headShift);
         _headCount--;
     }
 
-    private static int RingSize(long needed, int current, int least) =>
-        checked((int)Math.Max(Math.Max(least, current * 2L), (long)BitOperations.RoundUpToPowerOf2((ulong)needed)));
-
     private void GrowQueries(int needed)
     {
-        var queries = new Query[RingSize(needed, _queries.Length, MinQueries)];
+        var queries = new Query[LinearProbe.RingSize(needed, _queries.Length, MinQueries)];
         for (var query = _oldestQuery; query != _nextQuery; query++)
         {
             queries[query & (uint)(queries.Length - 1)] = _queries[query & (uint)(_queries.Length - 1)];
@@ -325,7 +315,7 @@ internal sealed class PostingBlocks<TOwner>
 
     private void GrowPostings(long needed)
     {
-        var hashes = new ulong[RingSize(needed, _hashes.Length, MinPostings)];
+        var hashes = new ulong[LinearProbe.RingSize(needed, _hashes.Length, MinPostings)];
         for (var posting = _oldestPosting; posting != _nextPosting; posting++)
         {
             hashes[posting & (uint)(hashes.Length - 1)] = _hashes[posting & (uint)(_hashes.Length - 1)];
@@ -336,29 +326,14 @@ internal sealed class PostingBlocks<TOwner>
 
     private void GrowHeads(long needed)
     {
-        var size = RingSize(needed, _heads.Length, MinHeads);
+        var size = LinearProbe.RingSize(needed, _heads.Length, MinHeads);
         while (MaxHeads(size) < needed)
         {
             size *= 2;
         }
 
-        var old = _heads;
-        _heads = new Head[size];
-        _headShift = BitOperations.LeadingZeroCount((uint)size) + 1;
-        var mask = size - 1;
-        foreach (var head in old)
-        {
-            if (head.Count != 0)
-            {
-                var index = Home(head.Hash);
-                while (_heads[index].Count != 0)
-                {
-                    index = (index + 1) & mask;
-                }
-
-                _heads[index] = head;
-            }
-        }
+        _headShift = LinearProbe.Shift(size);
+        _heads = LinearProbe.Rehash(_heads, size, _headShift);
     }
 
     /// <summary>A query: its digest and owner, and where its postings are.</summary>
@@ -371,11 +346,15 @@ internal sealed class PostingBlocks<TOwner>
     }
 
     /// <summary>A hash, its block (offset &lt;&lt; 5 | log2 of its size), its live postings and where the next goes (mod the size). Free when Count is 0.</summary>
-    private struct Head
+    private struct Head : IProbeEntry
     {
         public ulong Hash;
         public uint Block;
         public ushort Count;
         public ushort Pos;
+
+        public readonly bool IsFree => Count == 0;
+
+        public readonly uint Key => Fold(Hash);
     }
 }

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace ShieldCluster.Protection.Detectors;
@@ -239,8 +238,8 @@ internal sealed class PostingChains<TOwner>
     /// </summary>
     private static uint Tag(ulong hash) => (uint)(hash ^ (hash >> 32)) | 1u;
 
-    /// <summary>The tag's home entry: Fibonacci hashing spreads even similar tags over the table.</summary>
-    private int Home(uint tag) => (int)((tag * 0x9E3779B1u) >> _headShift);
+    /// <summary>The tag's home entry.</summary>
+    private int Home(uint tag) => LinearProbe.Home(tag, _headShift);
 
     /// <summary>
     /// The most entries a table of <paramref name="entries"/> may hold: half, or 3/4 while it is small
@@ -290,30 +289,15 @@ internal sealed class PostingChains<TOwner>
         }
     }
 
-    /// <summary>Removes an entry, moving later ones of its probe run back (no tombstones to slow lookups).</summary>
     private void RemoveHead(int hole)
     {
-        var mask = _heads.Length - 1;
-        for (var index = (hole + 1) & mask; _heads[index].Tag != 0; index = (index + 1) & mask)
-        {
-            // An entry may fill the hole when the hole lies between its home and where it sits.
-            if (((index - Home(_heads[index].Tag)) & mask) >= ((index - hole) & mask))
-            {
-                _heads[hole] = _heads[index];
-                hole = index;
-            }
-        }
-
-        _heads[hole] = default;
+        LinearProbe.Remove(_heads, hole, _headShift);
         _headCount--;
     }
 
-    private static int RingSize(long needed, int current, int least) =>
-        checked((int)Math.Max(Math.Max(least, current * 2L), (long)BitOperations.RoundUpToPowerOf2((ulong)needed)));
-
     private void GrowQueries(int needed)
     {
-        var queries = new Query[RingSize(needed, _queries.Length, MinQueries)];
+        var queries = new Query[LinearProbe.RingSize(needed, _queries.Length, MinQueries)];
         for (var query = _oldestQuery; query != _nextQuery; query++)
         {
             queries[query & (uint)(queries.Length - 1)] = _queries[query & (uint)(_queries.Length - 1)];
@@ -327,7 +311,7 @@ internal sealed class PostingChains<TOwner>
 
     private void GrowPostings(long needed)
     {
-        var postings = new Posting[RingSize(needed, _postings.Length, MinPostings)];
+        var postings = new Posting[LinearProbe.RingSize(needed, _postings.Length, MinPostings)];
         for (var posting = _oldestPosting; posting != _nextPosting; posting++)
         {
             postings[posting & (uint)(postings.Length - 1)] = _postings[posting & (uint)(_postings.Length - 1)];
@@ -338,29 +322,14 @@ internal sealed class PostingChains<TOwner>
 
     private void GrowHeads(long needed)
     {
-        var size = RingSize(needed, _heads.Length, MinHeads);
+        var size = LinearProbe.RingSize(needed, _heads.Length, MinHeads);
         while (MaxHeads(size) < needed)
         {
             size *= 2;
         }
 
-        var old = _heads;
-        _heads = new Head[size];
-        _headShift = BitOperations.LeadingZeroCount((uint)size) + 1;
-        var mask = size - 1;
-        foreach (var head in old)
-        {
-            if (head.Tag != 0)
-            {
-                var index = Home(head.Tag);
-                while (_heads[index].Tag != 0)
-                {
-                    index = (index + 1) & mask;
-                }
-
-                _heads[index] = head;
-            }
-        }
+        _headShift = LinearProbe.Shift(size);
+        _heads = LinearProbe.Rehash(_heads, size, _headShift);
     }
 
     /// <summary>A query: its digest and owner, and where its postings are.</summary>
@@ -381,9 +350,13 @@ internal sealed class PostingChains<TOwner>
     }
 
     /// <summary>A table entry: a tag of the hash (0: free) and its newest posting.</summary>
-    private struct Head
+    private struct Head : IProbeEntry
     {
         public uint Tag;
         public uint Posting;
+
+        public readonly bool IsFree => Tag == 0;
+
+        public readonly uint Key => Tag;
     }
 }
