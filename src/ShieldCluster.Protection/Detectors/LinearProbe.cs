@@ -30,6 +30,22 @@ internal static class LinearProbe
     public static int RingSize(long needed, int current, int least) =>
         checked((int)Math.Max(Math.Max(least, current * 2L), (long)BitOperations.RoundUpToPowerOf2((ulong)needed)));
 
+    /// <summary>
+    /// A ring grown by <see cref="RingSize"/> to hold <paramref name="needed"/>, with the live entries
+    /// numbered <paramref name="oldest"/> up to (not including) <paramref name="next"/> at the same
+    /// numbers (an entry numbered n sits at n mod the ring's size).
+    /// </summary>
+    public static T[] GrowRing<T>(T[] ring, uint oldest, uint next, long needed, int least)
+    {
+        var grown = new T[RingSize(needed, ring.Length, least)];
+        for (var n = oldest; n != next; n++)
+        {
+            grown[n & (uint)(grown.Length - 1)] = ring[n & (uint)(ring.Length - 1)];
+        }
+
+        return grown;
+    }
+
     /// <summary>Empties slot <paramref name="hole"/>, moving later entries of its probe run back (no tombstones to slow lookups).</summary>
     public static void Remove<T>(T[] table, int hole, int shift)
         where T : struct, IProbeEntry

@@ -301,11 +301,7 @@ internal sealed class PostingBlocks<TOwner>
 
     private void GrowQueries(int needed)
     {
-        var queries = new Query[LinearProbe.RingSize(needed, _queries.Length, MinQueries)];
-        for (var query = _oldestQuery; query != _nextQuery; query++)
-        {
-            queries[query & (uint)(queries.Length - 1)] = _queries[query & (uint)(_queries.Length - 1)];
-        }
+        var queries = LinearProbe.GrowRing(_queries, _oldestQuery, _nextQuery, needed, MinQueries);
 
         // Blocks hold query numbers, not slots: nothing else moves.
         _queries = queries;
@@ -315,13 +311,7 @@ internal sealed class PostingBlocks<TOwner>
 
     private void GrowPostings(long needed)
     {
-        var hashes = new ulong[LinearProbe.RingSize(needed, _hashes.Length, MinPostings)];
-        for (var posting = _oldestPosting; posting != _nextPosting; posting++)
-        {
-            hashes[posting & (uint)(hashes.Length - 1)] = _hashes[posting & (uint)(_hashes.Length - 1)];
-        }
-
-        _hashes = hashes;
+        _hashes = LinearProbe.GrowRing(_hashes, _oldestPosting, _nextPosting, needed, MinPostings);
     }
 
     private void GrowHeads(long needed)

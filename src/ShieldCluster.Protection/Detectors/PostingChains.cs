@@ -297,11 +297,7 @@ internal sealed class PostingChains<TOwner>
 
     private void GrowQueries(int needed)
     {
-        var queries = new Query[LinearProbe.RingSize(needed, _queries.Length, MinQueries)];
-        for (var query = _oldestQuery; query != _nextQuery; query++)
-        {
-            queries[query & (uint)(queries.Length - 1)] = _queries[query & (uint)(_queries.Length - 1)];
-        }
+        var queries = LinearProbe.GrowRing(_queries, _oldestQuery, _nextQuery, needed, MinQueries);
 
         // Counts are all zero between lookups, so the new arrays start as the old ones stand.
         _queries = queries;
@@ -311,13 +307,7 @@ internal sealed class PostingChains<TOwner>
 
     private void GrowPostings(long needed)
     {
-        var postings = new Posting[LinearProbe.RingSize(needed, _postings.Length, MinPostings)];
-        for (var posting = _oldestPosting; posting != _nextPosting; posting++)
-        {
-            postings[posting & (uint)(postings.Length - 1)] = _postings[posting & (uint)(_postings.Length - 1)];
-        }
-
-        _postings = postings;
+        _postings = LinearProbe.GrowRing(_postings, _oldestPosting, _nextPosting, needed, MinPostings);
     }
 
     private void GrowHeads(long needed)
