@@ -91,7 +91,11 @@ internal sealed class ServerTarget : IAsyncDisposable
         // exec: the shell becomes the server, so the process id (and its CPU time) is the server's.
         var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(server)! };
         info.ArgumentList.Add("-c");
-        info.ArgumentList.Add(executable ? "exec \"$0\" --urls \"$1\" >\"$2\" 2>&1" : "exec dotnet \"$0\" --urls \"$1\" >\"$2\" 2>&1");
+        // Settings whose names are no shell identifiers (Logging__LogLevel__ShieldCluster.Access) would be
+        // dropped from the environment by sh, so those go on the command line (Logging:LogLevel:...=V).
+        info.ArgumentList.Add(executable
+            ? "s=$0 u=$1 l=$2; shift 2; exec \"$s\" --urls \"$u\" \"$@\" >\"$l\" 2>&1"
+            : "s=$0 u=$1 l=$2; shift 2; exec dotnet \"$s\" --urls \"$u\" \"$@\" >\"$l\" 2>&1");
         info.ArgumentList.Add(server);
         info.ArgumentList.Add($"http://127.0.0.1:{httpPort}");
         info.ArgumentList.Add(logPath);
@@ -102,7 +106,14 @@ internal sealed class ServerTarget : IAsyncDisposable
         info.Environment["Shield__Inference__ModelRepository"] = models;
         foreach (var (key, value) in Environment(protection, adminKey, extraEnvironment))
         {
-            info.Environment[key] = value;
+            if (IsShellName(key))
+            {
+                info.Environment[key] = value;
+            }
+            else
+            {
+                info.ArgumentList.Add($"--{key.Replace("__", ":", StringComparison.Ordinal)}={value}");
+            }
         }
 
         var grpcPort = info.Environment["Shield__Grpc__Port"];
@@ -267,11 +278,30 @@ internal sealed class ServerTarget : IAsyncDisposable
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
+    private static readonly HashSet<int> HandedOut = [];
+
+    private static bool IsShellName(string key) =>
+        key.Length > 0 && !char.IsAsciiDigit(key[0]) && key.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
+
+    /// <summary>
+    /// A free loopback port, never one this process handed out before: the kernel may offer a port
+    /// again as soon as its probe closes, and a server whose HTTP and silo ports coincide fails to start.
+    /// </summary>
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (HandedOut)
+            {
+                if (HandedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 }
 
