@@ -61,6 +61,20 @@ public sealed class InferenceOptions
     /// </summary>
     public BatchPadding PadBatches { get; set; } = BatchPadding.Auto;
 
+    /// <summary>
+    /// On CUDA, whether batches are written into page-locked host memory from the session's pinned
+    /// allocator, so their copy to the GPU is a DMA transfer rather than a CPU copy through CUDA's
+    /// staging buffer. Default true; ignored on the CPU.
+    /// </summary>
+    public bool PinnedInputs { get; set; } = true;
+
+    /// <summary>
+    /// On CUDA, whether a thread waiting for the GPU sleeps (<c>cudaDeviceScheduleBlockingSync</c>)
+    /// instead of spinning on a core, CUDA's choice for a process with fewer GPU contexts than
+    /// processors. Default false. Set before the first session is created.
+    /// </summary>
+    public bool CudaBlockingSync { get; set; }
+
     /// <summary>Batches of one model in flight at once. Default 0: one per processor.</summary>
     [Range(0, 1024)]
     public int ConcurrentBatches { get; set; }

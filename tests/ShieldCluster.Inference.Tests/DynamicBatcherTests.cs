@@ -12,13 +12,14 @@ public class DynamicBatcherTests
     private const int Row = 3;
 
     /// <summary>Output row i = input row i * 10; the squeezing score of row i = its first value.</summary>
-    private static BatchRun Echo(ReadOnlyMemory<float> input, int items, bool squeeze, ConcurrentBag<int>? sizes = null)
+    private static BatchRun Echo(BatchInput input, int items, bool squeeze, ConcurrentBag<int>? sizes = null)
     {
         sizes?.Add(items);
         Assert.Equal(items * Row, input.Length);
-        var output = input.ToArray().Select(v => v * 10).ToArray();
+        var values = input.ToArray();
+        var output = values.Select(v => v * 10).ToArray();
         return squeeze
-            ? new BatchRun([output], [.. Enumerable.Range(0, items).Select(i => input.Span[i * Row])], [.. Enumerable.Range(0, items * 2).Select(i => (float)i)])
+            ? new BatchRun([output], [.. Enumerable.Range(0, items).Select(i => values[i * Row])], [.. Enumerable.Range(0, items * 2).Select(i => (float)i)])
             : new BatchRun([output]);
     }
 

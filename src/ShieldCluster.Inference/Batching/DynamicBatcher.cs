@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Threading.Channels;
 
 namespace ShieldCluster.Inference.Batching;
@@ -148,36 +147,14 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private void Execute(List<Pending> batch)
     {
         // Squeezed and plain requests run as separate calls (a squeezed call carries the copies too).
+        // The inputs go to the runner unjoined: it writes them once into what the model reads.
         foreach (var group in batch.GroupBy(p => p.Squeeze))
         {
             var members = group.ToList();
-            float[]? joined = null;
             try
             {
                 var total = members.Sum(p => p.Items);
-                ReadOnlyMemory<float> input;
-                if (members.Count == 1)
-                {
-                    input = members[0].Input;
-                }
-                else
-                {
-                    // A pooled buffer: a batch of large inputs (32 images of 224x224x3 are 19 MB) would
-                    // otherwise be a fresh large-object allocation per call. The runner copies what it
-                    // keeps, so the buffer goes back as soon as the call returns.
-                    var length = members.Sum(p => p.Input.Length);
-                    joined = ArrayPool<float>.Shared.Rent(length);
-                    var offset = 0;
-                    foreach (var member in members)
-                    {
-                        member.Input.Span.CopyTo(joined.AsSpan(offset));
-                        offset += member.Input.Length;
-                    }
-
-                    input = joined.AsMemory(0, length);
-                }
-
-                var run = _run(input, total, group.Key);
+                var run = _run(new BatchInput([.. members.Select(p => p.Input)]), total, group.Key);
                 if (members.Count == 1)
                 {
                     members[0].Done.TrySetResult(run);
@@ -196,13 +173,6 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 foreach (var member in members)
                 {
                     member.Done.TrySetException(ex);
-                }
-            }
-            finally
-            {
-                if (joined is not null)
-                {
-                    ArrayPool<float>.Shared.Return(joined);
                 }
             }
         }

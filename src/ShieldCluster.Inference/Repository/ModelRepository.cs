@@ -151,6 +151,18 @@ public sealed partial class ModelRepository : IDisposable
                 }
 
                 var loaded = new ModelVersion(name, version, config.MaxBatchSize, input, outputs, config.Labels ?? [], session, providers.Provider, squeezing);
+                if (providers.Provider == "CUDA" && _options.PinnedInputs)
+                {
+                    if (loaded.UsePinnedInputs(_options.DeviceId))
+                    {
+                        Log.PinnedInputs(_logger, name, version);
+                    }
+                    else
+                    {
+                        Log.NoPinnedInputs(_logger, name, version);
+                    }
+                }
+
                 var pad = _options.PadBatches == BatchPadding.Always || (_options.PadBatches == BatchPadding.Auto && providers.Provider == "CUDA");
                 if (pad && config.MaxBatchSize > 1)
                 {
@@ -322,5 +334,11 @@ public sealed partial class ModelRepository : IDisposable
 
         [LoggerMessage(2, LogLevel.Error, "Model {Model} version {Version} refused: {Reason}")]
         public static partial void ModelRefused(ILogger logger, string model, string version, string reason);
+
+        [LoggerMessage(4, LogLevel.Information, "Model {Model} version {Version}: batches written into CUDA pinned host memory")]
+        public static partial void PinnedInputs(ILogger logger, string model, string version);
+
+        [LoggerMessage(5, LogLevel.Warning, "Model {Model} version {Version}: the CUDA session offers no pinned host memory; batches are copied from managed memory")]
+        public static partial void NoPinnedInputs(ILogger logger, string model, string version);
     }
 }

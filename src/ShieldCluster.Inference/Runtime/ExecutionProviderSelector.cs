@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
@@ -34,6 +35,19 @@ public sealed partial class ExecutionProviderSelector(IOptions<InferenceOptions>
             if (_provider == "CPU")
             {
                 return sessionOptions;
+            }
+
+            if (_provider is null && settings.CudaBlockingSync)
+            {
+                var failure = SetBlockingSync(settings.DeviceId);
+                if (failure is null)
+                {
+                    Log.BlockingSync(logger);
+                }
+                else
+                {
+                    Log.NoBlockingSync(logger, failure);
+                }
             }
 
             var reason = TryAppendCuda(sessionOptions, settings);
@@ -107,8 +121,46 @@ public sealed partial class ExecutionProviderSelector(IOptions<InferenceOptions>
         }
     }
 
+    /// <summary>
+    /// Asks the CUDA runtime that ONNX Runtime's CUDA provider loads (the same shared library) to let
+    /// threads waiting for the device sleep; null when done, else why not.
+    /// </summary>
+    private static unsafe string? SetBlockingSync(int deviceId)
+    {
+        const uint cudaDeviceScheduleBlockingSync = 0x04;
+        foreach (var name in (string[])["libcudart.so.13", "libcudart.so.12", "libcudart.so"])
+        {
+            if (!NativeLibrary.TryLoad(name, out var library))
+            {
+                continue;
+            }
+
+            if (!NativeLibrary.TryGetExport(library, "cudaSetDevice", out var setDevice)
+                || !NativeLibrary.TryGetExport(library, "cudaSetDeviceFlags", out var setFlags))
+            {
+                return $"{name} lacks cudaSetDevice or cudaSetDeviceFlags";
+            }
+
+            var error = ((delegate* unmanaged<int, int>)setDevice)(deviceId);
+            if (error == 0)
+            {
+                error = ((delegate* unmanaged<uint, int>)setFlags)(cudaDeviceScheduleBlockingSync);
+            }
+
+            return error == 0 ? null : $"the CUDA runtime ({name}) answered error {error}";
+        }
+
+        return "no CUDA runtime library (libcudart) could be loaded";
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(2, LogLevel.Information, "CUDA: threads waiting for the device sleep (cudaDeviceScheduleBlockingSync)")]
+        public static partial void BlockingSync(ILogger logger);
+
+        [LoggerMessage(3, LogLevel.Warning, "CUDA: Shield:Inference:CudaBlockingSync is set but could not be applied: {Reason}")]
+        public static partial void NoBlockingSync(ILogger logger, string reason);
+
         [LoggerMessage(1, LogLevel.Warning, "Inference falls back to the CPU: {Reason}")]
         public static partial void FallingBackToCpu(ILogger logger, string reason);
     }

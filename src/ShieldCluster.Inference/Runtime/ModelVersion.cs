@@ -22,6 +22,7 @@ public sealed class ModelVersion : IDisposable
     private readonly RunOptions _runOptions = new();
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
+    private InputStaging _staging;
 
     internal ModelVersion(string model, string version, int maxBatchSize, TensorSpec input, IReadOnlyList<TensorSpec> outputs,
         IReadOnlyList<string> labels, InferenceSession session, string provider, SqueezingSettings? squeezing)
@@ -40,6 +41,7 @@ public sealed class ModelVersion : IDisposable
         _outputNames = [.. outputs.Select(o => o.Name)];
         HalfPrecision = session.InputMetadata[input.Name].ElementDataType == TensorElementType.Float16;
         Features = new QueryFeatureExtractor(input.ItemDims, input.Min ?? 0f, input.Max ?? 1f);
+        _staging = InputStaging.Managed(HalfPrecision);
     }
 
     /// <summary>The model's name.</summary>
@@ -82,17 +84,34 @@ public sealed class ModelVersion : IDisposable
     /// clients' requests), else as one call of its own; squeezed copies in the same call when asked.
     /// </summary>
     public Task<BatchRun> InferAsync(ReadOnlyMemory<float> input, int batchSize, bool squeeze) =>
-        _batcher is { } batcher ? batcher.SubmitAsync(input, batchSize, squeeze) : Task.FromResult(RunOnce(input, batchSize, squeeze));
+        _batcher is { } batcher ? batcher.SubmitAsync(input, batchSize, squeeze) : Task.FromResult(RunOnce(new BatchInput(input), batchSize, squeeze));
 
-    private BatchRun RunOnce(ReadOnlyMemory<float> input, int items, bool squeeze)
+    private BatchRun RunOnce(BatchInput input, int items, bool squeeze)
     {
         if (squeeze && SqueezeThreshold is not null && Squeezers.Count > 0 && MaxBatchSize > 0)
         {
-            var run = RunWithSqueezing(input, items);
+            var run = RunWithSqueezing(input.TryGetSingle(out var single) ? single : input.ToArray(), items);
             return new BatchRun(run.Outputs, run.Scores, run.SqueezedScores);
         }
 
         return new BatchRun(Run(input, items));
+    }
+
+    /// <summary>
+    /// Writes batches into page-locked host memory from the session's CUDA pinned allocator, so the
+    /// copy to the GPU is a DMA transfer; false (managed buffers kept) when the session has none.
+    /// </summary>
+    internal bool UsePinnedInputs(int deviceId)
+    {
+        var capacity = Math.Max(1, MaxBatchSize) * (int)Input.ItemLength;
+        if (InputStaging.TryPinned(_session, deviceId, HalfPrecision, capacity) is not { } pinned)
+        {
+            return false;
+        }
+
+        _staging.Dispose();
+        _staging = pinned;
+        return true;
     }
 
     /// <summary>The version, as the protocol shows it (a string of digits).</summary>
@@ -183,7 +202,9 @@ public sealed class ModelVersion : IDisposable
     /// <param name="input">The input values, row-major; exactly <paramref name="batchSize"/> items.</param>
     /// <param name="batchSize">Items in the batch (1 for an unbatched model).</param>
     /// <returns>Each output's values, in <see cref="Outputs"/> order.</returns>
-    public float[][] Run(ReadOnlyMemory<float> input, int batchSize)
+    public float[][] Run(ReadOnlyMemory<float> input, int batchSize) => Run(new BatchInput(input), batchSize);
+
+    private float[][] Run(BatchInput input, int batchSize)
     {
         long[] shape = MaxBatchSize > 0 ? [batchSize, .. Input.ItemDims] : [.. Input.ItemDims];
         var expected = shape.Aggregate(1L, (a, d) => a * d);
@@ -193,12 +214,27 @@ public sealed class ModelVersion : IDisposable
         }
 
         var padded = PaddedSize(batchSize);
-        if (padded > batchSize)
+        if (padded == batchSize && !HalfPrecision && !_staging.Pinned && input.TryGetSingle(out var single))
         {
-            return RunPadded(input, batchSize, padded);
+            // ONNX Runtime reads the input in place; the cast only satisfies the API's Memory<T> parameter.
+            using var direct = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, MemoryMarshal.AsMemory(single), shape);
+            using var directResults = _session.Run(_runOptions, _inputNames, [direct], _outputNames);
+            return ReadOutputs(directResults, batchSize, batchSize);
         }
 
-        using var results = HalfPrecision ? RunHalf(input, shape) : RunSingle(input, shape);
+        // One write of every request's input into what ONNX Runtime reads: padded with zero rows up
+        // to the batch size warmed at load, converted for an fp16 graph.
+        shape[0] = MaxBatchSize > 0 ? padded : shape[0];
+        using var staged = _staging.Rent(checked((int)(expected / batchSize * padded)));
+        staged.Write(input);
+        using var value = staged.CreateValue(shape);
+        using var results = _session.Run(_runOptions, _inputNames, [value], _outputNames);
+        return ReadOutputs(results, batchSize, padded);
+    }
+
+    /// <summary>Each output's first <paramref name="batchSize"/> rows of <paramref name="padded"/>, as FP32.</summary>
+    private static float[][] ReadOutputs(IDisposableReadOnlyCollection<OrtValue> results, int batchSize, int padded)
+    {
         var outputs = new float[results.Count][];
         for (var i = 0; i < results.Count; i++)
         {
@@ -206,12 +242,14 @@ public sealed class ModelVersion : IDisposable
             if (value.GetTensorTypeAndShape().ElementDataType == TensorElementType.Float16)
             {
                 var halves = MemoryMarshal.Cast<Float16, Half>(value.GetTensorDataAsSpan<Float16>());
+                halves = halves[..(halves.Length / padded * batchSize)];
                 outputs[i] = new float[halves.Length];
                 TensorPrimitives.ConvertToSingle(halves, outputs[i]);
             }
             else
             {
-                outputs[i] = value.GetTensorDataAsSpan<float>().ToArray();
+                var values = value.GetTensorDataAsSpan<float>();
+                outputs[i] = values[..(values.Length / padded * batchSize)].ToArray();
             }
         }
 
@@ -232,57 +270,11 @@ public sealed class ModelVersion : IDisposable
         return batchSize;
     }
 
-    private float[][] RunPadded(ReadOnlyMemory<float> input, int batchSize, int padded)
-    {
-        var length = padded * (int)Input.ItemLength;
-        var buffer = ArrayPool<float>.Shared.Rent(length);
-        try
-        {
-            input.Span.CopyTo(buffer);
-            buffer.AsSpan(input.Length, length - input.Length).Clear();
-            var all = Run(buffer.AsMemory(0, length), padded);
-            var outputs = new float[all.Length][];
-            for (var o = 0; o < all.Length; o++)
-            {
-                outputs[o] = all[o].AsSpan(0, all[o].Length / padded * batchSize).ToArray();
-            }
-
-            return outputs;
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(buffer);
-        }
-    }
-
-    private IDisposableReadOnlyCollection<OrtValue> RunSingle(ReadOnlyMemory<float> input, long[] shape)
-    {
-        // ONNX Runtime reads the input in place; the cast only satisfies the API's Memory<T> parameter.
-        var memory = MemoryMarshal.AsMemory(input);
-        using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, memory, shape);
-        return _session.Run(_runOptions, _inputNames, [inputValue], _outputNames);
-    }
-
-    private IDisposableReadOnlyCollection<OrtValue> RunHalf(ReadOnlyMemory<float> input, long[] shape)
-    {
-        // ONNX Runtime's Float16 and System.Half are the same IEEE 754 binary16 bits.
-        var halves = ArrayPool<Float16>.Shared.Rent(input.Length);
-        try
-        {
-            TensorPrimitives.ConvertToHalf(input.Span, MemoryMarshal.Cast<Float16, Half>(halves.AsSpan(0, input.Length)));
-            using var inputValue = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, halves.AsMemory(0, input.Length), shape);
-            return _session.Run(_runOptions, _inputNames, [inputValue], _outputNames);
-        }
-        finally
-        {
-            ArrayPool<Float16>.Shared.Return(halves);
-        }
-    }
-
     /// <inheritdoc />
     public void Dispose()
     {
         _batcher?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _staging.Dispose();
         _session.Dispose();
         _runOptions.Dispose();
     }
