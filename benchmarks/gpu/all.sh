@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # benchmarks/gpu/all.sh: one GPU-host session's measurements in one command, packed into one file
-# ($OUT/results.tgz: the run tool returns at most 8 files). Samples GPU utilisation every second
-# (gpu-util.csv) while it runs run.sh with the given specs, then, where VARIANTS is set
+# ($OUT/results.tgz, rewritten after every step, so a run stopped at its time limit still returns what
+# it measured: the run tool returns at most 8 files). Samples GPU utilisation every second
+# (gpu-util.csv) while it runs run.sh once per spec, then, where VARIANTS is set
 # ('MODEL WIRE CONCURRENCY NAME=K=V+K=V ...'), variants.sh.
-# usage (on the host, after assemble.sh): [SHIELD_STAGE_TIMINGS=1] [VARIANTS='...'] benchmarks/gpu/all.sh SPEC ...
+# usage (on the host, after assemble.sh): [SHIELD_STAGE_TIMINGS=1] [VARIANTS='...'] [VARIANTS_FIRST=1] benchmarks/gpu/all.sh SPEC ...
 set -uo pipefail
 out=${OUT:-/tmp/gpu-out}
-mkdir -p "$out/r"
+mkdir -p "$out/r" && touch "$out/r/started"
 nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 1 > "$out/r/gpu-util.csv" 2>&1 &
 sampler=$!
-OUT=$out/r bash benchmarks/gpu/run.sh "$@"
-if [[ -n ${VARIANTS:-} ]]; then
+pack() {
+  find /tmp -maxdepth 1 -name 'shield-loadgen-*.log' -newer "$out/r/started" -size -20M -exec cp {} "$out/r/" \; 2>/dev/null
+  tar -C "$out/r" -czf "$out/results.tgz.new" . && mv "$out/results.tgz.new" "$out/results.tgz"
+}
+variants() {
   # shellcheck disable=SC2086
-  OUT=$out/r bash benchmarks/gpu/variants.sh $VARIANTS
-  find /tmp -maxdepth 1 -name 'shield-loadgen-*.log' -newer "$out/r/machine.txt" -size -20M -exec cp {} "$out/r/" \; 2>/dev/null
-fi
+  [[ -n ${VARIANTS:-} ]] && OUT=$out/r bash benchmarks/gpu/variants.sh $VARIANTS
+  pack
+}
+[[ -n ${VARIANTS_FIRST:-} ]] && variants
+for spec in "$@"; do
+  OUT=$out/r bash benchmarks/gpu/run.sh "$spec"
+  pack
+done
+[[ -z ${VARIANTS_FIRST:-} ]] && variants
 kill "$sampler" 2>/dev/null
-tar -C "$out/r" -czf "$out/results.tgz" . && rm -rf "$out/r"
+pack
 ls -la "$out"
