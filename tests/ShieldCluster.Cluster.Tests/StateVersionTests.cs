@@ -36,12 +36,18 @@ public class StateVersionTests
         Assert.Equal("blocked", report.GetProperty("enforcement").GetProperty("state").GetString());
         Assert.Equal(HttpStatusCode.Forbidden, await cluster.InferAsync(cluster.Live[0], apiKey));
 
-        // Migrated in storage: format 2, the history moved to its own key.
+        // Migrated in storage: format 2, the history moved to keys of its own, a head and its segments.
         var migrated = await WaitAsync(() => StoredState.ClientAsync(redis, "legacy"), s => s?.Version == ClientState.CurrentVersion);
         Assert.Empty(migrated!.History);
         Assert.Equal(EnforcementState.Blocked, migrated.Enforcement);
         var history = await WaitAsync(() => StoredState.HistoryAsync(redis, "legacy"), h => h is not null);
         Assert.Equal(11, history!.Records.Sum(r => r.Items.Count));
+        var head = await StoredState.HeadAsync(redis, "legacy");
+        Assert.Equal(HistorySegment.Size, head!.SegmentSize);
+        Assert.Empty(head.Records);
+        Assert.Equal(4, head.End - head.Start);
+        Assert.Equal(4, history.Records.Count);
+        Assert.NotNull(await StoredState.SegmentAsync(redis, "legacy", head.Start / HistorySegment.Size));
     }
 
     private static async Task<T> WaitAsync<T>(Func<Task<T>> read, Func<T, bool> condition)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 using ShieldCluster.Contracts;
 using ShieldCluster.Grains.Audit;
 using ShieldCluster.Grains.Options;
@@ -18,7 +19,8 @@ namespace ShieldCluster.Grains.Clients;
 /// once per <see cref="ProtectionOptions.StateWriteInterval"/> and on deactivation (a write that
 /// fails stays in memory for the next one); registrations, blocks, unblocks and enforcement steps
 /// are written before they take effect. History older than
-/// <see cref="ProtectionOptions.HistoryRetention"/> is dropped.
+/// <see cref="ProtectionOptions.HistoryRetention"/> is dropped. The history is stored in segments
+/// (<see cref="HistorySegments"/>) under a head: a write stores the segments that changed, then the head.
 /// </summary>
 public sealed partial class ClientGrain(
     [PersistentState("client", ShieldStorage.Name)] IPersistentState<ClientState> state,
@@ -45,6 +47,7 @@ public sealed partial class ClientGrain(
     private bool _peerReported;
     private Dictionary<string, int>? _classesByModel;
     private ClientHistory? _history;
+    private HistorySegments _segments = null!;
     private Task? _historyWrite;
     private long _rateWindowStart;
     private int _rateCount;
@@ -52,8 +55,9 @@ public sealed partial class ClientGrain(
 
     private ClientState State => state.State;
 
-    // The grain's own history, apart from the persistent state's object: a write serialises a
-    // snapshot of it (see FlushAsync) while the grain goes on admitting and recording.
+    // The grain's own history, apart from the persistent state's object (the stored head): a write
+    // serialises snapshots of its changed segments (see FlushAsync) while the grain goes on
+    // admitting and recording. A head of the first format holds the records itself.
     private ClientHistory History => _history ??= history.State;
 
     // Decoded once: GetPrimaryKeyString makes a new string from the grain id on every call, and the
@@ -61,8 +65,10 @@ public sealed partial class ClientGrain(
     private string ClientId => _clientId ??= this.GetPrimaryKeyString();
 
     /// <inheritdoc />
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _segments = new HistorySegments(ServiceProvider.GetRequiredKeyedService<IGrainStorage>(ShieldStorage.History), this.GetGrainId(), ClientId, logger);
+        await LoadHistoryAsync();
         Migrate();
         DropExpiredHistory(time.GetUtcNow());
         _historyItems = History.Records.Sum(r => r.Items.Count);
@@ -74,7 +80,6 @@ public sealed partial class ClientGrain(
             Interleave = false,
             KeepAlive = false,
         });
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -331,6 +336,8 @@ public sealed partial class ClientGrain(
     {
         var records = History.Records;
         records.Add(record);
+        var number = History.Start + records.Count - 1;
+        _segments.Mark(number, number);
         _historyItems += record.Items.Count;
         var capacity = protection.Value.HistoryCapacity;
         var drop = 0;
@@ -494,6 +501,7 @@ public sealed partial class ClientGrain(
         _writer?.Dispose();
         await AwaitHistoryWriteAsync();
         await state.ClearStateAsync();
+        await _segments.ClearAsync();
         await history.ClearStateAsync();
         state.State = new ClientState { Version = ClientState.CurrentVersion };
         history.State = _history = new ClientHistory();
@@ -724,13 +732,14 @@ public sealed partial class ClientGrain(
             && (final || now - _historyWrittenAt >= (long)protection.Value.HistoryWriteInterval.TotalMilliseconds))
         {
             DropExpiredHistory(time.GetUtcNow());
-            // A snapshot (the record list copied, the records themselves immutable) is what the store
-            // serialises: the write of up to HistoryCapacity records (about 1.3 MB) runs while this
-            // grain goes on admitting and recording, instead of holding its next requests. One write
-            // at a time; the next flush writes what arrived meanwhile.
-            history.State = new ClientHistory { Records = [.. History.Records], Start = History.Start };
+            // Snapshots (the changed segments' records copied, the records themselves immutable) are
+            // what the store serialises: the write runs while this grain goes on admitting and
+            // recording, instead of holding its next requests. One write at a time; the next flush
+            // writes what arrived meanwhile.
+            var segments = _segments.TakeMarked(History.Records, History.Start);
+            history.State = new ClientHistory { Start = History.Start, End = History.Start + History.Records.Count, SegmentSize = HistorySegment.Size };
             _historyDirty = false;
-            _historyWrite = WriteHistoryAsync(now, cancellationToken);
+            _historyWrite = WriteHistoryAsync(segments, now, cancellationToken);
             if (final)
             {
                 await _historyWrite;
@@ -743,12 +752,17 @@ public sealed partial class ClientGrain(
         }
     }
 
-    private async Task WriteHistoryAsync(long startedAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the changed <paramref name="segments"/>, then the head (so a stored head never counts
+    /// records its segments do not hold), then clears the segments the head has left behind. A
+    /// failure leaves the history dirty, and the segments not written marked, for the next flush.
+    /// </summary>
+    private async Task WriteHistoryAsync(List<HistorySegment> segments, long startedAt, CancellationToken cancellationToken)
     {
         var written = false;
         try
         {
-            written = await TryWriteAsync(history, cancellationToken);
+            written = await _segments.WriteAsync(segments) && await TryWriteAsync(history, cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -758,6 +772,7 @@ public sealed partial class ClientGrain(
         if (written)
         {
             _historyWrittenAt = startedAt;
+            await _segments.ClearBelowAsync(history.State.Start);
         }
         else
         {
@@ -799,7 +814,7 @@ public sealed partial class ClientGrain(
         {
             History.Records = State.History;
             History.Start = State.HistoryStart;
-            _historyDirty = true;
+            MarkHistory();
         }
 
         State.History = [];
@@ -808,11 +823,65 @@ public sealed partial class ClientGrain(
         _dirty = true;
     }
 
+    /// <summary>
+    /// Reads the stored history: a head of the first format holds its records (and is written in
+    /// segments at the next flush); otherwise the head's segments are read, and records whose
+    /// segment is missing are left out as if dropped.
+    /// </summary>
+    private async Task LoadHistoryAsync()
+    {
+        var head = history.State;
+        if (head.SegmentSize > 0)
+        {
+            var (records, lastMissing) = await _segments.LoadAsync(head.Start, head.End, head.SegmentSize);
+            _history = new ClientHistory { Records = records, Start = head.End - records.Count };
+            if (records.Count < head.End - head.Start)
+            {
+                _historyDirty = true;
+                MarkRenumbered(lastMissing);
+            }
+        }
+
+        if (head.SegmentSize != HistorySegment.Size)
+        {
+            MarkHistory();
+        }
+    }
+
+    /// <summary>Marks the whole history to be written (it is in no segments of the current size yet).</summary>
+    private void MarkHistory()
+    {
+        if (History.Records.Count > 0)
+        {
+            _segments.Mark(History.Start, History.Start + History.Records.Count - 1);
+            _historyDirty = true;
+        }
+    }
+
+    /// <summary>
+    /// Records were dropped from the history, the last of them numbered <paramref name="lastDropped"/>
+    /// before: those before it moved up in the numbering (which still ends where it did), so the
+    /// segments they are in now are written again.
+    /// </summary>
+    private void MarkRenumbered(long lastDropped)
+    {
+        if (lastDropped >= History.Start)
+        {
+            _segments.Mark(History.Start, lastDropped);
+        }
+    }
+
     private void DropExpiredHistory(DateTimeOffset now)
     {
         // Records arrive one-way from many front ends, so they are in time order only roughly:
         // every expired one goes, wherever it sits, and the numbering moves on by as many.
         var cutoff = now - protection.Value.HistoryRetention;
+        var last = History.Records.FindLastIndex(r => r.At < cutoff);
+        if (last < 0)
+        {
+            return;
+        }
+
         var items = 0;
         var expired = History.Records.RemoveAll(r =>
         {
@@ -820,14 +889,11 @@ public sealed partial class ClientGrain(
             items += old ? r.Items.Count : 0;
             return old;
         });
-        if (expired == 0)
-        {
-            return;
-        }
-
         _historyItems -= items;
+        var lastDropped = History.Start + last;
         History.Start += expired;
         _historyDirty = true;
+        MarkRenumbered(lastDropped);
     }
 
     private static partial class Log

@@ -98,14 +98,23 @@ public sealed record ClientKey([property: Id(0)] string Hash, [property: Id(1)] 
 
 /// <summary>
 /// A client's query history (the detectors' compact features), stored apart from its durable
-/// state: it is written only when it changes, and expires with its retention.
+/// state: it is written only when it changes, and expires with its retention. In memory it holds
+/// the records; stored, it is the head of the history (<see cref="Start"/>, <see cref="End"/>,
+/// <see cref="SegmentSize"/>) and the records live in <see cref="HistorySegment"/>s. The first
+/// format (<see cref="SegmentSize"/> 0) stored the records here, and still loads.
 /// </summary>
 [GenerateSerializer, Alias("ShieldCluster.ClientHistory")]
 public sealed class ClientHistory
 {
-    /// <summary>Recent served requests, oldest first, bounded in items and in age.</summary>
+    /// <summary>Recent served requests, oldest first, bounded in items and in age (empty in a stored head of the segmented format).</summary>
     [Id(0)] public List<QueryRecord> Records { get; set; } = [];
 
     /// <summary>The sequence number of <see cref="Records"/>' first record (records are numbered from 0 as they arrive).</summary>
     [Id(1)] public long Start { get; set; }
+
+    /// <summary>In a stored head: the sequence number after the last record its segments hold (unused in memory and in the first format).</summary>
+    [Id(2)] public long End { get; set; }
+
+    /// <summary>In a stored head: the records per <see cref="HistorySegment"/>; 0 in the first format, whose records are in <see cref="Records"/>.</summary>
+    [Id(3)] public int SegmentSize { get; set; }
 }
