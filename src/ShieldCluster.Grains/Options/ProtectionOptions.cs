@@ -27,8 +27,9 @@ public sealed class ProtectionOptions
     public TimeSpan StateWriteInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// How often a client grain writes its changed query history (up to <see cref="HistoryCapacity"/>
-    /// items, about 1.3 KB each) and on deactivation. Default 5 seconds: the history is evidence,
+    /// How often a client grain writes its changed query history and on deactivation: the segments
+    /// of 32 records that changed since the last write (about 1.3 KB per demo-model item), then the
+    /// history's head. Default 5 seconds: the history is evidence,
     /// not money, and a crash may lose its last seconds (usage and enforcement are written every
     /// <see cref="StateWriteInterval"/>).
     /// </summary>
