@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Numerics;
 using System.Security.Cryptography;
 
 namespace ShieldCluster.Protection.Detectors;
@@ -70,36 +71,42 @@ public sealed class BlacklightFingerprinter
         var scale = max > min ? 255f / (max - min) : 0f;
         Span<byte> quantised = item.Length <= 4096 ? stackalloc byte[item.Length] : new byte[item.Length];
         Span<byte> raw = item.Length <= 4096 ? stackalloc byte[item.Length] : new byte[item.Length];
+        Scale(item, min, scale, raw);
         for (var i = 0; i < item.Length; i++)
         {
-            var value = (int)MathF.Round(Math.Clamp((item[i] - min) * scale, 0f, 255f));
-            raw[i] = (byte)value;
-            quantised[i] = _quantise[value + _salt[i]];
+            quantised[i] = _quantise[raw[i] + _salt[i]];
         }
 
         // The largest distinct hashes, kept in a min-heap of Keep entries: no list of every window's
         // hash and no sort of it.
-        var windows = item.Length - _options.Window + 1;
+        var window = _options.Window;
+        var windows = item.Length - window + 1;
         var keep = _options.Keep;
         Span<ulong> heap = keep <= 512 ? stackalloc ulong[keep] : new ulong[keep];
         var size = 0;
-        // run[i]: how many values from i on equal raw[i] (counted from the right), so the window at
-        // i is flat exactly when run[i] reaches the window's length.
-        Span<int> run = item.Length <= 4096 ? stackalloc int[item.Length] : new int[item.Length];
-        run[^1] = 1;
-        for (var i = item.Length - 2; i >= 0; i--)
-        {
-            run[i] = raw[i] == raw[i + 1] ? run[i + 1] + 1 : 1;
-        }
-
+        // The first position at or after i whose value differs from the next one (the last position
+        // if none does): the window at i is flat exactly when that is past the window's last pair.
+        var change = -1;
         for (var i = 0; i < windows; i++)
         {
-            if (_options.SkipFlatWindows && run[i] >= _options.Window)
+            if (_options.SkipFlatWindows)
             {
-                continue;
+                if (change < i)
+                {
+                    change = i;
+                    while (change < item.Length - 1 && raw[change] == raw[change + 1])
+                    {
+                        change++;
+                    }
+                }
+
+                if (change >= i + window - 1)
+                {
+                    continue;
+                }
             }
 
-            var hash = XxHash3.HashToUInt64(quantised.Slice(i, _options.Window), _seed);
+            var hash = XxHash3.HashToUInt64(quantised.Slice(i, window), _seed);
             if ((size == keep && hash <= heap[0]) || heap[..size].Contains(hash))
             {
                 continue;
@@ -121,6 +128,37 @@ public sealed class BlacklightFingerprinter
         Array.Sort(kept);
         Array.Reverse(kept);
         return kept;
+    }
+
+    /// <summary>
+    /// Each value scaled from [min, min + 255 / <paramref name="scale"/>] to 0-255, clamped and
+    /// rounded to even; vectorised, with the scalar definition for the values past the last whole vector.
+    /// </summary>
+    private static void Scale(ReadOnlySpan<float> item, float min, float scale, Span<byte> raw)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            // Four float vectors narrow to one byte vector.
+            var count = Vector<float>.Count;
+            for (; i <= item.Length - (4 * count); i += 4 * count)
+            {
+                var low = Vector.Narrow(Scale(item.Slice(i, count), min, scale), Scale(item.Slice(i + count, count), min, scale));
+                var high = Vector.Narrow(Scale(item.Slice(i + (2 * count), count), min, scale), Scale(item.Slice(i + (3 * count), count), min, scale));
+                Vector.AsVectorByte(Vector.Narrow(low, high)).CopyTo(raw[i..]);
+            }
+        }
+
+        for (; i < item.Length; i++)
+        {
+            raw[i] = (byte)(int)MathF.Round(Math.Clamp((item[i] - min) * scale, 0f, 255f));
+        }
+    }
+
+    private static Vector<int> Scale(ReadOnlySpan<float> values, float min, float scale)
+    {
+        var scaled = (new Vector<float>(values) - new Vector<float>(min)) * scale;
+        return Vector.ConvertToInt32(Vector.Round(Vector.Min(Vector.Max(scaled, Vector<float>.Zero), new Vector<float>(255f))));
     }
 
     /// <summary>

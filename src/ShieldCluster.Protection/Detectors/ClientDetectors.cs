@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace ShieldCluster.Protection.Detectors;
 
 /// <summary>
@@ -19,6 +21,7 @@ public sealed class ClientDetectors
     private readonly HashSet<int> _labels = [];
     private readonly byte[]?[] _recentFeatures;
     private readonly int[]?[] _recentSums;
+    private int[] _spareSums = [];
     private int _recentNext;
     private readonly LineSearchDetector _lineSearch;
     private readonly bool[] _lineHits;
@@ -65,12 +68,14 @@ public sealed class ClientDetectors
     private bool IsNearDuplicate(byte[] features)
     {
         var limit = (long)(_options.NearDuplicateRms * _options.NearDuplicateRms * features.Length);
-        var sums = RunSums(features);
+        var runs = (features.Length + SumRun - 1) / SumRun;
+        var sums = _spareSums.Length == runs ? _spareSums : new int[runs];
+        RunSums(features, sums);
         var near = false;
         for (var r = 0; r < _recentFeatures.Length; r++)
         {
             var recent = _recentFeatures[r];
-            if (recent is null || recent.Length != features.Length || LowerBound(_recentSums[r]!, sums, limit * SumRun) >= limit * SumRun)
+            if (recent is null || recent.Length != features.Length || LowerBound(_recentSums[r]!, sums) >= limit * SumRun)
             {
                 continue;
             }
@@ -82,6 +87,8 @@ public sealed class ClientDetectors
             }
         }
 
+        // The forgotten input's sums are the next input's array.
+        _spareSums = _recentSums[_recentNext] ?? [];
         _recentSums[_recentNext] = sums;
         _recentFeatures[_recentNext] = features;
         _recentNext = (_recentNext + 1) % _recentFeatures.Length;
@@ -114,9 +121,8 @@ public sealed class ClientDetectors
         return true;
     }
 
-    private static int[] RunSums(ReadOnlySpan<byte> features)
+    private static void RunSums(ReadOnlySpan<byte> features, Span<int> sums)
     {
-        var sums = new int[(features.Length + SumRun - 1) / SumRun];
         for (var i = 0; i < sums.Length; i++)
         {
             var run = features.Slice(i * SumRun, Math.Min(SumRun, features.Length - (i * SumRun)));
@@ -128,15 +134,30 @@ public sealed class ClientDetectors
 
             sums[i] = sum;
         }
-
-        return sums;
     }
 
-    /// <summary>SumRun times a lower bound of the squared distance, from the run sums; stops once it reaches <paramref name="stopAt"/>.</summary>
-    private static long LowerBound(int[] a, int[] b, long stopAt)
+    /// <summary>
+    /// SumRun times a lower bound of the squared distance, from the run sums; vectorised. A run sum
+    /// is at most 16 x 255, so a difference squares without overflow in an int.
+    /// </summary>
+    private static long LowerBound(ReadOnlySpan<int> a, ReadOnlySpan<int> b)
     {
         long bound = 0;
-        for (var i = 0; i < a.Length && bound < stopAt; i++)
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && a.Length >= Vector<int>.Count)
+        {
+            var squares = Vector<long>.Zero;
+            for (; i <= a.Length - Vector<int>.Count; i += Vector<int>.Count)
+            {
+                var d = new Vector<int>(a.Slice(i, Vector<int>.Count)) - new Vector<int>(b.Slice(i, Vector<int>.Count));
+                Vector.Widen(d * d, out var low, out var high);
+                squares += low + high;
+            }
+
+            bound = Vector.Sum(squares);
+        }
+
+        for (; i < a.Length; i++)
         {
             long d = a[i] - b[i];
             bound += d * d;

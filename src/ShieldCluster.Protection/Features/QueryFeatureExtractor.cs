@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
@@ -13,7 +14,8 @@ namespace ShieldCluster.Protection.Features;
 /// to see small perturbations); a 224x224x3 image becomes 32x32 grey cells (1,024 bytes), and its
 /// per-channel cells (3x32x32 values, <see cref="ChannelCellsLength"/>) are what large items are
 /// fingerprinted on (see <see cref="ReducesForFingerprint"/>). Two vectorised passes over the item:
-/// the digest, then the pooling (rows summed column-wise a band of cells at a time).
+/// the digest, then the pooling (rows summed column-wise a band of cells at a time); the thumbnail
+/// is vectorised over the cells.
 /// </summary>
 public sealed class QueryFeatureExtractor
 {
@@ -124,9 +126,9 @@ public sealed class QueryFeatureExtractor
         }
         else
         {
-            // Vectorised: the rows of one band of cells are summed column-wise first (whole rows at a
-            // time), then each band's column sums are folded into its cells, so the scalar work per
-            // value is gone (a 224-wide row band costs 224 scalar adds instead of 7 x 224).
+            // Vectorised: the rows of one band of cells are summed column-wise first (all of the
+            // band's rows in one pass), then each band's column sums are folded into its cells, so
+            // the scalar work per value is gone (a 224-wide row band costs 224 scalar adds instead of 7 x 224).
             var bandSums = _width <= 2048 ? stackalloc float[_width] : new float[_width];
             for (var c = 0; c < _channels; c++)
             {
@@ -136,12 +138,7 @@ public sealed class QueryFeatureExtractor
                 {
                     var first = cy * _block;
                     var rows = Math.Min(_block, _height - first);
-                    channel.Slice(first * _width, _width).CopyTo(bandSums);
-                    for (var r = 1; r < rows; r++)
-                    {
-                        TensorPrimitives.Add(bandSums, channel.Slice((first + r) * _width, _width), bandSums);
-                    }
-
+                    SumRows(channel.Slice(first * _width, rows * _width), rows, bandSums);
                     var cellRow = cells.Slice(cy * _outWidth, _outWidth);
                     for (var cx = 0; cx < _outWidth; cx++)
                     {
@@ -155,19 +152,71 @@ public sealed class QueryFeatureExtractor
         }
 
         var thumbnail = new byte[outPlane];
-        var channelWeight = 1f / _channels;
-        if (_channels == 1)
-        {
-            var values = channelCells[..outPlane];
-            for (var i = 0; i < thumbnail.Length; i++)
-            {
-                thumbnail[i] = (byte)Math.Clamp(MathF.Round((values[i] - _min) * _scale), 0f, 255f);
-            }
+        Quantise(channelCells, thumbnail);
+        return new QueryFeatures(digest, thumbnail);
+    }
 
-            return new QueryFeatures(digest, thumbnail);
+    /// <summary>
+    /// Sums the <paramref name="rows"/> rows in <paramref name="band"/> column-wise into
+    /// <paramref name="sums"/>, each column's values added in row order: bit for bit the sums of
+    /// adding one whole row after another, in one pass over the band.
+    /// </summary>
+    private static void SumRows(ReadOnlySpan<float> band, int rows, Span<float> sums)
+    {
+        var width = sums.Length;
+        var x = 0;
+        if (Vector.IsHardwareAccelerated && width >= Vector<float>.Count)
+        {
+            // Unchecked loads: the band holds rows x width values, and x stays a vector short of width.
+            ref var first = ref MemoryMarshal.GetReference(band);
+            ref var destination = ref MemoryMarshal.GetReference(sums);
+            for (; x <= width - Vector<float>.Count; x += Vector<float>.Count)
+            {
+                var sum = Vector.LoadUnsafe(ref first, (nuint)x);
+                for (var r = 1; r < rows; r++)
+                {
+                    sum += Vector.LoadUnsafe(ref first, (nuint)((r * width) + x));
+                }
+
+                sum.StoreUnsafe(ref destination, (nuint)x);
+            }
         }
 
-        for (var i = 0; i < thumbnail.Length; i++)
+        for (; x < width; x++)
+        {
+            var sum = band[x];
+            for (var r = 1; r < rows; r++)
+            {
+                sum += band[(r * width) + x];
+            }
+
+            sums[x] = sum;
+        }
+    }
+
+    /// <summary>
+    /// The grey thumbnail: each cell's mean over the channels (summed in channel order), scaled from
+    /// the value range to 0-255, rounded to even and clamped; vectorised, with the scalar
+    /// definition for the cells past the last whole vector.
+    /// </summary>
+    private void Quantise(ReadOnlySpan<float> channelCells, Span<byte> thumbnail)
+    {
+        var outPlane = thumbnail.Length;
+        var channelWeight = 1f / _channels;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            // Four float vectors narrow to one byte vector.
+            var count = Vector<float>.Count;
+            for (; i <= outPlane - (4 * count); i += 4 * count)
+            {
+                var low = Vector.Narrow(Grey(channelCells, i, outPlane, channelWeight), Grey(channelCells, i + count, outPlane, channelWeight));
+                var high = Vector.Narrow(Grey(channelCells, i + (2 * count), outPlane, channelWeight), Grey(channelCells, i + (3 * count), outPlane, channelWeight));
+                Vector.AsVectorByte(Vector.Narrow(low, high)).CopyTo(thumbnail[i..]);
+            }
+        }
+
+        for (; i < outPlane; i++)
         {
             var sum = 0f;
             for (var c = 0; c < _channels; c++)
@@ -177,7 +226,18 @@ public sealed class QueryFeatureExtractor
 
             thumbnail[i] = (byte)Math.Clamp(MathF.Round(((sum * channelWeight) - _min) * _scale), 0f, 255f);
         }
+    }
 
-        return new QueryFeatures(digest, thumbnail);
+    /// <summary>The grey values 0-255 of the <see cref="Vector{T}.Count"/> cells from <paramref name="cell"/>.</summary>
+    private Vector<int> Grey(ReadOnlySpan<float> channelCells, int cell, int outPlane, float channelWeight)
+    {
+        var sum = Vector<float>.Zero;
+        for (var c = 0; c < _channels; c++)
+        {
+            sum += new Vector<float>(channelCells.Slice((c * outPlane) + cell, Vector<float>.Count));
+        }
+
+        var scaled = Vector.Round(((sum * channelWeight) - new Vector<float>(_min)) * _scale);
+        return Vector.ConvertToInt32(Vector.Min(Vector.Max(scaled, Vector<float>.Zero), new Vector<float>(255f)));
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
-using System.Numerics.Tensors;
+using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace ShieldCluster.Protection.Validation;
 
@@ -70,11 +71,12 @@ public static class TensorValidator
             return null;
         }
 
-        // Vectorised min and max first; the slow scan that names the index runs only on failure.
-        // TensorPrimitives.Min/Max propagate NaN, and infinities show up as out-of-range extremes.
-        var min = TensorPrimitives.Min(data);
-        var max = TensorPrimitives.Max(data);
-        if (float.IsFinite(min) && float.IsFinite(max) && (spec.Min is null || min >= spec.Min) && (spec.Max is null || max <= spec.Max))
+        // One vectorised pass tests every value against the bounds; the slow scan that names the
+        // index runs only on failure. Finite bounds make the same test refuse infinities, and NaN
+        // fails every comparison.
+        var low = spec.Min is { } min ? Math.Max(min, float.MinValue) : float.MinValue;
+        var high = spec.Max is { } max ? Math.Min(max, float.MaxValue) : float.MaxValue;
+        if (AllWithin(data, low, high))
         {
             return null;
         }
@@ -95,6 +97,39 @@ public static class TensorValidator
         }
 
         return null;
+    }
+
+    /// <summary>Whether every value <c>v</c> satisfies <c>low &lt;= v &lt;= high</c> (false for NaN).</summary>
+    private static bool AllWithin(ReadOnlySpan<float> data, float low, float high)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && data.Length >= Vector<float>.Count)
+        {
+            var lows = new Vector<float>(low);
+            var highs = new Vector<float>(high);
+            var inside = Vector<int>.AllBitsSet;
+            foreach (var vector in MemoryMarshal.Cast<float, Vector<float>>(data))
+            {
+                inside &= Vector.GreaterThanOrEqual(vector, lows) & Vector.LessThanOrEqual(vector, highs);
+            }
+
+            if (inside != Vector<int>.AllBitsSet)
+            {
+                return false;
+            }
+
+            i = data.Length - (data.Length % Vector<float>.Count);
+        }
+
+        for (; i < data.Length; i++)
+        {
+            if (!(data[i] >= low && data[i] <= high))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static bool ItemDimsMatch(TensorSpec spec, ReadOnlySpan<long> itemShape)

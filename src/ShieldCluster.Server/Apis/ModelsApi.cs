@@ -56,10 +56,7 @@ public static class ModelsApi
         {
             var client = await clients.AuthenticateAsync(context);
             served = pipeline.FindModel(client, model, version);
-            using var body = await RequestBody.ReadAsync(context.Request, http.Value.MaxRequestBodyBytes, context.RequestAborted);
-            var request = BinaryTensors.HeaderLength(context.Request) is { } headerLength
-                ? InferRequestParser.Parse(body.Span, headerLength)
-                : InferRequestParser.Parse(body.Span);
+            var request = await InferRequestParser.ReadAsync(context.Request, http.Value.MaxRequestBodyBytes, context.RequestAborted);
             var result = await pipeline.InferAsync(client, served, request, admission => ApplyRateLimitHeaders(context.Response, admission));
             request.ReleaseTensors();
             status = StatusCodes.Status200OK;

@@ -7,20 +7,25 @@ namespace ShieldCluster.Server.Http;
 public static partial class InferRequestParser
 {
     /// <summary>
-    /// Parses a body of Triton's binary tensor extension: a JSON header of
+    /// Reads a body of Triton's binary tensor extension: a JSON header of
     /// <paramref name="headerLength"/> bytes, then the raw little-endian data of each input that
-    /// declares <c>binary_data_size</c>, in input order, nothing between or after.
+    /// declares <c>binary_data_size</c>, in input order, nothing between or after. An input's bytes go
+    /// from the connection's buffers straight into its float array, decoded there in place.
     /// </summary>
-    public static InferRequest Parse(ReadOnlySpan<byte> body, int headerLength)
+    private static async Task<InferRequest> ReadBinaryAsync(BodyPipe body, int headerLength, CancellationToken cancellationToken)
     {
-        if (headerLength < 0 || headerLength > body.Length)
+        InferRequest request;
+        using (var header = await RequestBody.ReadAsync(body, headerLength, cancellationToken))
         {
-            throw ApiException.BadRequest($"{BinaryTensors.Header} is {headerLength}, but the body has only {body.Length} bytes");
+            if (header.Length < headerLength)
+            {
+                throw ApiException.BadRequest($"{BinaryTensors.Header} is {headerLength}, but the body has only {header.Length} bytes");
+            }
+
+            request = ParseJson(header.Span);
         }
 
-        var request = ParseJson(body[..headerLength]);
-        var binary = body[headerLength..];
-        var offset = 0;
+        long offset = 0;
         foreach (var input in request.Inputs)
         {
             if (input.BinaryDataSize is not { } size)
@@ -28,38 +33,52 @@ public static partial class InferRequestParser
                 continue;
             }
 
-            if (size > binary.Length - offset)
-            {
-                throw ApiException.BadRequest(
-                    $"input '{input.Name}' declares binary_data_size {size}, but only {binary.Length - offset} bytes of binary data remain");
-            }
-
-            var bytes = binary.Slice(offset, (int)size);
-            offset += (int)size;
             var width = RawTensors.ValueSize(input.Datatype);
-            if (width == 0)
+            if (width != 0 && size % width == 0 && size <= Math.Min(body.Allowance, body.Remaining ?? long.MaxValue))
             {
+                var values = TensorBuffers.Rent((int)(size / width));
+                var read = await body.ReadAsync(values, 0, (int)size, cancellationToken);
+                if (read < size)
+                {
+                    throw BeyondTheData(input, size, read);
+                }
+
+                RawTensors.DecodeInPlace(input.Datatype, values);
+                input.Data = values;
+            }
+            else
+            {
+                // Not to be kept, or more than the body can hold: skipped, to tell which refusal it is.
+                var skipped = await body.SkipAsync(size, cancellationToken);
+                if (skipped < size)
+                {
+                    throw BeyondTheData(input, size, skipped);
+                }
+
+                if (width != 0)
+                {
+                    throw ApiException.BadRequest($"input '{input.Name}' declares binary_data_size {size}, not a multiple of {width} bytes ({input.Datatype})");
+                }
+
                 // Only FP32 and FP16 are served; validation names the datatype the model expects.
                 input.Data = [];
-                continue;
             }
 
-            if (size % width != 0)
-            {
-                throw ApiException.BadRequest($"input '{input.Name}' declares binary_data_size {size}, not a multiple of {width} bytes ({input.Datatype})");
-            }
-
-            input.Data = RawTensors.Read(input.Datatype, bytes);
+            offset += size;
         }
 
-        if (offset != binary.Length)
+        var rest = await body.DrainAsync(cancellationToken);
+        if (rest != 0)
         {
             throw ApiException.BadRequest(
-                $"the body has {binary.Length} bytes of binary data after the JSON header, but the inputs' binary_data_size add up to {offset}");
+                $"the body has {offset + rest} bytes of binary data after the JSON header, but the inputs' binary_data_size add up to {offset}");
         }
 
         return request;
     }
+
+    private static ApiException BeyondTheData(InferInput input, long size, long remaining) =>
+        ApiException.BadRequest($"input '{input.Name}' declares binary_data_size {size}, but only {remaining} bytes of binary data remain");
 
     /// <summary>Reads one parameter's value when it is known to the caller; false to have it skipped.</summary>
     private delegate bool ParameterReader(ref Utf8JsonReader reader, string name);

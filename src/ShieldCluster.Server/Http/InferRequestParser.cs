@@ -16,6 +16,33 @@ public static partial class InferRequestParser
 {
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 32, CommentHandling = JsonCommentHandling.Disallow };
 
+    /// <summary>
+    /// Reads and parses the body of <paramref name="request"/>: JSON, or Triton's binary tensor
+    /// extension when the request carries <see cref="BinaryTensors.Header"/>. 413 past
+    /// <paramref name="limit"/> bytes takes precedence over every 400, as if the whole body had been
+    /// read before it was parsed.
+    /// </summary>
+    public static async Task<InferRequest> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    {
+        var body = BodyPipe.Open(request, limit);
+        try
+        {
+            if (BinaryTensors.HeaderLength(request) is { } headerLength)
+            {
+                return await ReadBinaryAsync(body, headerLength, cancellationToken);
+            }
+
+            using var json = await RequestBody.ReadAsync(body, int.MaxValue, cancellationToken);
+            return Parse(json.Span);
+        }
+        catch (ApiException ex) when (ex.StatusCode == StatusCodes.Status400BadRequest)
+        {
+            // A body past the limit is refused as too large, whatever else is wrong with it.
+            await body.DrainAsync(cancellationToken);
+            throw;
+        }
+    }
+
     /// <summary>Parses a whole JSON request body (no binary tensor data).</summary>
     public static InferRequest Parse(ReadOnlySpan<byte> json)
     {

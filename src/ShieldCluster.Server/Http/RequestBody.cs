@@ -1,8 +1,10 @@
 using System.Buffers;
+using System.IO.Pipelines;
+using System.Runtime.InteropServices;
 
 namespace ShieldCluster.Server.Http;
 
-/// <summary>Reads a request body into a pooled buffer, refusing with 413 past the limit.</summary>
+/// <summary>Reads (part of) a request body into a pooled buffer, refusing with 413 past the limit.</summary>
 public sealed class RequestBody : IDisposable
 {
     // Bodies of large tensors (a 224x224x3 FP32 image is 602 KB) come from a pool of their own that
@@ -25,45 +27,34 @@ public sealed class RequestBody : IDisposable
     /// <summary>The body.</summary>
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
 
-    /// <summary>Reads the whole body; 413 when it is larger than <paramref name="limit"/> bytes.</summary>
-    public static async Task<RequestBody> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the next <paramref name="maxLength"/> bytes of <paramref name="body"/>, or the rest of it
+    /// if it ends first (<see cref="int.MaxValue"/>: the whole body); 413 past its limit.
+    /// </summary>
+    public static async Task<RequestBody> ReadAsync(BodyPipe body, int maxLength, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > limit)
-        {
-            throw TooLarge(limit);
-        }
-
-        var capacity = (int)Math.Min(limit + 1, request.ContentLength ?? 16 * 1024);
+        var capacity = (int)Math.Min(maxLength, Math.Min(body.Allowance + 1, body.Remaining ?? 16 * 1024));
         var buffer = Pool(capacity).Rent(Math.Max(capacity, 1024));
         var length = 0;
         try
         {
-            while (true)
+            while (length < maxLength && body.Remaining != 0)
             {
                 if (length == buffer.Length)
                 {
-                    if (length > limit)
-                    {
-                        throw TooLarge(limit);
-                    }
-
-                    var size = (int)Math.Min(limit + 1, (long)buffer.Length * 2);
+                    var size = (int)Math.Min(maxLength, Math.Min(length + body.Allowance + 1, (long)buffer.Length * 2));
                     var larger = Pool(size).Rent(size);
                     buffer.AsSpan(0, length).CopyTo(larger);
                     Pool(buffer.Length).Return(buffer);
                     buffer = larger;
                 }
 
-                var read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken);
-                if (read == 0)
+                var wanted = Math.Min(buffer.Length, maxLength) - length;
+                var read = await body.ReadAsync(buffer, length, wanted, cancellationToken);
+                length += read;
+                if (read < wanted)
                 {
                     break;
-                }
-
-                length += read;
-                if (length > limit)
-                {
-                    throw TooLarge(limit);
                 }
             }
 
@@ -78,9 +69,6 @@ public sealed class RequestBody : IDisposable
 
     private static ArrayPool<byte> Pool(int length) => length >= LargeFrom ? Large : ArrayPool<byte>.Shared;
 
-    private static ApiException TooLarge(long limit) =>
-        new(StatusCodes.Status413PayloadTooLarge, $"request body is larger than the limit of {limit} bytes");
-
     /// <inheritdoc />
     public void Dispose()
     {
@@ -90,4 +78,101 @@ public sealed class RequestBody : IDisposable
             _buffer = [];
         }
     }
+}
+
+/// <summary>
+/// A request body read from its pipe part by part, each part copied once from the connection's
+/// buffers to where it is kept: a JSON document into a <see cref="RequestBody"/>, raw tensor bytes
+/// straight into their float array. Every byte consumed counts against the limit: 413 past it,
+/// whichever part was being read.
+/// </summary>
+public sealed class BodyPipe
+{
+    private readonly PipeReader _reader;
+    private readonly long? _length;
+    private readonly long _limit;
+    private long _consumed;
+
+    private BodyPipe(PipeReader reader, long? length, long limit)
+    {
+        _reader = reader;
+        _length = length;
+        _limit = limit;
+    }
+
+    /// <summary>Bytes the limit still admits.</summary>
+    public long Allowance => _limit - _consumed;
+
+    /// <summary>Bytes left by the request's <c>Content-Length</c>; null when it has none (chunked).</summary>
+    public long? Remaining => _length - _consumed;
+
+    /// <summary>The body of <paramref name="request"/>; 413 at once when its <c>Content-Length</c> is past <paramref name="limit"/> bytes.</summary>
+    public static BodyPipe Open(HttpRequest request, long limit)
+    {
+        if (request.ContentLength > limit)
+        {
+            throw TooLarge(limit);
+        }
+
+        return new BodyPipe(request.BodyReader, request.ContentLength, limit);
+    }
+
+    /// <summary>
+    /// Copies the next <paramref name="count"/> bytes of the body into <paramref name="destination"/>'s
+    /// memory from byte <paramref name="start"/> on; the bytes copied, fewer only where the body ended.
+    /// </summary>
+    public async ValueTask<int> ReadAsync<T>(T[] destination, int start, int count, CancellationToken cancellationToken)
+        where T : unmanaged
+    {
+        var copied = 0;
+        while (copied < count)
+        {
+            var result = await _reader.ReadAsync(cancellationToken);
+            var take = (int)Math.Min(result.Buffer.Length, count - copied);
+            result.Buffer.Slice(0, take).CopyTo(MemoryMarshal.AsBytes(destination.AsSpan()).Slice(start + copied, take));
+            Consume(result.Buffer, take);
+            copied += take;
+            if (take == 0 && result.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        return copied;
+    }
+
+    /// <summary>Skips the next <paramref name="count"/> bytes of the body; the bytes skipped, fewer only where the body ended.</summary>
+    public async ValueTask<long> SkipAsync(long count, CancellationToken cancellationToken)
+    {
+        long skipped = 0;
+        while (skipped < count)
+        {
+            var result = await _reader.ReadAsync(cancellationToken);
+            var take = Math.Min(result.Buffer.Length, count - skipped);
+            Consume(result.Buffer, take);
+            skipped += take;
+            if (take == 0 && result.IsCompleted)
+            {
+                break;
+            }
+        }
+
+        return skipped;
+    }
+
+    /// <summary>Reads the body to its end, keeping nothing; the bytes that were left.</summary>
+    public ValueTask<long> DrainAsync(CancellationToken cancellationToken) => SkipAsync(long.MaxValue, cancellationToken);
+
+    private void Consume(ReadOnlySequence<byte> buffer, long count)
+    {
+        _reader.AdvanceTo(buffer.GetPosition(count));
+        _consumed += count;
+        if (_consumed > _limit)
+        {
+            throw TooLarge(_limit);
+        }
+    }
+
+    private static ApiException TooLarge(long limit) =>
+        new(StatusCodes.Status413PayloadTooLarge, $"request body is larger than the limit of {limit} bytes");
 }

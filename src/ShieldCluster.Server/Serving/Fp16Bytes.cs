@@ -32,4 +32,35 @@ public static class Fp16Bytes
 
         return values;
     }
+
+    /// <summary>
+    /// Widens, in place, the FP16 values whose raw bytes fill the first half of
+    /// <paramref name="values"/>' memory: the same values as <see cref="Read"/>. Blocks go from the
+    /// last to the first, each copied aside before it is overwritten; a block's FP32 values never
+    /// reach the bytes of the blocks before it.
+    /// </summary>
+    public static void WidenInPlace(Span<float> values)
+    {
+        var bytes = MemoryMarshal.AsBytes(values);
+        Span<Half> block = stackalloc Half[256];
+        for (var end = values.Length; end > 0; end -= block.Length)
+        {
+            var start = Math.Max(0, end - block.Length);
+            var halves = block[..(end - start)];
+            var raw = bytes.Slice(start * Size, halves.Length * Size);
+            if (BitConverter.IsLittleEndian)
+            {
+                MemoryMarshal.Cast<byte, Half>(raw).CopyTo(halves);
+            }
+            else
+            {
+                for (var i = 0; i < halves.Length; i++)
+                {
+                    halves[i] = BinaryPrimitives.ReadHalfLittleEndian(raw.Slice(i * Size, Size));
+                }
+            }
+
+            TensorPrimitives.ConvertToSingle(halves, values[start..end]);
+        }
+    }
 }

@@ -17,19 +17,19 @@ public static class Fp32Bytes
     public static float[] Read(ReadOnlySpan<byte> bytes)
     {
         var values = TensorBuffers.Rent(bytes.Length / Size);
-        if (BitConverter.IsLittleEndian)
-        {
-            MemoryMarshal.Cast<byte, float>(bytes[..(values.Length * Size)]).CopyTo(values);
-        }
-        else
-        {
-            for (var i = 0; i < values.Length; i++)
-            {
-                values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(i * Size, Size));
-            }
-        }
-
+        bytes[..(values.Length * Size)].CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
+        FromLittleEndian(values);
         return values;
+    }
+
+    /// <summary>Turns values whose bytes were copied from the wire as they came (little-endian) into this machine's order, in place.</summary>
+    public static void FromLittleEndian(Span<float> values)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            var bits = MemoryMarshal.Cast<float, int>(values);
+            BinaryPrimitives.ReverseEndianness(bits, bits);
+        }
     }
 
     /// <summary>Writes <paramref name="values"/> into <paramref name="destination"/> (at least <c>values.Length * 4</c> bytes).</summary>

@@ -24,4 +24,22 @@ public static class RawTensors
         Fp16Bytes.Size => Fp16Bytes.Read(bytes),
         _ => [],
     };
+
+    /// <summary>
+    /// Decodes, in place, <paramref name="values"/>' raw bytes as read from the wire into the start of
+    /// its memory (its first <c>values.Length * ValueSize</c> bytes): a tensor read straight into its
+    /// float array needs no byte buffer of its own. The same values as <see cref="Read"/>.
+    /// </summary>
+    public static void DecodeInPlace(string? datatype, Span<float> values)
+    {
+        switch (ValueSize(datatype))
+        {
+            case Fp32Bytes.Size:
+                Fp32Bytes.FromLittleEndian(values);
+                break;
+            case Fp16Bytes.Size:
+                Fp16Bytes.WidenInPlace(values);
+                break;
+        }
+    }
 }

@@ -119,6 +119,51 @@ public class BlacklightTests
         Assert.Empty(fingerprinter.Fingerprint(new float[784], 0, 1));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(19)]
+    [InlineData(20)]
+    [InlineData(400)]
+    [InlineData(782)]
+    [InlineData(783)]
+    public void Fingerprint_OneChangedValue_HashesExactlyTheWindowsThatHoldIt(int at)
+    {
+        // Every other window is flat and skipped: the windows that hold position 'at' start from
+        // at - 19 to at (clipped to the item), each a distinct salted window.
+        var secret = new byte[32];
+        new Random(1).NextBytes(secret);
+        var fingerprinter = new BlacklightFingerprinter(new BlacklightOptions { Keep = 1_000 }, secret, 784);
+        var image = new float[784];
+        image[at] = 1f;
+        var expected = Math.Min(at, 784 - Options.Window) - Math.Max(0, at - Options.Window + 1) + 1;
+        Assert.Equal(expected, fingerprinter.Fingerprint(image, 0, 1).Length);
+    }
+
+    [Fact]
+    public void Fingerprint_OutOfRangeValuesClampAndNaNCountsAsTheMinimum()
+    {
+        // Every position, in the vectorised body and in the scalar tail (784 is not a multiple of 32).
+        var fingerprinter = Fingerprinter();
+        var random = new Random(8);
+        var image = FashionMnist.TestImage(11);
+        var odd = (float[])image.Clone();
+        var clean = (float[])image.Clone();
+        for (var i = 0; i < odd.Length; i += 1 + random.Next(5))
+        {
+            (odd[i], clean[i]) = random.Next(4) switch
+            {
+                0 => (float.NaN, 0f),
+                1 => (-3f, 0f),
+                2 => (float.PositiveInfinity, 1f),
+                _ => (1.75f, 1f),
+            };
+        }
+
+        Assert.Equal(fingerprinter.Fingerprint(clean, 0, 1), fingerprinter.Fingerprint(odd, 0, 1));
+        Assert.NotEqual(fingerprinter.Fingerprint(image, 0, 1), fingerprinter.Fingerprint(clean, 0, 1));
+    }
+
     [Fact]
     public void Index_BestMatch_IgnoresTheSameDigest_AndFindsTheBestOther()
     {

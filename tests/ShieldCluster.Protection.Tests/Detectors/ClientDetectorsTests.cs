@@ -178,4 +178,53 @@ public class ClientDetectorsTests
         Assert.InRange(expected, 100, 500);
         Assert.Equal(expected, detectors.Signals.NearDuplicates);
     }
+
+    [Fact]
+    public void Observe_NearDuplicates_OfTwoFeatureLengths_AreComparedOnlyWithTheirOwnLength()
+    {
+        // One client on a 28x28 and a 32x32 model: inputs of the other length are never near, and
+        // the run sums kept per input follow each input's length as the memory turns over.
+        var options = new DetectionOptions();
+        var detectors = new ClientDetectors(options);
+        var random = new Random(4);
+        var recent = new List<byte[]>();
+        var expected = 0;
+        var previous = new Dictionary<int, byte[]>();
+        for (var i = 0; i < 400; i++)
+        {
+            var length = random.Next(3) == 0 ? 1024 : 784;
+            var features = new byte[length];
+            if (previous.TryGetValue(length, out var last) && random.Next(2) == 0)
+            {
+                // Uniform noise of amplitude a has RMS about a/sqrt(3): 4-8 levels straddles the limit.
+                var amplitude = random.Next(4, 9);
+                for (var j = 0; j < length; j++)
+                {
+                    features[j] = (byte)Math.Clamp(last[j] + random.Next(-amplitude, amplitude + 1), 0, 255);
+                }
+            }
+            else
+            {
+                random.NextBytes(features);
+            }
+
+            if (recent.Any(r => r.Length == length && FeatureDistance.SquaredL2(r, features) < options.NearDuplicateRms * options.NearDuplicateRms * length))
+            {
+                expected++;
+            }
+
+            recent.Add(features);
+            if (recent.Count > options.NearDuplicateMemory)
+            {
+                recent.RemoveAt(0);
+            }
+
+            previous[length] = features;
+            // One label per length: PRADA's class sets hold inputs of one length.
+            detectors.Observe(new QueryObservation((ulong)i + 1, length, features, null));
+        }
+
+        Assert.InRange(expected, 50, 350);
+        Assert.Equal(expected, detectors.Signals.NearDuplicates);
+    }
 }

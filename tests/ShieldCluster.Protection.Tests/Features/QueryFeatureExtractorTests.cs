@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using ShieldCluster.Protection.Features;
 
 namespace ShieldCluster.Protection.Tests.Features;
@@ -147,5 +148,112 @@ public class QueryFeatureExtractorTests
 
             Assert.InRange(features.Thumbnail[i], Math.Round(255 * grey / channels) - 1, Math.Round(255 * grey / channels) + 1);
         }
+    }
+
+    [Theory]
+    [InlineData(3, 224, 224)]
+    [InlineData(3, 299, 299)]
+    [InlineData(2, 70, 33)]
+    [InlineData(3, 100, 70)]
+    [InlineData(1, 64, 64)]
+    [InlineData(1, 1, 3000)]
+    [InlineData(1, 28, 28)]
+    public void Extract_IsBitForBitTheRowByRowDefinition(int channels, int height, int width)
+    {
+        // Cells and thumbnail feed the fingerprint and the detectors: the one-pass band sums and the
+        // vectorised thumbnail must give exactly the floats and bytes of adding whole rows one after
+        // another, summing each cell's columns with TensorPrimitives.Sum and quantising cell by cell.
+        long[] dims = height == 1 ? [width] : channels == 1 ? [height, width] : [channels, height, width];
+        var extractor = new QueryFeatureExtractor(dims, 0f, 1f);
+        var random = new Random(height + width);
+        var image = new float[channels * height * width];
+        for (var i = 0; i < image.Length; i++)
+        {
+            image[i] = (random.NextSingle() * 1.2f) - 0.1f;
+        }
+
+        var cells = new float[extractor.ChannelCellsLength];
+        var thumbnail = extractor.Extract(image, cells).Thumbnail;
+        var (expectedCells, expectedThumbnail) = RowByRow(image, channels, height, width, 0f, 1f);
+
+        Assert.Equal(expectedCells.Select(BitConverter.SingleToInt32Bits), cells.Select(BitConverter.SingleToInt32Bits));
+        Assert.Equal(expectedThumbnail, thumbnail);
+    }
+
+    [Fact]
+    public void Extract_Thumbnail_RoundsTiesToEven_ClampsAndMapsNaNToZero_LikeTheScalarDefinition()
+    {
+        // 16x16 keeps every value as a cell; on the range 0-255 a value is its own grey level.
+        var extractor = new QueryFeatureExtractor([16, 16], 0f, 255f);
+        float[] special = [0.5f, 1.5f, 2.5f, 254.5f, -0.5f, 255.5f, 300f, -1e30f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, -0f];
+        var image = new float[256];
+        for (var i = 0; i < image.Length; i++)
+        {
+            image[i] = special[i % special.Length] + (i / special.Length % 2);
+        }
+
+        var thumbnail = extractor.Extract(image).Thumbnail;
+
+        Assert.Equal(RowByRow(image, 1, 16, 16, 0f, 255f).Thumbnail, thumbnail);
+        Assert.Equal([0, 2, 2, 254, 0, 255, 255, 0, 0, 255, 0, 0], thumbnail.Take(special.Length));
+    }
+
+    /// <summary>The extractor's definition, written out plainly: whole rows added one after another, then each cell.</summary>
+    private static (float[] Cells, byte[] Thumbnail) RowByRow(float[] image, int channels, int height, int width, float min, float max)
+    {
+        var block = height == 1 ? (int)Math.Ceiling(width / 1024.0) : (int)Math.Ceiling(Math.Max(height, width) / 32.0);
+        var outHeight = (height + block - 1) / block;
+        var outWidth = (width + block - 1) / block;
+        var outPlane = outHeight * outWidth;
+        var cells = new float[channels * outPlane];
+        if (block == 1)
+        {
+            image.CopyTo(cells, 0);
+        }
+        else
+        {
+            var band = new float[width];
+            for (var c = 0; c < channels; c++)
+            {
+                for (var cy = 0; cy < outHeight; cy++)
+                {
+                    var rows = Math.Min(block, height - (cy * block));
+                    var first = (c * height * width) + (cy * block * width);
+                    image.AsSpan(first, width).CopyTo(band);
+                    for (var r = 1; r < rows; r++)
+                    {
+                        TensorPrimitives.Add(band, image.AsSpan(first + (r * width), width), band);
+                    }
+
+                    for (var cx = 0; cx < outWidth; cx++)
+                    {
+                        var columns = Math.Min(block, width - (cx * block));
+                        var cell = (c * outPlane) + (cy * outWidth) + cx;
+                        cells[cell] = TensorPrimitives.Sum(band.AsSpan(cx * block, columns)) * (1f / (rows * columns));
+                    }
+                }
+            }
+        }
+
+        var scale = 255f / (max - min);
+        var thumbnail = new byte[outPlane];
+        for (var i = 0; i < outPlane; i++)
+        {
+            if (channels == 1)
+            {
+                thumbnail[i] = (byte)Math.Clamp(MathF.Round((cells[i] - min) * scale), 0f, 255f);
+                continue;
+            }
+
+            var sum = 0f;
+            for (var c = 0; c < channels; c++)
+            {
+                sum += cells[(c * outPlane) + i];
+            }
+
+            thumbnail[i] = (byte)Math.Clamp(MathF.Round(((sum * (1f / channels)) - min) * scale), 0f, 255f);
+        }
+
+        return (cells, thumbnail);
     }
 }

@@ -88,6 +88,51 @@ public class TensorValidatorTests
         Assert.Null(TensorValidator.Validate(Image, 64, "FP32", [1, 1, 28, 28], data, out _));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(17)]
+    [InlineData(3 * 224 * 224)]
+    public void CheckValues_ABadValueAnywhere_IsNamedAtItsIndex(int length)
+    {
+        // The one-pass check runs over whole vectors and a scalar tail: a bad value must be found
+        // at the first and last index, inside the vectors and in the tail, whatever the length.
+        var spec = new TensorSpec("input", "FP32", [length], 0f, 1f);
+        var unbounded = new TensorSpec("input", "FP32", [length]);
+        var data = Enumerable.Range(0, length).Select(i => (i % 11) / 10f).ToArray();
+        Assert.Null(TensorValidator.CheckValues(spec, data));
+        foreach (var at in new[] { 0, length / 2, length - 1 }.Distinct())
+        {
+            var saved = data[at];
+            foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+            {
+                data[at] = bad;
+                Assert.Equal($"input 'input' contains NaN or infinity at index {at}", TensorValidator.CheckValues(spec, data));
+                Assert.Equal($"input 'input' contains NaN or infinity at index {at}", TensorValidator.CheckValues(unbounded, data));
+            }
+
+            data[at] = 1.5f;
+            Assert.Equal($"input 'input' value 1.5 at index {at} is outside the model's range [0, 1]", TensorValidator.CheckValues(spec, data));
+            data[at] = -float.MaxValue;
+            Assert.Contains($"at index {at} is outside the model's range", TensorValidator.CheckValues(spec, data), StringComparison.Ordinal);
+            Assert.Null(TensorValidator.CheckValues(unbounded, data));
+            data[at] = saved;
+        }
+    }
+
+    [Fact]
+    public void CheckValues_OneSidedRange_ChecksOnlyThatSide()
+    {
+        var data = new float[20];
+        data[19] = 1e30f;
+        Assert.Null(TensorValidator.CheckValues(new TensorSpec("x", "FP32", [20], Min: 0f), data));
+        Assert.Contains("value 1E+30 at index 19", TensorValidator.CheckValues(new TensorSpec("x", "FP32", [20], Max: 1f), data), StringComparison.Ordinal);
+        data[19] = -1f;
+        Assert.Contains("value -1 at index 19", TensorValidator.CheckValues(new TensorSpec("x", "FP32", [20], Min: 0f), data), StringComparison.Ordinal);
+        Assert.Null(TensorValidator.CheckValues(new TensorSpec("x", "FP32", [20], Max: 1f), data));
+    }
+
     [Fact]
     public void Validate_UnbatchedModel_TakesShapeWithoutBatchDimension()
     {
