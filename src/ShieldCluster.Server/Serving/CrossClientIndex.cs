@@ -30,6 +30,7 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
     private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(2);
 
     private readonly IGrainFactory _grains;
+    private readonly IFingerprintShardGrain[] _shards;
     private readonly DetectionOptions _options;
     private readonly ILogger<CrossClientIndex> _logger;
     private readonly Telemetry.ShieldMetrics _metrics;
@@ -46,6 +47,9 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
         _metrics = metrics;
         _options = detection.Value;
         _logger = logger;
+
+        // Resolved once: a grain reference is immutable, and resolving one per call costs a type lookup.
+        _shards = [.. Enumerable.Range(0, _options.CrossClientShards).Select(s => grains.GetGrain<IFingerprintShardGrain>(s))];
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(Math.Max(1, _options.CrossClientQueue))
         {
             SingleReader = true,
@@ -104,7 +108,7 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
         var calls = new Task<IReadOnlyList<ShardHit>>[shards];
         for (var s = 0; s < shards; s++)
         {
-            calls[s] = _grains.GetGrain<IFingerprintShardGrain>(s).LookupAndAddAsync(perShard[s]);
+            calls[s] = _shards[s].LookupAndAddAsync(perShard[s]);
         }
 
         var answers = await Task.WhenAll(calls);

@@ -33,6 +33,9 @@ public sealed partial class InferencePipeline(
 {
     private readonly Prometheus.Counter.Child _leasedAdmissions = metrics.Admissions.WithLabels("lease");
     private readonly Prometheus.Counter.Child _grainAdmissions = metrics.Admissions.WithLabels("grain");
+    // Grain references are immutable and thread-safe; resolving one from its key costs a type lookup
+    // and allocations on every call, so the few inference grains (one per model) are resolved once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, IInferenceGrain> _inferenceGrains = new();
     private readonly HardeningPolicy _degraded = new(
         protection.Value.DegradedOutputs, protection.Value.DegradedDecimals, protection.Value.DegradedTopK);
 
@@ -71,7 +74,9 @@ public sealed partial class InferencePipeline(
 
         var t1 = Stopwatch.GetTimestamp();
         var outputIndexes = SelectOutputs(model, request.Outputs);
-        var clientGrain = grains.GetGrain<IClientGrain>(client.ClientId);
+        // Resolved only when this request calls its client's grain (not when a lease admits it and
+        // its record is buffered for the lease's next flush).
+        IClientGrain ClientGrain() => grains.GetGrain<IClientGrain>(client.ClientId);
         var degrade = false;
         var misinform = false;
         var adaptiveSqueeze = false;
@@ -81,7 +86,7 @@ public sealed partial class InferencePipeline(
             // Under a live lease this front end admits the request itself (no grain call); the lease
             // was granted in good standing, so the adaptive squeeze is this front end's sample.
             var leased = leases.TryAdmit(client.ClientId, client.KeyHash, batchSize, out var admission);
-            var decided = leased ? admission : await AdmitAsync(clientGrain, client, batchSize);
+            var decided = leased ? admission : await AdmitAsync(ClientGrain(), client, batchSize);
             (leased ? _leasedAdmissions : _grainAdmissions).Inc();
             if (decided is null)
             {
@@ -100,7 +105,7 @@ public sealed partial class InferencePipeline(
         var t2 = Stopwatch.GetTimestamp();
         var squeeze = protect && model.SqueezeThreshold is not null && ShouldSqueeze(adaptiveSqueeze);
         metrics.BatchSize.WithLabels(model.Model).Observe(batchSize);
-        var inference = grains.GetGrain<IInferenceGrain>(model.Model)
+        var inference = _inferenceGrains.GetOrAdd(model.Model, static (name, factory) => factory.GetGrain<IInferenceGrain>(name), grains)
             .InferAsync(new InferenceRequest(model.Model, model.Version, input.Data!, batchSize, squeeze));
 
         // The input's features (digest, thumbnail, fingerprint) do not depend on the answer: they are
@@ -123,7 +128,7 @@ public sealed partial class InferencePipeline(
             var record = features.Build(model, extracted!, result.Outputs[0], flagged, time.GetUtcNow());
             if (!leases.TryBuffer(client.ClientId, record))
             {
-                _ = clientGrain.RecordAsync(record);
+                _ = ClientGrain().RecordAsync(record);
             }
 
             crossClient.Enqueue(client.ClientId, record);
