@@ -18,18 +18,7 @@ public static class Fp16Bytes
     public static float[] Read(ReadOnlySpan<byte> bytes)
     {
         var values = TensorBuffers.Rent(bytes.Length / Size);
-        if (BitConverter.IsLittleEndian)
-        {
-            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(bytes[..(values.Length * Size)]), values);
-        }
-        else
-        {
-            for (var i = 0; i < values.Length; i++)
-            {
-                values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(bytes.Slice(i * Size, Size));
-            }
-        }
-
+        Widen(bytes[..(values.Length * Size)], values);
         return values;
     }
 
@@ -42,25 +31,28 @@ public static class Fp16Bytes
     public static void WidenInPlace(Span<float> values)
     {
         var bytes = MemoryMarshal.AsBytes(values);
-        Span<Half> block = stackalloc Half[256];
-        for (var end = values.Length; end > 0; end -= block.Length)
+        Span<byte> aside = stackalloc byte[256 * Size];
+        for (var end = values.Length; end > 0; end -= aside.Length / Size)
         {
-            var start = Math.Max(0, end - block.Length);
-            var halves = block[..(end - start)];
-            var raw = bytes.Slice(start * Size, halves.Length * Size);
-            if (BitConverter.IsLittleEndian)
-            {
-                MemoryMarshal.Cast<byte, Half>(raw).CopyTo(halves);
-            }
-            else
-            {
-                for (var i = 0; i < halves.Length; i++)
-                {
-                    halves[i] = BinaryPrimitives.ReadHalfLittleEndian(raw.Slice(i * Size, Size));
-                }
-            }
+            var start = Math.Max(0, end - (aside.Length / Size));
+            var raw = aside[..((end - start) * Size)];
+            bytes.Slice(start * Size, raw.Length).CopyTo(raw);
+            Widen(raw, values[start..end]);
+        }
+    }
 
-            TensorPrimitives.ConvertToSingle(halves, values[start..end]);
+    /// <summary>Widens the little-endian FP16 values in <paramref name="raw"/> into <paramref name="values"/> (as many).</summary>
+    private static void Widen(ReadOnlySpan<byte> raw, Span<float> values)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(raw), values);
+            return;
+        }
+
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(raw.Slice(i * Size, Size));
         }
     }
 }
