@@ -114,6 +114,12 @@ public sealed class ModelVersion : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Threads a large batch is written into its staging buffer on (see
+    /// <see cref="InferenceOptions.StagingThreads"/>); 1: on the runner's own thread.
+    /// </summary>
+    internal int StagingThreads { get; set; } = 1;
+
     /// <summary>The version, as the protocol shows it (a string of digits).</summary>
     public string Version { get; }
 
@@ -226,7 +232,7 @@ public sealed class ModelVersion : IDisposable
         // to the batch size warmed at load, converted for an fp16 graph.
         shape[0] = MaxBatchSize > 0 ? padded : shape[0];
         using var staged = _staging.Rent(checked((int)(expected / batchSize * padded)));
-        staged.Write(input);
+        staged.Write(input, StagingThreads);
         using var value = staged.CreateValue(shape);
         using var results = _session.Run(_runOptions, _inputNames, [value], _outputNames);
         return ReadOutputs(results, batchSize, padded);
