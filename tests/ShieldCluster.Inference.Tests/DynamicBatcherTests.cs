@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using ShieldCluster.Inference.Batching;
+using ShieldCluster.Inference.Repository;
+using ShieldCluster.Inference.Runtime;
+using ShieldCluster.Testing;
 
 namespace ShieldCluster.Inference.Tests;
 
@@ -137,6 +140,34 @@ public class DynamicBatcherTests
         Assert.Equal([4], sizes);
     }
 
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(1, 2)]
+    [InlineData(2, 3)]
+    public async Task StagedAhead_TakesThatManyMoreBatchesWhileTheOthersRun(int stagedAhead, int expectedInRunner)
+    {
+        var release = new TaskCompletionSource();
+        var inRunner = 0;
+        await using var batcher = new DynamicBatcher((input, items, squeeze) =>
+        {
+            Interlocked.Increment(ref inRunner);
+            release.Task.Wait();
+            return Echo(input, items, squeeze);
+        }, new BatchingSettings(MaxBatchSize: 2, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1, StagedAhead: stagedAhead));
+
+        var requests = Enumerable.Range(0, 5).Select(r => batcher.SubmitAsync(Rows(r, 2), 2, false)).ToList();
+        await WaitUntilAsync(() => Volatile.Read(ref inRunner) == expectedInRunner && batcher.QueuedItems == (5 - expectedInRunner) * 2);
+        await Task.Delay(50);
+        Assert.Equal(expectedInRunner, Volatile.Read(ref inRunner));
+        Assert.Equal((5 - expectedInRunner) * 2, batcher.QueuedItems);
+
+        release.SetResult();
+        for (var r = 0; r < requests.Count; r++)
+        {
+            Assert.Equal(Rows(r, 2).Select(v => v * 10), (await requests[r]).Outputs[0]);
+        }
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -151,6 +182,26 @@ public class DynamicBatcherTests
 /// <summary>The demo model batched (its config asks for dynamic batching): the same answers as one image per call.</summary>
 public class BatchedModelTests(ModelRepositoryFixture fixture) : IClassFixture<ModelRepositoryFixture>
 {
+    [Fact]
+    public async Task BatchesStagedAhead_OneCallInFlight_AnswerEveryImageAsAlone()
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new InferenceOptions
+        {
+            ModelRepository = RepositoryPaths.Models, ConcurrentBatches = 1, StagedBatches = 2, PadBatches = BatchPadding.Always,
+        });
+        using var repository = new ModelRepository(options, new ExecutionProviderSelector(options, Microsoft.Extensions.Logging.Abstractions.NullLogger<ExecutionProviderSelector>.Instance),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<ModelRepository>.Instance);
+        var model = repository.Find("fashion-mnist", null)!;
+        var images = Enumerable.Range(0, 64).Select(ShieldCluster.Testing.FashionMnist.TestImage).ToList();
+
+        var batched = await Task.WhenAll(images.Select(image => Task.Run(() => model.InferAsync(image, 1, squeeze: false))));
+
+        for (var i = 0; i < images.Count; i++)
+        {
+            Assert.Equal(fixture.Repository.Find("fashion-mnist", null)!.Run(images[i], 1)[0], batched[i].Outputs[0], (a, b) => MathF.Abs(a - b) < 1e-5f);
+        }
+    }
+
     [Fact]
     public async Task ConcurrentSingleImages_Batched_EqualEachImageRunAlone_WithSqueezeScores()
     {

@@ -6,7 +6,8 @@ namespace ShieldCluster.Inference.Batching;
 /// Dynamic batching for one model version, as Triton's <c>dynamic_batching</c>: requests from any
 /// client queue here and are run together, up to <see cref="BatchingSettings.MaxBatchSize"/> items
 /// per model call, by <see cref="BatchingSettings.ConcurrentBatches"/> runners (several batches in
-/// flight). A free runner takes what is queued; with a queue delay it waits up to that long for
+/// flight) plus <see cref="BatchingSettings.StagedAhead"/> that prepare the next batches while those
+/// run (the runner delegate bounds how many model calls run at once). A free runner takes what is queued; with a queue delay it waits up to that long for
 /// more, dispatching early once a preferred batch size (or the maximum) is reached. Each request
 /// gets its own rows back, in order. Back-pressure: past <see cref="BatchingSettings.MaxQueuedItems"/>
 /// queued items a request is refused at once (<see cref="LoadSheddingException"/>, 503).
@@ -28,10 +29,11 @@ public sealed class DynamicBatcher : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.MaxBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.ConcurrentBatches, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(settings.StagedAhead);
         _run = run;
         _settings = settings;
         _time = time ?? TimeProvider.System;
-        _runners = [.. Enumerable.Range(0, settings.ConcurrentBatches).Select(_ => Task.Run(RunAsync))];
+        _runners = [.. Enumerable.Range(0, settings.ConcurrentBatches + settings.StagedAhead).Select(_ => Task.Run(RunAsync))];
     }
 
     /// <summary>Items waiting for a runner.</summary>
@@ -202,4 +204,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
 /// <param name="PreferredBatchSizes">Sizes at which a waiting runner dispatches at once (<c>preferred_batch_size</c>).</param>
 /// <param name="MaxQueuedItems">Items that may wait; beyond, requests are shed (503).</param>
 /// <param name="ConcurrentBatches">Batches in flight at once.</param>
-public sealed record BatchingSettings(int MaxBatchSize, TimeSpan MaxQueueDelay, IReadOnlyList<int> PreferredBatchSizes, int MaxQueuedItems, int ConcurrentBatches);
+/// <param name="StagedAhead">
+/// Runners beyond <paramref name="ConcurrentBatches"/>: each takes the next batch and writes it into
+/// the model's input while the others' model calls run, then waits for a free call (the runner
+/// delegate holds the bound on calls). 0: a batch is taken and written only once a call is free.
+/// </param>
+public sealed record BatchingSettings(int MaxBatchSize, TimeSpan MaxQueueDelay, IReadOnlyList<int> PreferredBatchSizes, int MaxQueuedItems, int ConcurrentBatches, int StagedAhead = 0);

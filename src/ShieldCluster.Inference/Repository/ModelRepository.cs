@@ -20,6 +20,9 @@ namespace ShieldCluster.Inference.Repository;
 /// </summary>
 public sealed partial class ModelRepository : IDisposable
 {
+    /// <summary>Calls in flight per model on CUDA unless configured (see <see cref="InferenceOptions.ConcurrentBatches"/>).</summary>
+    internal const int DefaultCudaBatches = 4;
+
     private readonly Dictionary<string, ServedModel> _models = new(StringComparer.Ordinal);
     private readonly ILogger<ModelRepository> _logger;
     private readonly InferenceOptions _options;
@@ -166,6 +169,7 @@ public sealed partial class ModelRepository : IDisposable
                     }
                 }
 
+                var cuda = providers.Provider == "CUDA";
                 var pad = _options.PadBatches == BatchPadding.Always || (_options.PadBatches == BatchPadding.Auto && providers.Provider == "CUDA");
                 if (pad && config.MaxBatchSize > 1)
                 {
@@ -180,7 +184,8 @@ public sealed partial class ModelRepository : IDisposable
                         TimeSpan.FromMicroseconds(Math.Max(0, batching.MaxQueueDelayMicroseconds)),
                         batching.PreferredBatchSize ?? [],
                         _options.MaxQueuedItems,
-                        _options.ConcurrentBatches > 0 ? _options.ConcurrentBatches : Environment.ProcessorCount));
+                        _options.ConcurrentBatches > 0 ? _options.ConcurrentBatches : cuda ? DefaultCudaBatches : Environment.ProcessorCount,
+                        _options.StagedBatches ?? (cuda ? 1 : 0)));
                 }
 
                 versions.Add(loaded);

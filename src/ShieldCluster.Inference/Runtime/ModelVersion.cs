@@ -23,6 +23,7 @@ public sealed class ModelVersion : IDisposable
     private readonly string[] _inputNames;
     private readonly string[] _outputNames;
     private InputStaging _staging;
+    private SemaphoreSlim? _calls;
 
     internal ModelVersion(string model, string version, int maxBatchSize, TensorSpec input, IReadOnlyList<TensorSpec> outputs,
         IReadOnlyList<string> labels, InferenceSession session, string provider, SqueezingSettings? squeezing)
@@ -75,9 +76,16 @@ public sealed class ModelVersion : IDisposable
     /// <summary>This version's dynamic batcher, when its config asks for dynamic batching.</summary>
     public DynamicBatcher? Batcher => _batcher;
 
-    /// <summary>Turns on dynamic batching for this version.</summary>
-    internal void EnableBatching(BatchingSettings settings) =>
+    /// <summary>
+    /// Turns on dynamic batching for this version. With runners staged ahead, at most
+    /// <see cref="BatchingSettings.ConcurrentBatches"/> ONNX Runtime calls run at once; the other
+    /// runners write their batches into the model's input meanwhile and wait for a call.
+    /// </summary>
+    internal void EnableBatching(BatchingSettings settings)
+    {
+        _calls = settings.StagedAhead > 0 ? new SemaphoreSlim(settings.ConcurrentBatches, settings.ConcurrentBatches) : null;
         _batcher = new DynamicBatcher((input, items, squeeze) => RunOnce(input, items, squeeze), settings);
+    }
 
     /// <summary>
     /// Runs <paramref name="batchSize"/> items through the batcher when there is one (with other
@@ -224,7 +232,7 @@ public sealed class ModelVersion : IDisposable
         {
             // ONNX Runtime reads the input in place; the cast only satisfies the API's Memory<T> parameter.
             using var direct = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, MemoryMarshal.AsMemory(single), shape);
-            using var directResults = _session.Run(_runOptions, _inputNames, [direct], _outputNames);
+            using var directResults = Call(direct);
             return ReadOutputs(directResults, batchSize, batchSize);
         }
 
@@ -234,8 +242,23 @@ public sealed class ModelVersion : IDisposable
         using var staged = _staging.Rent(checked((int)(expected / batchSize * padded)));
         staged.Write(input, StagingThreads);
         using var value = staged.CreateValue(shape);
-        using var results = _session.Run(_runOptions, _inputNames, [value], _outputNames);
+        using var results = Call(value);
         return ReadOutputs(results, batchSize, padded);
+    }
+
+    /// <summary>One ONNX Runtime call, once one of the batcher's call slots is free (when it bounds them).</summary>
+    private IDisposableReadOnlyCollection<OrtValue> Call(OrtValue input)
+    {
+        var calls = _calls;
+        calls?.Wait();
+        try
+        {
+            return _session.Run(_runOptions, _inputNames, [input], _outputNames);
+        }
+        finally
+        {
+            calls?.Release();
+        }
     }
 
     /// <summary>Each output's first <paramref name="batchSize"/> rows of <paramref name="padded"/>, as FP32.</summary>
@@ -283,5 +306,6 @@ public sealed class ModelVersion : IDisposable
         _staging.Dispose();
         _session.Dispose();
         _runOptions.Dispose();
+        _calls?.Dispose();
     }
 }
