@@ -23,7 +23,7 @@ common=(--models "$repo" --server-exe "$app/ShieldCluster.Server" --device cuda
   --bare-batch "${BARE_BATCH:-32}" --bare-concurrency "${BARE_CONCURRENCY:-4}"
   --duration "${DURATION:-12}" --warmup "${WARMUP:-12}"
   --server-env Shield__Inference__Device=cuda
-  --server-env Shield__Inference__ConcurrentBatches="${BATCHES:-4}"
+  ${BATCHES:+--server-env Shield__Inference__ConcurrentBatches=$BATCHES}
   --server-env Logging__LogLevel__ShieldCluster.Access=Warning)
 for spec in "$@"; do
   IFS=: read -r model wire concurrency phases <<< "$spec"

@@ -15,7 +15,7 @@ for variant in "$@"; do
   for pair in "${pairs[@]}"; do [[ -n $pair && $pair != none ]] && envs+=(--server-env "$pair"); done
   line=$(timeout 90 "$app/ShieldCluster.LoadGen" --model "$model" --wire "$wire" --concurrency "$concurrency" --models "$repo" \
     --server-exe "$app/ShieldCluster.Server" --phases protected --duration "${DURATION:-8}" --warmup "${WARMUP:-8}" \
-    --server-env Shield__Inference__Device="${DEVICE:-cuda}" --server-env Shield__Inference__ConcurrentBatches=4 \
+    --server-env Shield__Inference__Device="${DEVICE:-cuda}" \
     --server-env Logging__LogLevel__ShieldCluster.Access=Warning "${envs[@]}" 2>&1 >/dev/null | grep -E '^\[protected\] [0-9.]+ items/s')
   echo "$name ($settings): $line" | tee -a "$out/variants.txt"
 done
