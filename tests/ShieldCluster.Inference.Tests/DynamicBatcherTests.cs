@@ -168,6 +168,40 @@ public class DynamicBatcherTests
         }
     }
 
+    [Fact]
+    public async Task ModelCalls_RunOnTheRunnersOwnThreads_NotOnTheThreadPool()
+    {
+        var onPool = new ConcurrentBag<bool>();
+        await using var batcher = new DynamicBatcher((input, items, squeeze) =>
+        {
+            onPool.Add(Thread.CurrentThread.IsThreadPoolThread);
+            return Echo(input, items, squeeze);
+        }, new BatchingSettings(MaxBatchSize: 4, TimeSpan.FromMicroseconds(200), [], MaxQueuedItems: 100, ConcurrentBatches: 2, StagedAhead: 1));
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(r => Task.Run(() => batcher.SubmitAsync(Rows(r, 1), 1, false))));
+
+        Assert.Equal(Enumerable.Range(0, 40).Select(r => Rows(r, 1).Select(v => v * 10)), answers.Select(a => a.Outputs[0]));
+        Assert.NotEmpty(onPool);
+        Assert.DoesNotContain(true, onPool);
+    }
+
+    [Fact]
+    public async Task AWaitingBatch_DispatchesOnceTheNextRequestDoesNotFit_AndThatRequestIsServedToo()
+    {
+        await using var batcher = new DynamicBatcher((input, items, squeeze) => Echo(input, items, squeeze),
+            new BatchingSettings(MaxBatchSize: 4, TimeSpan.FromSeconds(20), [], MaxQueuedItems: 100, ConcurrentBatches: 1));
+
+        var first = batcher.SubmitAsync(Rows(1, 3), 3, false);
+        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+        var second = batcher.SubmitAsync(Rows(2, 2), 2, false);
+
+        // Neither waits out the 20 s queue delay: 3 + 2 items cannot share a batch of 4.
+        var both = Task.WhenAll(first, second);
+        Assert.Same(both, await Task.WhenAny(both, Task.Delay(TimeSpan.FromSeconds(10))));
+        Assert.Equal(Rows(1, 3).Select(v => v * 10), (await first).Outputs[0]);
+        Assert.Equal(Rows(2, 2).Select(v => v * 10), (await second).Outputs[0]);
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);

@@ -1,5 +1,3 @@
-using System.Threading.Channels;
-
 namespace ShieldCluster.Inference.Batching;
 
 /// <summary>
@@ -17,10 +15,15 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private readonly BatchRunner _run;
     private readonly BatchingSettings _settings;
     private readonly TimeProvider _time;
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleWriter = false, SingleReader = false });
+    // The queue and whether it is closed, under _take. Each queued request adds one permit to
+    // _signal, which the runners (threads of their own) wait on: a submission wakes a runner directly,
+    // with no thread-pool hop between them (the pool may be backed up with request work).
+    private readonly Queue<Pending> _queue = new();
     private readonly Lock _take = new();
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _signal = new(0);
     private readonly Task[] _runners;
+    private bool _closed;
+    private volatile bool _stopping;
     private int _queuedItems;
 
     /// <summary>Starts the runners.</summary>
@@ -33,7 +36,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
         _run = run;
         _settings = settings;
         _time = time ?? TimeProvider.System;
-        _runners = [.. Enumerable.Range(0, settings.ConcurrentBatches + settings.StagedAhead).Select(_ => Task.Run(RunAsync))];
+        _runners = [.. Enumerable.Range(0, settings.ConcurrentBatches + settings.StagedAhead).Select(_ =>
+            Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))];
     }
 
     /// <summary>Items waiting for a runner.</summary>
@@ -51,37 +55,62 @@ public sealed class DynamicBatcher : IAsyncDisposable
         }
 
         var pending = new Pending(input, items, squeeze, new TaskCompletionSource<BatchRun>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(pending))
+        lock (_take)
         {
-            Interlocked.Add(ref _queuedItems, -items);
-            throw new ObjectDisposedException(nameof(DynamicBatcher));
+            if (_closed)
+            {
+                Interlocked.Add(ref _queuedItems, -items);
+                throw new ObjectDisposedException(nameof(DynamicBatcher));
+            }
+
+            _queue.Enqueue(pending);
         }
 
+        _signal.Release();
         return pending.Done.Task;
     }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
-        await _stopping.CancelAsync();
-        await Task.WhenAll(_runners).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        while (_queue.Reader.TryRead(out var left))
+        lock (_take)
         {
-            left.Done.TrySetException(new ObjectDisposedException(nameof(DynamicBatcher)));
+            _closed = true;
         }
 
-        _stopping.Dispose();
+        _stopping = true;
+        _signal.Release(_runners.Length);
+        await Task.WhenAll(_runners).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        lock (_take)
+        {
+            while (_queue.TryDequeue(out var left))
+            {
+                left.Done.TrySetException(new ObjectDisposedException(nameof(DynamicBatcher)));
+            }
+        }
+
+        _signal.Dispose();
     }
 
-    private async Task RunAsync()
+    /// <summary>
+    /// One runner, on a thread of its own: a model call blocks its thread for the whole call (ONNX
+    /// Runtime's CUDA provider spins while it waits for the GPU), which must not take a thread-pool
+    /// thread from request processing.
+    /// </summary>
+    private void Run()
     {
-        var reader = _queue.Reader;
         var batch = new List<Pending>();
         try
         {
-            while (await reader.WaitToReadAsync(_stopping.Token))
+            while (true)
             {
+                _signal.Wait();
+                if (_stopping)
+                {
+                    return;
+                }
+
+                // A permit whose request another runner took with its own finds nothing here.
                 var items = Take(batch);
                 if (batch.Count == 0)
                 {
@@ -94,23 +123,24 @@ public sealed class DynamicBatcher : IAsyncDisposable
                     while (items < _settings.MaxBatchSize && !IsPreferred(items))
                     {
                         var left = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
-                        if (left <= TimeSpan.Zero)
+                        if (left <= TimeSpan.Zero || !_signal.Wait(left) || _stopping)
                         {
                             break;
                         }
 
-                        using var wait = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                        wait.CancelAfter(left);
-                        try
+                        var taken = Take(batch, items, out var headLeft);
+                        items += taken;
+                        if (headLeft)
                         {
-                            await reader.WaitToReadAsync(wait.Token);
-                        }
-                        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
-                        {
+                            // The oldest queued request does not fit: the batch is as full as it gets in
+                            // order. A permit spent without taking anything goes back for that request.
+                            if (taken == 0)
+                            {
+                                _signal.Release();
+                            }
+
                             break;
                         }
-
-                        items += Take(batch, items);
                     }
                 }
 
@@ -118,7 +148,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 batch.Clear();
             }
         }
-        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        finally
         {
             foreach (var pending in batch)
             {
@@ -130,16 +160,22 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private bool IsPreferred(int items) => _settings.PreferredBatchSizes.Contains(items);
 
     /// <summary>Moves queued requests that still fit into <paramref name="batch"/>, oldest first; the items taken.</summary>
-    private int Take(List<Pending> batch, int already = 0)
+    private int Take(List<Pending> batch, int already = 0) => Take(batch, already, out _);
+
+    /// <summary>As <see cref="Take(List{Pending}, int)"/>; <paramref name="headLeft"/>: a request that does not fit is left queued.</summary>
+    private int Take(List<Pending> batch, int already, out bool headLeft)
     {
         var taken = 0;
         lock (_take)
         {
-            while (_queue.Reader.TryPeek(out var next) && already + taken + next.Items <= _settings.MaxBatchSize && _queue.Reader.TryRead(out next))
+            while (_queue.TryPeek(out var next) && already + taken + next.Items <= _settings.MaxBatchSize)
             {
+                _queue.Dequeue();
                 batch.Add(next);
                 taken += next.Items;
             }
+
+            headLeft = _queue.Count > 0;
         }
 
         Interlocked.Add(ref _queuedItems, -taken);
