@@ -1,6 +1,8 @@
 using System.Globalization;
 using Grpc.AspNetCore.Server;
+using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using HttpOptions = ShieldCluster.Server.Options.HttpOptions;
 
@@ -20,7 +22,8 @@ public static class GrpcHostingExtensions
 
     /// <summary>
     /// Binds <see cref="GrpcOptions"/> (validated at start), registers the gRPC service with the
-    /// HTTP body limit as its message limit, and has Kestrel listen on <paramref name="httpUrls"/>
+    /// HTTP body limit as its message limit (ModelInfer's own reader included: the limit applies
+    /// before any message is read), and has Kestrel listen on <paramref name="httpUrls"/>
     /// (HTTP/1.1) and on the gRPC port of each of their hosts (cleartext HTTP/2).
     /// </summary>
     public static WebApplicationBuilder AddShieldGrpc(this WebApplicationBuilder builder, string httpUrls)
@@ -30,6 +33,8 @@ public static class GrpcHostingExtensions
         services.AddOptions<GrpcOptions>().BindConfiguration(GrpcOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GrpcOptions>, GrpcOptionsValidator>();
         services.AddGrpc(o => o.Interceptors.Add<GrpcErrorInterceptor>());
+        // ModelInfer reads raw tensors straight into float arrays: bound here, not by the generated code.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IServiceMethodProvider<InferenceGrpcService>, ModelInferMethod>());
         services.AddOptions<GrpcServiceOptions>().Configure<IOptions<HttpOptions>>((grpc, http) =>
             grpc.MaxReceiveMessageSize = (int)Math.Min(int.MaxValue, http.Value.MaxRequestBodyBytes));
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<GrpcOptions>>((kestrel, grpc) =>

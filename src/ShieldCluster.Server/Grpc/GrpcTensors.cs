@@ -1,3 +1,4 @@
+using System.Buffers;
 using Google.Protobuf;
 using ShieldCluster.Server.Grpc.Protocol;
 using ShieldCluster.Server.Http;
@@ -7,34 +8,69 @@ namespace ShieldCluster.Server.Grpc;
 
 /// <summary>
 /// Maps the gRPC messages to the transport-neutral <see cref="InferRequest"/> and back. Inputs come
-/// as <c>contents.fp32_contents</c> or as <c>raw_input_contents</c> (little-endian FP32); the answer
-/// takes the same form: <c>raw_output_contents</c> for raw requests, <c>contents</c> otherwise.
+/// as <c>contents.fp32_contents</c> or as <c>raw_input_contents</c> (little-endian FP32, or FP16
+/// widened; see <see cref="RawInput"/>); the answer takes the same form: <c>raw_output_contents</c>
+/// for raw requests, <c>contents</c> otherwise.
 /// Inconsistent messages throw <see cref="ApiException"/> 400 (InvalidArgument).
 /// </summary>
 public static class GrpcTensors
 {
     private const int MaxRank = 16;
 
-    /// <summary>The neutral request; <paramref name="raw"/> says whether the inputs came as raw bytes.</summary>
+    /// <summary>
+    /// The neutral request of a message whose <c>raw_input_contents</c> are ByteStrings (a message
+    /// built in process); <paramref name="raw"/> says whether the inputs came as raw bytes. The same
+    /// checks and messages as <see cref="ToRequest(ModelInferRequest, IReadOnlyList{RawInput}, out bool)"/>.
+    /// </summary>
     public static InferRequest ToRequest(ModelInferRequest message, out bool raw)
+    {
+        var entries = new RawInput[message.RawInputContents.Count];
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var datatype = i < message.Inputs.Count ? message.Inputs[i].Datatype : null;
+            entries[i] = RawInput.Decode(datatype, new ReadOnlySequence<byte>(message.RawInputContents[i].Memory));
+        }
+
+        try
+        {
+            return ToRequest(message, entries, out raw);
+        }
+        catch
+        {
+            // Refused: nothing else has the arrays.
+            foreach (var entry in entries)
+            {
+                TensorBuffers.Return(entry.Values);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The neutral request of <paramref name="message"/>'s fields and its <c>raw_input_contents</c>
+    /// as <paramref name="rawInputContents"/> (their values become the inputs' data, not copied);
+    /// <paramref name="raw"/> says whether the inputs came as raw bytes.
+    /// </summary>
+    public static InferRequest ToRequest(ModelInferRequest message, IReadOnlyList<RawInput> rawInputContents, out bool raw)
     {
         if (message.Inputs.Count == 0)
         {
             throw ApiException.BadRequest("the request has no 'inputs'");
         }
 
-        raw = message.RawInputContents.Count > 0;
-        if (raw && message.RawInputContents.Count != message.Inputs.Count)
+        raw = rawInputContents.Count > 0;
+        if (raw && rawInputContents.Count != message.Inputs.Count)
         {
             throw ApiException.BadRequest(
-                $"raw_input_contents has {message.RawInputContents.Count} entries for {message.Inputs.Count} inputs; it needs one per input, in input order");
+                $"raw_input_contents has {rawInputContents.Count} entries for {message.Inputs.Count} inputs; it needs one per input, in input order");
         }
 
         var request = new InferRequest { Id = message.Id.Length == 0 ? null : message.Id };
         for (var i = 0; i < message.Inputs.Count; i++)
         {
             var tensor = message.Inputs[i];
-            request.Inputs.Add(ToInput(tensor, raw ? message.RawInputContents[i] : null));
+            request.Inputs.Add(ToInput(tensor, raw ? rawInputContents[i] : null));
         }
 
         if (message.Outputs.Count > 0)
@@ -46,7 +82,7 @@ public static class GrpcTensors
         return request;
     }
 
-    private static InferInput ToInput(ModelInferRequest.Types.InferInputTensor tensor, ByteString? raw)
+    private static InferInput ToInput(ModelInferRequest.Types.InferInputTensor tensor, RawInput? raw)
     {
         var name = tensor.Name.Length > 0 ? tensor.Name : throw ApiException.BadRequest("an input has no 'name'");
         if (tensor.Datatype.Length == 0)
@@ -65,7 +101,7 @@ public static class GrpcTensors
         }
 
         var input = new InferInput { Name = name, Datatype = tensor.Datatype, Shape = [.. tensor.Shape] };
-        if (raw is not null)
+        if (raw is { } bytes)
         {
             if (tensor.Contents is not null)
             {
@@ -73,13 +109,14 @@ public static class GrpcTensors
             }
 
             var width = RawTensors.ValueSize(tensor.Datatype);
-            if (width > 0 && raw.Length % width != 0)
+            if (width > 0 && bytes.Length % width != 0)
             {
-                throw ApiException.BadRequest($"input '{name}': raw_input_contents has {raw.Length} bytes, not a multiple of {width} ({tensor.Datatype})");
+                throw ApiException.BadRequest($"input '{name}': raw_input_contents has {bytes.Length} bytes, not a multiple of {width} ({tensor.Datatype})");
             }
 
-            // Only FP32 and FP16 are served; for another datatype validation names the one the model expects.
-            input.Data = RawTensors.Read(tensor.Datatype, raw.Span);
+            // Decoded wherever the datatype is served (FP32, FP16); for another, no values, so that
+            // validation names the datatype the model expects.
+            input.Data = bytes.Values ?? [];
             return input;
         }
 

@@ -20,7 +20,10 @@ namespace ShieldCluster.Server.Grpc;
 /// <see cref="ClientAuthenticator"/> and <see cref="InferencePipeline"/> as HTTP (admission,
 /// history, detectors, input filter, output hardening, misinformation). Refusals are
 /// <see cref="ApiException"/>s, mapped to status codes by <see cref="GrpcErrorInterceptor"/>.
+/// ModelInfer is bound apart from the generated code (<see cref="InferenceServiceBinding"/>,
+/// <see cref="ModelInferMethod"/>) so that raw tensors are read straight into float arrays.
 /// </summary>
+[BindServiceMethod(typeof(InferenceServiceBinding), nameof(InferenceServiceBinding.BindService))]
 public sealed class InferenceGrpcService(
     ClientAuthenticator clients,
     InferencePipeline pipeline,
@@ -61,17 +64,27 @@ public sealed class InferenceGrpcService(
         return response;
     }
 
-    /// <inheritdoc />
-    public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
+    /// <summary>
+    /// ModelInfer, bound by <see cref="ModelInferMethod"/>: the request as <see cref="ModelInferReader"/>
+    /// read it, its raw inputs already in rented float arrays. Those go back to
+    /// <see cref="TensorBuffers"/> after a successful run (<see cref="InferRequest.ReleaseTensors"/>)
+    /// and on every refusal before the pipeline has them (authentication, model, message checks);
+    /// once the pipeline has them, a failed request leaves them to the garbage collector, as
+    /// <see cref="TensorBuffers"/> requires.
+    /// </summary>
+    public async Task<ModelInferResponse> ModelInferAsync(ModelInferMessage message, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
         ModelVersion? served = null;
         var status = StatusCodes.Status500InternalServerError;
+        var handedOver = false;
         try
         {
+            var request = message.Fields;
             var client = await clients.AuthenticateAsync(context.GetHttpContext());
             served = pipeline.FindModel(client, request.ModelName, NullIfEmpty(request.ModelVersion));
-            var neutral = GrpcTensors.ToRequest(request, out var raw);
+            var neutral = GrpcTensors.ToRequest(request, message.RawInputContents, out var raw);
+            handedOver = true;
             var result = await pipeline.InferAsync(client, served, neutral, admission => AddRateLimitTrailers(context, admission));
             neutral.ReleaseTensors();
             status = StatusCodes.Status200OK;
@@ -89,6 +102,11 @@ public sealed class InferenceGrpcService(
         }
         finally
         {
+            if (!handedOver)
+            {
+                message.ReturnTensors();
+            }
+
             pipeline.Measure(served, status, started);
         }
     }

@@ -1,0 +1,36 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+using ShieldCluster.Server.Serving;
+
+namespace ShieldCluster.Server.Grpc;
+
+/// <summary>
+/// One entry of <c>raw_input_contents</c> as the server keeps it: its length on the wire and, where
+/// it can be served (its input's datatype is FP32 or FP16 and the length a multiple of the value
+/// size), its values, decoded in a float array from <see cref="TensorBuffers"/>.
+/// </summary>
+/// <param name="Length">The entry's bytes on the wire.</param>
+/// <param name="Values">The values; null where they were not decoded (a datatype not served, a length that does not divide).</param>
+public readonly record struct RawInput(int Length, float[]? Values)
+{
+    /// <summary>
+    /// <paramref name="bytes"/> as values of <paramref name="datatype"/>: copied once, straight into a
+    /// rented float array of exactly as many values, and decoded there in place (FP16 widened), as the
+    /// HTTP binary tensor extension does. Not decoded where the datatype is not served or the length
+    /// is not a multiple of its value size: the request is refused with a message that names why.
+    /// </summary>
+    public static RawInput Decode(string? datatype, in ReadOnlySequence<byte> bytes)
+    {
+        var length = checked((int)bytes.Length);
+        var width = RawTensors.ValueSize(datatype);
+        if (width == 0 || length % width != 0)
+        {
+            return new RawInput(length, null);
+        }
+
+        var values = TensorBuffers.Rent(length / width);
+        bytes.CopyTo(MemoryMarshal.AsBytes(values.AsSpan()));
+        RawTensors.DecodeInPlace(datatype, values);
+        return new RawInput(length, values);
+    }
+}
