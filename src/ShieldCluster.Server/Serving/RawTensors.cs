@@ -15,20 +15,10 @@ public static class RawTensors
     };
 
     /// <summary>
-    /// The values in <paramref name="bytes"/> (a multiple of <see cref="ValueSize"/>) as FP32; none for
-    /// a datatype not served, so that validation names the datatype the model expects.
-    /// </summary>
-    public static float[] Read(string? datatype, ReadOnlySpan<byte> bytes) => ValueSize(datatype) switch
-    {
-        Fp32Bytes.Size => Fp32Bytes.Read(bytes),
-        Fp16Bytes.Size => Fp16Bytes.Read(bytes),
-        _ => [],
-    };
-
-    /// <summary>
     /// Decodes, in place, <paramref name="values"/>' raw bytes as read from the wire into the start of
     /// its memory (its first <c>values.Length * ValueSize</c> bytes): a tensor read straight into its
-    /// float array needs no byte buffer of its own. The same values as <see cref="Read"/>.
+    /// float array needs no byte buffer of its own. The same values as <see cref="Fp32Bytes.Read"/> and
+    /// <see cref="Fp16Bytes.Read"/>.
     /// </summary>
     public static void DecodeInPlace(string? datatype, Span<float> values)
     {
