@@ -186,20 +186,42 @@ public class DynamicBatcherTests
     }
 
     [Fact]
-    public async Task AWaitingBatch_DispatchesOnceTheNextRequestDoesNotFit_AndThatRequestIsServedToo()
+    public async Task AWaitingBatch_DispatchesOnceTheNextRequestDoesNotFit_AndTheNextBatchFillsUp()
     {
-        await using var batcher = new DynamicBatcher((input, items, squeeze) => Echo(input, items, squeeze),
+        var sizes = new ConcurrentBag<int>();
+        await using var batcher = new DynamicBatcher((input, items, squeeze) => Echo(input, items, squeeze, sizes),
             new BatchingSettings(MaxBatchSize: 4, TimeSpan.FromSeconds(20), [], MaxQueuedItems: 100, ConcurrentBatches: 1));
 
         var first = batcher.SubmitAsync(Rows(1, 3), 3, false);
         await WaitUntilAsync(() => batcher.QueuedItems == 0);
         var second = batcher.SubmitAsync(Rows(2, 2), 2, false);
 
-        // Neither waits out the 20 s queue delay: 3 + 2 items cannot share a batch of 4.
-        var both = Task.WhenAll(first, second);
-        Assert.Same(both, await Task.WhenAny(both, Task.Delay(TimeSpan.FromSeconds(10))));
+        // The first does not wait out the 20 s queue delay: 3 + 2 items cannot share a batch of 4.
+        Assert.Same(first, await Task.WhenAny(first, Task.Delay(TimeSpan.FromSeconds(10))));
+        Assert.False(second.IsCompleted);
+
+        // The second waits for more until its batch is full.
+        var third = batcher.SubmitAsync(Rows(3, 2), 2, false);
+        var rest = Task.WhenAll(second, third);
+        Assert.Same(rest, await Task.WhenAny(rest, Task.Delay(TimeSpan.FromSeconds(10))));
         Assert.Equal(Rows(1, 3).Select(v => v * 10), (await first).Outputs[0]);
         Assert.Equal(Rows(2, 2).Select(v => v * 10), (await second).Outputs[0]);
+        Assert.Equal(Rows(3, 2).Select(v => v * 10), (await third).Outputs[0]);
+        Assert.Equal([3, 4], sizes.Order());
+    }
+
+    [Fact]
+    public async Task Disposing_WhileARunnerWaitsOutItsQueueDelay_EndsEveryRunner_AndFailsTheWaitingRequest()
+    {
+        var batcher = new DynamicBatcher((input, items, squeeze) => Echo(input, items, squeeze),
+            new BatchingSettings(MaxBatchSize: 4, TimeSpan.FromSeconds(30), [], MaxQueuedItems: 100, ConcurrentBatches: 2, StagedAhead: 1));
+        var waiting = batcher.SubmitAsync(Rows(1, 1), 1, false);
+        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+
+        var disposed = batcher.DisposeAsync().AsTask();
+        Assert.Same(disposed, await Task.WhenAny(disposed, Task.Delay(TimeSpan.FromSeconds(10))));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => waiting);
+        Assert.Throws<ObjectDisposedException>(() => { _ = batcher.SubmitAsync(Rows(2, 1), 1, false); });
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition)

@@ -102,7 +102,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
         var batch = new List<Pending>();
         try
         {
-            while (true)
+            // Stopping releases one permit per runner; a runner that spent one in its queue delay sees
+            // the flag here instead, so none is left waiting.
+            while (!_stopping)
             {
                 _signal.Wait();
                 if (_stopping)
@@ -123,9 +125,14 @@ public sealed class DynamicBatcher : IAsyncDisposable
                     while (items < _settings.MaxBatchSize && !IsPreferred(items))
                     {
                         var left = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
-                        if (left <= TimeSpan.Zero || !_signal.Wait(left) || _stopping)
+                        if (left <= TimeSpan.Zero || !_signal.Wait(left))
                         {
                             break;
+                        }
+
+                        if (_stopping)
+                        {
+                            return;
                         }
 
                         var taken = Take(batch, items, out var headLeft);
