@@ -71,6 +71,16 @@ public class IndexBenchmarks
         return shared;
     }
 
+    /// <summary>As <see cref="BlacklightBestMatchAndAdd"/>, in one call (one probe per hash, as the client's detectors use it).</summary>
+    [Benchmark]
+    public int BlacklightBestMatchAndAddInOneCall()
+    {
+        var fingerprint = _fingerprints[_nextIndex];
+        _nextIndex = _nextIndex + 1 == 2_000 ? 0 : _nextIndex + 1;
+        var digest = ++_digest;
+        return _index.BestMatchAndAdd(fingerprint, digest, (long)digest)?.Shared ?? 0;
+    }
+
     /// <summary>A new client's index: created, then three queries looked up and added (most clients send few).</summary>
     [Benchmark]
     public int BlacklightNewClientThreeQueries()

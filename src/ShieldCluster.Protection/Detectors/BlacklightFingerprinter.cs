@@ -1,5 +1,8 @@
 using System.IO.Hashing;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
 
 namespace ShieldCluster.Protection.Detectors;
@@ -28,6 +31,9 @@ public sealed class BlacklightFingerprinter
     // integer divisions, per value.
     private readonly byte[] _quantise = new byte[511];
     private readonly long _seed;
+    private readonly WindowHash _windowHash;
+    private readonly uint _reciprocal;
+    private readonly bool _vectorQuantise;
 
     /// <summary>Creates a fingerprinter for items of <paramref name="itemLength"/> values.</summary>
     /// <param name="options">Window, keep and quantum.</param>
@@ -51,10 +57,64 @@ public sealed class BlacklightFingerprinter
         _salt = Salt(SHA256.HashData(secret), itemLength);
         _seed = BitConverter.ToInt64(HKDF.Expand(HashAlgorithmName.SHA256, SHA256.HashData(secret), 8, "blacklight-seed"u8.ToArray()));
         ItemLength = itemLength;
+        _windowHash = new WindowHash(_seed);
         for (var sum = 0; sum < _quantise.Length; sum++)
         {
             _quantise[sum] = (byte)((sum % 255) / options.Quantum);
         }
+
+        // Dividing 0-254 by the quantum: (v x ceil(65536 / quantum)) >> 16 is exact for a quantum
+        // up to 257 (the error stays under 254 / 65536); checked here against the table all the same.
+        _reciprocal = (uint)((65536 + options.Quantum - 1) / options.Quantum);
+        _vectorQuantise = Vector256.IsHardwareAccelerated;
+        for (var sum = 0; sum < _quantise.Length; sum++)
+        {
+            // As the vectors compute it: 255 subtracted while the sum is at least 255 (twice for 510).
+            var reduced = (uint)sum;
+            reduced -= reduced >= 255 ? 255u : 0u;
+            reduced -= reduced >= 255 ? 255u : 0u;
+            _vectorQuantise &= (reduced * _reciprocal) >> 16 == _quantise[sum];
+        }
+    }
+
+    /// <summary>
+    /// Each value plus its position's salt, mod 255, over the quantum: the table's values, vectorised
+    /// (32 values a step, the division a multiply and a shift), the table for the values past the last whole vector.
+    /// </summary>
+    private void Quantise(ReadOnlySpan<byte> raw, Span<byte> quantised)
+    {
+        var i = 0;
+        if (_vectorQuantise)
+        {
+            var limit = Vector256.Create((ushort)255);
+            var reciprocal = Vector256.Create(_reciprocal);
+            for (; i <= raw.Length - Vector256<byte>.Count; i += Vector256<byte>.Count)
+            {
+                var (rawLow, rawHigh) = Vector256.Widen(Vector256.Create(raw.Slice(i, Vector256<byte>.Count)));
+                var (saltLow, saltHigh) = Vector256.Widen(Vector256.Create(_salt.AsSpan(i, Vector256<byte>.Count)));
+                var low = Quotient(Mod255(rawLow + saltLow, limit), reciprocal);
+                var high = Quotient(Mod255(rawHigh + saltHigh, limit), reciprocal);
+                Vector256.Narrow(low, high).CopyTo(quantised[i..]);
+            }
+        }
+
+        for (; i < raw.Length; i++)
+        {
+            quantised[i] = _quantise[raw[i] + _salt[i]];
+        }
+    }
+
+    /// <summary>A sum of 0-510 mod 255: 255 subtracted while it is at least 255 (510 needs it twice).</summary>
+    private static Vector256<ushort> Mod255(Vector256<ushort> sum, Vector256<ushort> limit)
+    {
+        sum -= Vector256.GreaterThanOrEqual(sum, limit) & limit;
+        return sum - (Vector256.GreaterThanOrEqual(sum, limit) & limit);
+    }
+
+    private static Vector256<ushort> Quotient(Vector256<ushort> value, Vector256<uint> reciprocal)
+    {
+        var (low, high) = Vector256.Widen(value);
+        return Vector256.Narrow(Vector256.ShiftRightLogical(low * reciprocal, 16), Vector256.ShiftRightLogical(high * reciprocal, 16));
     }
 
     /// <summary>Values in one item.</summary>
@@ -72,18 +132,16 @@ public sealed class BlacklightFingerprinter
         Span<byte> quantised = item.Length <= 4096 ? stackalloc byte[item.Length] : new byte[item.Length];
         Span<byte> raw = item.Length <= 4096 ? stackalloc byte[item.Length] : new byte[item.Length];
         Scale(item, min, scale, raw);
-        for (var i = 0; i < item.Length; i++)
-        {
-            quantised[i] = _quantise[raw[i] + _salt[i]];
-        }
+        Quantise(raw, quantised);
 
-        // The largest distinct hashes, kept in a min-heap of Keep entries: no list of every window's
-        // hash and no sort of it.
+        // Every window's hash (flat ones skipped), then the largest distinct ones.
         var window = _options.Window;
         var windows = item.Length - window + 1;
-        var keep = _options.Keep;
-        Span<ulong> heap = keep <= 512 ? stackalloc ulong[keep] : new ulong[keep];
-        var size = 0;
+        Span<ulong> hashes = windows <= 4096 ? stackalloc ulong[windows] : new ulong[windows];
+        var count = 0;
+        var fast = window is >= 17 and <= 32 && BitConverter.IsLittleEndian;
+        ref var first = ref MemoryMarshal.GetReference(quantised);
+
         // The first position at or after i whose value differs from the next one (the last position
         // if none does): the window at i is flat exactly when that is past the window's last pair.
         var change = -1;
@@ -106,28 +164,68 @@ public sealed class BlacklightFingerprinter
                 }
             }
 
-            var hash = XxHash3.HashToUInt64(quantised.Slice(i, window), _seed);
-            if ((size == keep && hash <= heap[0]) || heap[..size].Contains(hash))
+            // i + window <= item.Length: the window lies in quantised.
+            hashes[count++] = fast ? _windowHash.Hash17To32(ref Unsafe.Add(ref first, i), window) : XxHash3.HashToUInt64(quantised.Slice(i, window), _seed);
+        }
+
+        return Largest(hashes[..count], _options.Keep);
+    }
+
+    /// <summary>
+    /// The <paramref name="keep"/> largest distinct values of <paramref name="hashes"/> (reordered),
+    /// largest first: fewer if fewer are distinct.
+    /// </summary>
+    /// <remarks>
+    /// Hashes are uniform, so a threshold passing about keep + keep / 4 + 8 of them leaves the
+    /// candidates; only those are sorted (no heap kept over every window). If fewer than
+    /// <paramref name="keep"/> distinct values pass, the threshold is lowered (twice as many expected)
+    /// until they do or every hash passes: whatever the threshold, every value below it is below
+    /// every candidate, so the answer is exact.
+    /// </remarks>
+    internal static ulong[] Largest(Span<ulong> hashes, int keep)
+    {
+        var n = hashes.Length;
+        var target = keep + (keep / 4) + 8;
+        while (true)
+        {
+            var threshold = n <= target ? 0 : ulong.MaxValue - ((ulong.MaxValue / (ulong)n) * (ulong)target);
+            var passed = 0;
+            for (var i = 0; i < n; i++)
             {
+                // A swap either way (no branch to mispredict on ~1 hash in 10): the values stay, and
+                // those before 'passed' are at or above the threshold.
+                var hash = hashes[i];
+                hashes[i] = hashes[passed];
+                hashes[passed] = hash;
+                passed += hash >= threshold ? 1 : 0;
+            }
+
+            var candidates = hashes[..passed];
+            candidates.Sort();
+            var distinct = 0;
+            for (var i = passed - 1; i >= 0 && distinct < keep; i--)
+            {
+                distinct += i == passed - 1 || candidates[i] != candidates[i + 1] ? 1 : 0;
+            }
+
+            if (distinct < keep && threshold > 0)
+            {
+                target = (int)Math.Min(n, 2L * target);
                 continue;
             }
 
-            if (size < keep)
+            var kept = new ulong[distinct];
+            var next = 0;
+            for (var i = passed - 1; i >= 0 && next < distinct; i--)
             {
-                heap[size] = hash;
-                SiftUp(heap, size++);
+                if (i == passed - 1 || candidates[i] != candidates[i + 1])
+                {
+                    kept[next++] = candidates[i];
+                }
             }
-            else
-            {
-                heap[0] = hash;
-                SiftDown(heap[..size], 0);
-            }
-        }
 
-        var kept = heap[..size].ToArray();
-        Array.Sort(kept);
-        Array.Reverse(kept);
-        return kept;
+            return kept;
+        }
     }
 
     /// <summary>
@@ -176,47 +274,5 @@ public sealed class BlacklightFingerprinter
         }
 
         return salt;
-    }
-
-    private static void SiftUp(Span<ulong> heap, int i)
-    {
-        while (i > 0)
-        {
-            var parent = (i - 1) / 2;
-            if (heap[parent] <= heap[i])
-            {
-                return;
-            }
-
-            (heap[parent], heap[i]) = (heap[i], heap[parent]);
-            i = parent;
-        }
-    }
-
-    private static void SiftDown(Span<ulong> heap, int i)
-    {
-        while (true)
-        {
-            var smallest = i;
-            var left = (2 * i) + 1;
-            var right = left + 1;
-            if (left < heap.Length && heap[left] < heap[smallest])
-            {
-                smallest = left;
-            }
-
-            if (right < heap.Length && heap[right] < heap[smallest])
-            {
-                smallest = right;
-            }
-
-            if (smallest == i)
-            {
-                return;
-            }
-
-            (heap[smallest], heap[i]) = (heap[i], heap[smallest]);
-            i = smallest;
-        }
     }
 }

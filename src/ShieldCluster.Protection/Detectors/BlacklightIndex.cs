@@ -53,6 +53,31 @@ public sealed class BlacklightIndex<TOwner>
         }
 
         _chains.Tally(fingerprint);
+        return Best(digest);
+    }
+
+    /// <summary>
+    /// <see cref="BestMatch"/> then <see cref="Add"/>, the same answer and the same index after, with
+    /// one probe of the table per hash instead of two: the new query is linked as it is counted, and
+    /// the oldest is evicted after the answer is read (the rings hold one query more meanwhile).
+    /// </summary>
+    public BlacklightMatch<TOwner>? BestMatchAndAdd(ReadOnlySpan<ulong> fingerprint, ulong digest, TOwner owner)
+    {
+        _chains.Reserve(fingerprint.Length);
+        var query = _chains.Append(digest, owner, fingerprint.Length);
+        _chains.TallyAndLink(fingerprint, query);
+        var match = Best(digest);
+        if (_chains.Queries > _capacity)
+        {
+            _chains.EvictOldest();
+        }
+
+        return match;
+    }
+
+    /// <summary>Of the queries the current lookup counted, the one sharing the most (digest differing); clears the counts.</summary>
+    private BlacklightMatch<TOwner>? Best(ulong digest)
+    {
         var bestShared = 0;
         var bestSlot = -1;
         foreach (var slot in _chains.Touched)

@@ -20,8 +20,10 @@ public sealed class ClientDetectors
     private int _crossCount;
     private readonly HashSet<int> _labels = [];
     private readonly byte[]?[] _recentFeatures;
-    private readonly int[]?[] _recentSums;
-    private int[] _spareSums = [];
+    private readonly int[] _recentLengths;
+    private int[] _recentSums = [];
+    private int _sumsStride;
+    private int[] _sums = [];
     private int _recentNext;
     private readonly LineSearchDetector _lineSearch;
     private readonly bool[] _lineHits;
@@ -48,7 +50,8 @@ public sealed class ClientDetectors
         ArgumentOutOfRangeException.ThrowIfLessThan(options.CrossClientWindow, 1);
         _crossMatched = new bool[options.CrossClientWindow];
         _recentFeatures = new byte[Math.Max(1, options.NearDuplicateMemory)][];
-        _recentSums = new int[_recentFeatures.Length][];
+        _recentLengths = new int[_recentFeatures.Length];
+        Array.Fill(_recentLengths, -1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SqueezeWindow, 1);
         _flagged = new bool[options.SqueezeWindow];
         _lineSearch = new LineSearchDetector(options.LineSearch);
@@ -63,36 +66,69 @@ public sealed class ClientDetectors
     /// <remarks>
     /// Each input's sums over runs of <see cref="SumRun"/> values are kept beside it: by Cauchy-Schwarz,
     /// the squared distance is at least the sum over runs of (difference of run sums)² / run length,
-    /// so most recent inputs are ruled out on a few dozen sums without touching their bytes.
+    /// so most recent inputs are ruled out on a few dozen sums without touching their bytes. The
+    /// sums of every recent input sit side by side in one array (a slot's at slot x stride) and their
+    /// lengths in another, so ruling inputs out streams two small arrays and reads no input's array
+    /// (inputs of another length are never compared).
     /// </remarks>
     private bool IsNearDuplicate(byte[] features)
     {
         var limit = (long)(_options.NearDuplicateRms * _options.NearDuplicateRms * features.Length);
         var runs = (features.Length + SumRun - 1) / SumRun;
-        var sums = _spareSums.Length == runs ? _spareSums : new int[runs];
+        if (_sums.Length < runs)
+        {
+            _sums = new int[runs];
+        }
+
+        var sums = _sums.AsSpan(0, runs);
         RunSums(features, sums);
+        ReserveRecent(_recentNext + 1, runs);
         var near = false;
         for (var r = 0; r < _recentFeatures.Length; r++)
         {
-            var recent = _recentFeatures[r];
-            if (recent is null || recent.Length != features.Length || LowerBound(_recentSums[r]!, sums) >= limit * SumRun)
+            if (_recentLengths[r] != features.Length || LowerBound(_recentSums.AsSpan(r * _sumsStride, runs), sums) >= limit * SumRun)
             {
                 continue;
             }
 
-            if (IsWithin(recent, features, limit))
+            if (IsWithin(_recentFeatures[r]!, features, limit))
             {
                 near = true;
                 break;
             }
         }
 
-        // The forgotten input's sums are the next input's array.
-        _spareSums = _recentSums[_recentNext] ?? [];
-        _recentSums[_recentNext] = sums;
+        sums.CopyTo(_recentSums.AsSpan(_recentNext * _sumsStride));
+        _recentLengths[_recentNext] = features.Length;
         _recentFeatures[_recentNext] = features;
         _recentNext = (_recentNext + 1) % _recentFeatures.Length;
         return near;
+    }
+
+    /// <summary>
+    /// Room for the run sums of <paramref name="slots"/> recent inputs of up to <paramref name="runs"/>
+    /// runs: the array starts at a few slots and doubles up to the memory (a client of three queries
+    /// holds a few hundred bytes), and its stride grows when a longer input comes (each slot's sums
+    /// move with it).
+    /// </summary>
+    private void ReserveRecent(int slots, int runs)
+    {
+        var slotsHeld = _sumsStride == 0 ? 0 : _recentSums.Length / _sumsStride;
+        if (slots <= slotsHeld && runs <= _sumsStride)
+        {
+            return;
+        }
+
+        var stride = Math.Max(Math.Max(runs, _sumsStride), 1);
+        var newSlots = Math.Min(_recentFeatures.Length, Math.Max(Math.Max(slots, 4), slots > slotsHeld ? 2 * slotsHeld : slotsHeld));
+        var grown = new int[newSlots * stride];
+        for (var r = 0; r < slotsHeld; r++)
+        {
+            _recentSums.AsSpan(r * _sumsStride, _sumsStride).CopyTo(grown.AsSpan(r * stride));
+        }
+
+        _recentSums = grown;
+        _sumsStride = stride;
     }
 
     private const int SumRun = 16;
@@ -231,13 +267,12 @@ public sealed class ClientDetectors
 
         if (query.Fingerprint is { } fingerprint)
         {
-            var match = _blacklight.BestMatch(fingerprint, query.Digest);
+            var match = _blacklight.BestMatchAndAdd(fingerprint, query.Digest, _sequence++);
             var shared = match?.Shared ?? 0;
             var isMatch = shared > _options.Blacklight.MatchThreshold;
             _matchedCount += (isMatch ? 1 : 0) - (_matched[_matchedNext] ? 1 : 0);
             _matched[_matchedNext] = isMatch;
             _matchedNext = (_matchedNext + 1) % _matched.Length;
-            _blacklight.Add(fingerprint, query.Digest, _sequence++);
             signals = signals with
             {
                 BlacklightMatches = _matchedCount,

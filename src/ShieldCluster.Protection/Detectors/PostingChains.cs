@@ -175,6 +175,55 @@ internal sealed class PostingChains<TOwner>
         }
     }
 
+    /// <summary>
+    /// <see cref="Tally"/> of <paramref name="hashes"/> and <see cref="Link"/> of each for
+    /// <paramref name="query"/> (just appended), with one probe of the table per hash instead of
+    /// two: the counts are those <see cref="Tally"/> gives before the query is linked (its own
+    /// postings, met when a hash repeats in it, are passed over and not counted), in the same order.
+    /// </summary>
+    public void TallyAndLink(ReadOnlySpan<ulong> hashes, uint query)
+    {
+        var mask = (uint)(_postings.Length - 1);
+        foreach (var hash in hashes)
+        {
+            var posting = _nextPosting++;
+            var tag = Tag(hash);
+            var index = Find(hash, tag);
+            uint previous;
+            if (index >= 0)
+            {
+                previous = _heads[index].Posting;
+                _heads[index].Posting = posting;
+                var first = _touchedCount;
+                var at = previous;
+                var seen = 0;
+                do
+                {
+                    ref readonly var earlier = ref _postings[at & mask];
+                    if (earlier.Query != query)
+                    {
+                        Touch(earlier.Query);
+                        seen++;
+                    }
+
+                    at = earlier.Previous;
+                }
+                while (IsLive(at) && seen < _maxPerHash);
+
+                _touched.AsSpan(first, _touchedCount - first).Reverse();
+            }
+            else
+            {
+                previous = _oldestPosting - 1;
+                _heads[~index] = new Head { Tag = tag, Posting = posting };
+                _headCount++;
+            }
+
+            _postings[posting & mask] = new Posting(hash, previous, query);
+            Held++;
+        }
+    }
+
     /// <summary>Resets the counts of the current lookup.</summary>
     public void ClearTallies()
     {

@@ -16,13 +16,14 @@ namespace ShieldCluster.Protection.Detectors;
 /// a Shapiro-Wilk W below <see cref="PradaOptions.Delta"/> raises the alarm.
 /// Bounded here: G_c keeps <see cref="PradaOptions.MaxPerClass"/> members (oldest replaced), D the
 /// newest <see cref="PradaOptions.Window"/> distances. An exact duplicate of a set member (distance
-/// 0: a retry) is skipped, since a retry is no evidence. Known miss: natural-image attacks
+/// 0: a retry) is skipped, since a retry is no evidence. A class's set holds inputs of one length
+/// only (sets are keyed by class and length, see <see cref="Observe"/>). Known miss: natural-image attacks
 /// (Knockoff Nets), whose distances look normal.
 /// </remarks>
 public sealed class PradaDetector
 {
     private readonly PradaOptions _options;
-    private readonly Dictionary<int, ClassSet> _classes = [];
+    private readonly Dictionary<long, ClassSet> _classes = [];
     private readonly double[] _window;
     private readonly double[] _ordered;
     private int _next;
@@ -47,13 +48,20 @@ public sealed class PradaDetector
     public double? LastW { get; private set; }
 
     /// <summary>Observes one query: its predicted class and its feature vector.</summary>
+    /// <remarks>
+    /// Class sets are keyed by the predicted class and the feature vector's length: a client using two
+    /// models with inputs of different sizes gets separate growing sets per model-sized input (PRADA's
+    /// sets are per model and class; inputs of different lengths have no L2 distance). The distance
+    /// list stays one per client, as in the paper.
+    /// </remarks>
     public PradaObservation Observe(int predictedClass, ReadOnlySpan<byte> features)
     {
-        if (!_classes.TryGetValue(predictedClass, out var set))
+        var key = ((long)predictedClass << 32) | (uint)features.Length;
+        if (!_classes.TryGetValue(key, out var set))
         {
-            set = new ClassSet(_options.MaxPerClass);
-            _classes[predictedClass] = set;
-            set.Add(features.ToArray(), null);
+            set = new ClassSet(_options.MaxPerClass, features.Length);
+            _classes[key] = set;
+            set.Add(features, null);
             return new PradaObservation(null, LastW, IsAlarm, _count);
         }
 
@@ -83,7 +91,7 @@ public sealed class PradaDetector
         _count++;
         if (distance > set.Threshold)
         {
-            set.Add(features.ToArray(), distance);
+            set.Add(features, distance);
         }
 
         if (_count >= _options.MinDistances)
@@ -96,9 +104,15 @@ public sealed class PradaDetector
 
     private bool IsAlarm => LastW < _options.Delta;
 
-    private sealed class ClassSet(int capacity)
+    /// <summary>
+    /// A class's growing set: its members side by side in one array (member i at i x length), so the
+    /// nearest-member scan streams one block of memory. The array starts at one member and doubles up
+    /// to the capacity (a class seen a few times holds a few members' bytes); past the capacity the
+    /// oldest member is overwritten.
+    /// </summary>
+    private sealed class ClassSet(int capacity, int length)
     {
-        private readonly byte[][] _members = new byte[capacity][];
+        private byte[] _members = new byte[length];
         private int _size;
         private int _next;
         private double _sum;
@@ -107,11 +121,19 @@ public sealed class PradaDetector
 
         public double Threshold { get; private set; }
 
-        public void Add(byte[] features, double? distance)
+        public void Add(ReadOnlySpan<byte> features, double? distance)
         {
-            _members[_next] = features;
-            _next = (_next + 1) % _members.Length;
-            _size = Math.Min(_size + 1, _members.Length);
+            if (_next == _size && _size * length == _members.Length && _size < capacity && length > 0)
+            {
+                // Full below the capacity: _next == _size, members 0 .. _size - 1 move as they are.
+                var grown = new byte[Math.Min(capacity, 2 * _size) * length];
+                _members.CopyTo(grown, 0);
+                _members = grown;
+            }
+
+            features.CopyTo(_members.AsSpan(_next * length, length));
+            _next = (_next + 1) % capacity;
+            _size = Math.Min(_size + 1, capacity);
             if (distance is { } d)
             {
                 _sum += d;
@@ -126,9 +148,10 @@ public sealed class PradaDetector
         public long NearestSquared(ReadOnlySpan<byte> features)
         {
             var best = long.MaxValue;
+            var members = _members.AsSpan(0, _size * length);
             for (var i = 0; i < _size; i++)
             {
-                var d = FeatureDistance.SquaredL2(features, _members[i]);
+                var d = FeatureDistance.SquaredL2(features, members.Slice(i * length, length));
                 if (d < best)
                 {
                     best = d;

@@ -1,5 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace ShieldCluster.Protection.Features;
 
@@ -12,6 +15,11 @@ public static class FeatureDistance
         if (a.Length != b.Length)
         {
             throw new ArgumentException($"vectors differ in length ({a.Length} and {b.Length})", nameof(b));
+        }
+
+        if (Avx2.IsSupported && a.Length >= Vector256<byte>.Count)
+        {
+            return SquaredL2Avx2(a, b);
         }
 
         long sum = 0;
@@ -57,6 +65,11 @@ public static class FeatureDistance
             throw new ArgumentException($"vectors differ in length ({a.Length} and {b.Length})", nameof(b));
         }
 
+        if (Avx2.IsSupported && a.Length >= Vector256<byte>.Count)
+        {
+            return DotAvx2(a, b);
+        }
+
         long sum = 0;
         var i = 0;
         if (Vector.IsHardwareAccelerated && a.Length >= Vector<byte>.Count)
@@ -92,6 +105,100 @@ public static class FeatureDistance
 
     /// <summary>Euclidean distance between two equally long byte vectors.</summary>
     public static double L2(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => Math.Sqrt(SquaredL2(a, b));
+
+    /// <summary>Vectors (of 32 bytes) summed into the 32-bit lanes before they are added to the total: each adds at most 4 x 255² to a lane.</summary>
+    private const int FlushVectors = 2048;
+
+    /// <summary>
+    /// <see cref="SquaredL2"/> on AVX2: |a - b| per byte (saturating subtractions both ways, or-ed),
+    /// zero-extended to 16 bits and squared and pair-summed by one multiply-add into 32-bit lanes
+    /// (a third of the instructions of widening twice and multiplying 32-bit lanes). The same integer.
+    /// </summary>
+    private static long SquaredL2Avx2(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        ref var ra = ref MemoryMarshal.GetReference(a);
+        ref var rb = ref MemoryMarshal.GetReference(b);
+        var length = a.Length;
+        long sum = 0;
+        var i = 0;
+        while (i <= length - Vector256<byte>.Count)
+        {
+            var accumulator = Vector256<int>.Zero;
+            var end = Math.Min(length - Vector256<byte>.Count, i + ((FlushVectors - 1) * Vector256<byte>.Count));
+            for (; i <= end; i += Vector256<byte>.Count)
+            {
+                var va = Vector256.LoadUnsafe(ref ra, (nuint)i);
+                var vb = Vector256.LoadUnsafe(ref rb, (nuint)i);
+                var d = Avx2.Or(Avx2.SubtractSaturate(va, vb), Avx2.SubtractSaturate(vb, va));
+                var low = Avx2.UnpackLow(d, Vector256<byte>.Zero).AsInt16();
+                var high = Avx2.UnpackHigh(d, Vector256<byte>.Zero).AsInt16();
+                accumulator = Avx2.Add(accumulator, Avx2.Add(Avx2.MultiplyAddAdjacent(low, low), Avx2.MultiplyAddAdjacent(high, high)));
+            }
+
+            sum += Vector256.Sum(Vector256.WidenLower(accumulator) + Vector256.WidenUpper(accumulator));
+        }
+
+        if (i <= length - Vector128<byte>.Count)
+        {
+            var va = Vector128.LoadUnsafe(ref ra, (nuint)i);
+            var vb = Vector128.LoadUnsafe(ref rb, (nuint)i);
+            var d = Sse2.Or(Sse2.SubtractSaturate(va, vb), Sse2.SubtractSaturate(vb, va));
+            var low = Sse2.UnpackLow(d, Vector128<byte>.Zero).AsInt16();
+            var high = Sse2.UnpackHigh(d, Vector128<byte>.Zero).AsInt16();
+            sum += Vector128.Sum(Sse2.Add(Sse2.MultiplyAddAdjacent(low, low), Sse2.MultiplyAddAdjacent(high, high)));
+            i += Vector128<byte>.Count;
+        }
+
+        for (; i < length; i++)
+        {
+            var d = Unsafe.Add(ref ra, i) - Unsafe.Add(ref rb, i);
+            sum += d * d;
+        }
+
+        return sum;
+    }
+
+    /// <summary><see cref="Dot"/> on AVX2: bytes zero-extended to 16 bits, multiplied and pair-summed by one multiply-add into 32-bit lanes. The same integer.</summary>
+    private static long DotAvx2(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        ref var ra = ref MemoryMarshal.GetReference(a);
+        ref var rb = ref MemoryMarshal.GetReference(b);
+        var length = a.Length;
+        long sum = 0;
+        var i = 0;
+        while (i <= length - Vector256<byte>.Count)
+        {
+            var accumulator = Vector256<int>.Zero;
+            var end = Math.Min(length - Vector256<byte>.Count, i + ((FlushVectors - 1) * Vector256<byte>.Count));
+            for (; i <= end; i += Vector256<byte>.Count)
+            {
+                var va = Vector256.LoadUnsafe(ref ra, (nuint)i);
+                var vb = Vector256.LoadUnsafe(ref rb, (nuint)i);
+                var low = Avx2.MultiplyAddAdjacent(Avx2.UnpackLow(va, Vector256<byte>.Zero).AsInt16(), Avx2.UnpackLow(vb, Vector256<byte>.Zero).AsInt16());
+                var high = Avx2.MultiplyAddAdjacent(Avx2.UnpackHigh(va, Vector256<byte>.Zero).AsInt16(), Avx2.UnpackHigh(vb, Vector256<byte>.Zero).AsInt16());
+                accumulator = Avx2.Add(accumulator, Avx2.Add(low, high));
+            }
+
+            sum += Vector256.Sum(Vector256.WidenLower(accumulator) + Vector256.WidenUpper(accumulator));
+        }
+
+        if (i <= length - Vector128<byte>.Count)
+        {
+            var va = Vector128.LoadUnsafe(ref ra, (nuint)i);
+            var vb = Vector128.LoadUnsafe(ref rb, (nuint)i);
+            var low = Sse2.MultiplyAddAdjacent(Sse2.UnpackLow(va, Vector128<byte>.Zero).AsInt16(), Sse2.UnpackLow(vb, Vector128<byte>.Zero).AsInt16());
+            var high = Sse2.MultiplyAddAdjacent(Sse2.UnpackHigh(va, Vector128<byte>.Zero).AsInt16(), Sse2.UnpackHigh(vb, Vector128<byte>.Zero).AsInt16());
+            sum += Vector128.Sum(Sse2.Add(low, high));
+            i += Vector128<byte>.Count;
+        }
+
+        for (; i < length; i++)
+        {
+            sum += Unsafe.Add(ref ra, i) * Unsafe.Add(ref rb, i);
+        }
+
+        return sum;
+    }
 
     private static Vector<uint> Products(Vector<ushort> a, Vector<ushort> b)
     {

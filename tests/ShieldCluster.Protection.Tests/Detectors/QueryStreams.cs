@@ -10,6 +10,8 @@ internal static class QueryStreams
 
     public static byte[] Features(ReadOnlySpan<float> image) => Extractor.Extract(image).Thumbnail;
 
+    public static QueryFeatures Extract(ReadOnlySpan<float> image) => Extractor.Extract(image);
+
     /// <summary>Honest traffic: test images in random order, labelled with their true class.</summary>
     public static IEnumerable<(int Label, float[] Image)> Honest(int count, int seed)
     {

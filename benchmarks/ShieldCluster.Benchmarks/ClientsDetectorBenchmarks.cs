@@ -1,0 +1,81 @@
+using BenchmarkDotNet.Attributes;
+using ShieldCluster.Protection.Detectors;
+using ShieldCluster.Protection.Features;
+using ShieldCluster.Testing;
+
+namespace ShieldCluster.Benchmarks;
+
+/// <summary>
+/// The stateful detectors of many clients served in turn, as on the load test (32 clients): each
+/// query finds its client's state (class sets, recent inputs, Blacklight index) cold in the cache,
+/// where <see cref="DetectorBenchmarks.ObserveQuery"/> keeps one client's state hot.
+/// </summary>
+[MemoryDiagnoser]
+public class ClientsDetectorBenchmarks
+{
+    private const int Clients = 32;
+
+    private QueryObservation[] _queries = null!;
+    private ClientDetectors[] _detectors = null!;
+    private PradaDetector[] _prada = null!;
+    private int[] _next = null!;
+    private int _client;
+    private int _pradaClient;
+    private ulong _counter;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var (images, labels) = FashionMnist.TestSet;
+        var options = new DetectionOptions();
+        var extractor = new QueryFeatureExtractor([1, 28, 28], 0f, 1f);
+        var fingerprinter = new BlacklightFingerprinter(options.Blacklight, new byte[32], 784);
+        _queries = [.. Enumerable.Range(0, labels.Length).Select(i =>
+        {
+            var image = images.AsSpan(i * 784, 784);
+            var features = extractor.Extract(image);
+            return new QueryObservation(features.Digest, labels[i], features.Thumbnail, fingerprinter.Fingerprint(image, 0f, 1f), false);
+        })];
+
+        // Every client starts at its own place in the test set and is filled to its caps.
+        _detectors = new ClientDetectors[Clients];
+        _prada = new PradaDetector[Clients];
+        _next = new int[Clients];
+        for (var c = 0; c < Clients; c++)
+        {
+            _detectors[c] = new ClientDetectors(options);
+            _prada[c] = new PradaDetector(options.Prada);
+            for (var i = 0; i < options.Blacklight.IndexCapacity; i++)
+            {
+                var query = Query(c);
+                _detectors[c].Observe(query);
+                _prada[c].Observe(query.Label, query.Features);
+            }
+        }
+    }
+
+    private QueryObservation Query(int client)
+    {
+        var index = ((client * 311) + _next[client]++) % _queries.Length;
+        return _queries[index] with { Digest = ++_counter };
+    }
+
+    /// <summary>All stateful detectors of the next of 32 clients observing its next query.</summary>
+    [Benchmark]
+    public DetectorSignals ObserveQuery32Clients()
+    {
+        var client = _client;
+        _client = (client + 1) % Clients;
+        return _detectors[client].Observe(Query(client));
+    }
+
+    /// <summary>PRADA alone (nearest class-set member, distance window, Shapiro-Wilk) for the next of 32 clients.</summary>
+    [Benchmark]
+    public PradaObservation Prada32Clients()
+    {
+        var client = _pradaClient;
+        _pradaClient = (client + 1) % Clients;
+        var query = _queries[((client * 311) + _next[client]++) % _queries.Length];
+        return _prada[client].Observe(query.Label, query.Features);
+    }
+}
