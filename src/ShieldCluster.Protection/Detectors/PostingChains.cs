@@ -123,9 +123,14 @@ internal sealed class PostingChains<TOwner>
     /// <summary>Links the next posting of <paramref name="query"/>, for <paramref name="hash"/>.</summary>
     public void Link(ulong hash, uint query)
     {
-        var posting = _nextPosting++;
         var tag = Tag(hash);
-        var index = Find(hash, tag);
+        LinkAt(hash, query, tag, Find(hash, tag));
+    }
+
+    /// <summary>Links the next posting of <paramref name="query"/> at <paramref name="index"/>, as <see cref="Find"/> gave it for <paramref name="hash"/>.</summary>
+    private void LinkAt(ulong hash, uint query, uint tag, int index)
+    {
+        var posting = _nextPosting++;
         uint previous;
         if (index >= 0)
         {
@@ -186,16 +191,12 @@ internal sealed class PostingChains<TOwner>
         var mask = (uint)(_postings.Length - 1);
         foreach (var hash in hashes)
         {
-            var posting = _nextPosting++;
             var tag = Tag(hash);
             var index = Find(hash, tag);
-            uint previous;
             if (index >= 0)
             {
-                previous = _heads[index].Posting;
-                _heads[index].Posting = posting;
                 var first = _touchedCount;
-                var at = previous;
+                var at = _heads[index].Posting;
                 var seen = 0;
                 do
                 {
@@ -212,15 +213,8 @@ internal sealed class PostingChains<TOwner>
 
                 _touched.AsSpan(first, _touchedCount - first).Reverse();
             }
-            else
-            {
-                previous = _oldestPosting - 1;
-                _heads[~index] = new Head { Tag = tag, Posting = posting };
-                _headCount++;
-            }
 
-            _postings[posting & mask] = new Posting(hash, previous, query);
-            Held++;
+            LinkAt(hash, query, tag, index);
         }
     }
 
