@@ -80,15 +80,6 @@ public sealed class InferenceOptions
     public bool CudaBlockingSync { get; set; }
 
     /// <summary>
-    /// Threads one batch's inputs are written into the buffer ONNX Runtime reads on (the copy, with
-    /// padding and any fp16 conversion, that precedes each run), for batches of at least a million
-    /// values (32 ResNet-50 images hold 4.8 million). Default 1: the batch's runner writes it
-    /// alone, before its run starts.
-    /// </summary>
-    [Range(1, 64)]
-    public int StagingThreads { get; set; } = 1;
-
-    /// <summary>
     /// ONNX Runtime calls of one model's batches in flight at once. Default 0: one per processor on
     /// the CPU, 4 on CUDA. Measured on an H200 (ResNet-50, 512 binary-HTTP clients, batches of 32,
     /// protected fp32): 4 in flight served 8,110 images/s, 8 served 6,590 and 16 (a processor each on

@@ -18,9 +18,6 @@ public delegate BatchRun BatchRunner(BatchInput input, int items, bool squeeze);
 /// </summary>
 public sealed class BatchInput
 {
-    /// <summary>Values below which a write stays on the calling thread whatever the thread count.</summary>
-    public const int ParallelMinimum = 1 << 20;
-
     private readonly ReadOnlyMemory<float>[] _parts;
 
     /// <summary>The parts, in batch order.</summary>
@@ -44,81 +41,25 @@ public sealed class BatchInput
     }
 
     /// <summary>Writes the parts one after the other into <paramref name="destination"/>.</summary>
-    public void CopyTo(Span<float> destination) => CopyTo(destination, 1);
-
-    /// <summary>
-    /// Writes the parts one after the other into <paramref name="destination"/>, on up to
-    /// <paramref name="threads"/> threads when there are several parts and at least
-    /// <see cref="ParallelMinimum"/> values (each thread a contiguous run of parts).
-    /// </summary>
-    public unsafe void CopyTo(Span<float> destination, int threads)
+    public void CopyTo(Span<float> destination)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, Length, nameof(destination));
-        if (!Parallel(threads))
+        var offset = 0;
+        foreach (var part in _parts)
         {
-            var offset = 0;
-            foreach (var part in _parts)
-            {
-                part.Span.CopyTo(destination[offset..]);
-                offset += part.Length;
-            }
-
-            return;
-        }
-
-        fixed (float* target = destination)
-        {
-            var address = (nint)target;
-            ForEachGroup(threads, (part, offset) => part.Span.CopyTo(new Span<float>((float*)address + offset, part.Length)));
+            part.Span.CopyTo(destination[offset..]);
+            offset += part.Length;
         }
     }
 
     /// <summary>Writes the parts one after the other into <paramref name="destination"/>, as half precision.</summary>
-    public void ConvertTo(Span<Half> destination) => ConvertTo(destination, 1);
-
-    /// <summary>As <see cref="CopyTo(Span{float}, int)"/>, converting to half precision.</summary>
-    public unsafe void ConvertTo(Span<Half> destination, int threads)
+    public void ConvertTo(Span<Half> destination)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(destination.Length, Length, nameof(destination));
-        if (!Parallel(threads))
+        var offset = 0;
+        foreach (var part in _parts)
         {
-            var offset = 0;
-            foreach (var part in _parts)
-            {
-                TensorPrimitives.ConvertToHalf(part.Span, destination.Slice(offset, part.Length));
-                offset += part.Length;
-            }
-
-            return;
+            TensorPrimitives.ConvertToHalf(part.Span, destination.Slice(offset, part.Length));
+            offset += part.Length;
         }
-
-        fixed (Half* target = destination)
-        {
-            var address = (nint)target;
-            ForEachGroup(threads, (part, offset) => TensorPrimitives.ConvertToHalf(part.Span, new Span<Half>((Half*)address + offset, part.Length)));
-        }
-    }
-
-    private bool Parallel(int threads) => threads > 1 && _parts.Length > 1 && Length >= ParallelMinimum;
-
-    /// <summary>Calls <paramref name="write"/> for every part with its offset, the parts split into up to <paramref name="threads"/> contiguous groups run in parallel.</summary>
-    private void ForEachGroup(int threads, Action<ReadOnlyMemory<float>, int> write)
-    {
-        var offsets = new int[_parts.Length];
-        for (int i = 1; i < _parts.Length; i++)
-        {
-            offsets[i] = offsets[i - 1] + _parts[i - 1].Length;
-        }
-
-        var groups = Math.Min(threads, _parts.Length);
-        System.Threading.Tasks.Parallel.For(0, groups, new ParallelOptions { MaxDegreeOfParallelism = groups }, group =>
-        {
-            var end = (int)((long)_parts.Length * (group + 1) / groups);
-            for (var i = (int)((long)_parts.Length * group / groups); i < end; i++)
-            {
-                write(_parts[i], offsets[i]);
-            }
-        });
     }
 
     /// <summary>The parts joined into a new array.</summary>

@@ -153,10 +153,7 @@ public sealed partial class ModelRepository : IDisposable
                     continue;
                 }
 
-                var loaded = new ModelVersion(name, version, config.MaxBatchSize, input, outputs, config.Labels ?? [], session, providers.Provider, squeezing)
-                {
-                    StagingThreads = _options.StagingThreads,
-                };
+                var loaded = new ModelVersion(name, version, config.MaxBatchSize, input, outputs, config.Labels ?? [], session, providers.Provider, squeezing);
                 if (providers.Provider == "CUDA" && _options.PinnedInputs)
                 {
                     if (loaded.UsePinnedInputs(_options.DeviceId))

@@ -132,7 +132,7 @@ internal sealed unsafe class InputStaging : IDisposable
         }
 
         /// <summary>Writes <paramref name="input"/> at the start (as half precision for an fp16 graph) and zeroes the rest.</summary>
-        public void Write(BatchInput input, int threads = 1)
+        public void Write(BatchInput input)
         {
             if (_owner._half)
             {
@@ -140,13 +140,13 @@ internal sealed unsafe class InputStaging : IDisposable
                 var halves = MemoryMarshal.Cast<Float16, Half>(_block is null
                     ? _halves.AsSpan(0, _length)
                     : _block.GetTensorMutableDataAsSpan<Float16>()[.._length]);
-                input.ConvertTo(halves, threads);
+                input.ConvertTo(halves);
                 halves[input.Length..].Clear();
             }
             else
             {
                 var singles = _block is null ? _singles.AsSpan(0, _length) : _block.GetTensorMutableDataAsSpan<float>()[.._length];
-                input.CopyTo(singles, threads);
+                input.CopyTo(singles);
                 singles[input.Length..].Clear();
             }
         }

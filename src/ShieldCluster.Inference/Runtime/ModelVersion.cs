@@ -122,12 +122,6 @@ public sealed class ModelVersion : IDisposable
         return true;
     }
 
-    /// <summary>
-    /// Threads a large batch is written into its staging buffer on (see
-    /// <see cref="InferenceOptions.StagingThreads"/>); 1: on the runner's own thread.
-    /// </summary>
-    internal int StagingThreads { get; set; } = 1;
-
     /// <summary>The version, as the protocol shows it (a string of digits).</summary>
     public string Version { get; }
 
@@ -240,7 +234,7 @@ public sealed class ModelVersion : IDisposable
         // to the batch size warmed at load, converted for an fp16 graph.
         shape[0] = MaxBatchSize > 0 ? padded : shape[0];
         using var staged = _staging.Rent(checked((int)(expected / batchSize * padded)));
-        staged.Write(input, StagingThreads);
+        staged.Write(input);
         using var value = staged.CreateValue(shape);
         using var results = Call(value);
         return ReadOutputs(results, batchSize, padded);
