@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Serialization;
 using Orleans.Storage;
 using ShieldCluster.Contracts;
 using ShieldCluster.Grains.Audit;
@@ -52,6 +53,10 @@ public sealed partial class ClientGrain(
     private long _rateWindowStart;
     private int _rateCount;
     private double _rate;
+    private DeepCopier<ClientState> _copier = null!;
+    private ClientState _synced = null!;
+    private long _historySyncedEnd;
+    private bool _historyConflict;
 
     private ClientState State => state.State;
 
@@ -67,6 +72,8 @@ public sealed partial class ClientGrain(
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _copier = ServiceProvider.GetRequiredService<DeepCopier<ClientState>>();
+        _synced = _copier.Copy(State);
         _segments = new HistorySegments(ServiceProvider.GetRequiredKeyedService<IGrainStorage>(ShieldStorage.History), this.GetGrainId(), ClientId, logger);
         await LoadHistoryAsync();
         Migrate();
@@ -411,7 +418,7 @@ public sealed partial class ClientGrain(
         State.Profile = profile;
         // Until the write lands the change is pending: a failure leaves it for the next flush.
         _dirty = true;
-        await state.WriteStateAsync();
+        await WriteStateAsync(CancellationToken.None);
         _dirty = false;
         return true;
     }
@@ -504,6 +511,8 @@ public sealed partial class ClientGrain(
         await _segments.ClearAsync();
         await history.ClearStateAsync();
         state.State = new ClientState { Version = ClientState.CurrentVersion };
+        _synced = _copier.Copy(State);
+        _historySyncedEnd = 0;
         history.State = _history = new ClientHistory();
         _dirty = _historyDirty = false;
         _historyItems = 0;
@@ -595,7 +604,7 @@ public sealed partial class ClientGrain(
 
         // Until the write lands the change is pending: a failure leaves it for the next flush.
         _dirty = true;
-        await state.WriteStateAsync();
+        await WriteStateAsync(CancellationToken.None);
         _dirty = false;
         await audit.AppendAsync(step);
         ReportToIndex(step.At);
@@ -728,6 +737,34 @@ public sealed partial class ClientGrain(
             await AwaitHistoryWriteAsync();
         }
 
+        // The last flush writes again (twice at most) after a write refused for an ETag: the refusal
+        // took the stored ETag, or merged another activation's records, for the write that follows.
+        for (var attempt = 0; attempt == 0 || (final && _historyDirty && _historyConflict && attempt < 3); attempt++)
+        {
+            FlushHistory(final, now, cancellationToken);
+            if (final)
+            {
+                await AwaitHistoryWriteAsync();
+            }
+        }
+
+        if (_dirty)
+        {
+            try
+            {
+                await WriteStateAsync(cancellationToken);
+                _dirty = false;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.WriteFailed(logger, ex, ClientId);
+            }
+        }
+    }
+
+    /// <summary>Starts writing the history when it changed, no write is running and the write interval has passed (or <paramref name="final"/>).</summary>
+    private void FlushHistory(bool final, long now, CancellationToken cancellationToken)
+    {
         if (_historyDirty && (_historyWrite is null || _historyWrite.IsCompleted)
             && (final || now - _historyWrittenAt >= (long)protection.Value.HistoryWriteInterval.TotalMilliseconds))
         {
@@ -740,16 +777,39 @@ public sealed partial class ClientGrain(
             history.State = new ClientHistory { Start = History.Start, End = History.Start + History.Records.Count, SegmentSize = HistorySegment.Size };
             _historyDirty = false;
             _historyWrite = WriteHistoryAsync(segments, now, cancellationToken);
-            if (final)
+        }
+    }
+
+    /// <summary>
+    /// Writes the client's state. A write refused for its ETag means another activation of this
+    /// client wrote since this one last read or wrote (a duplicate activation after a silo failed):
+    /// the stored state is read, this activation's changes are merged onto it
+    /// (<see cref="ClientStateMerge"/>) and written, and this activation deactivates, so that the
+    /// client's calls go to one activation again, which loads the merged state.
+    /// </summary>
+    private async Task WriteStateAsync(CancellationToken cancellationToken)
+    {
+        for (var merges = 0; ; merges++)
+        {
+            try
             {
-                await _historyWrite;
+                await state.WriteStateAsync(cancellationToken);
+                break;
+            }
+            catch (InconsistentStateException) when (merges < 3)
+            {
+                var mine = State;
+                await state.ReadStateAsync(cancellationToken);
+                // The store holds what was read: until a write lands, this activation's changes are counted from it.
+                var stored = _copier.Copy(State);
+                ClientStateMerge.Merge(_synced, mine, State, MaxEvents);
+                _synced = stored;
+                Log.StateMerged(logger, ClientId, State.TotalRequests - stored.TotalRequests);
+                DeactivateOnIdle();
             }
         }
 
-        if (_dirty)
-        {
-            _dirty = !await TryWriteAsync(state, cancellationToken);
-        }
+        _synced = _copier.Copy(State);
     }
 
     /// <summary>
@@ -760,24 +820,99 @@ public sealed partial class ClientGrain(
     private async Task WriteHistoryAsync(List<HistorySegment> segments, long startedAt, CancellationToken cancellationToken)
     {
         var written = false;
+        var conflict = false;
         try
         {
-            written = await _segments.WriteAsync(segments) && await TryWriteAsync(history, cancellationToken);
+            var segmentsWritten = await _segments.WriteAsync(segments);
+            conflict = segmentsWritten == SegmentWrite.Conflict;
+            if (segmentsWritten == SegmentWrite.Written)
+            {
+                await history.WriteStateAsync(cancellationToken);
+                written = true;
+            }
+        }
+        catch (InconsistentStateException)
+        {
+            conflict = true;
         }
         catch (OperationCanceledException)
         {
             // Deactivating: the final flush writes it.
         }
+        catch (Exception ex)
+        {
+            Log.WriteFailed(logger, ex, ClientId);
+        }
 
+        _historyConflict = conflict;
         if (written)
         {
             _historyWrittenAt = startedAt;
+            _historySyncedEnd = history.State.End;
             await _segments.ClearBelowAsync(history.State.Start);
+            return;
         }
-        else
+
+        _historyDirty = true;
+        if (conflict)
         {
-            _historyDirty = true;
+            try
+            {
+                await MergeStoredHistoryAsync();
+            }
+            catch (Exception ex)
+            {
+                Log.WriteFailed(logger, ex, ClientId);
+            }
         }
+    }
+
+    /// <summary>
+    /// After a history write was refused for an ETag: when the stored head is not the one this
+    /// activation last wrote or read, another activation of this client wrote it, and the records
+    /// it stored after this activation's last write are put into this activation's history before
+    /// its own unwritten ones (renumbered after them, and all written at the next flush), then this
+    /// activation deactivates (see <see cref="WriteStateAsync"/>). A stored head that is still this
+    /// activation's own means only a segment was left behind (its ETag is taken for the next write).
+    /// </summary>
+    private async Task MergeStoredHistoryAsync()
+    {
+        var known = history.Etag;
+        await history.ReadStateAsync();
+        var head = history.State;
+        if (head.SegmentSize != HistorySegment.Size || history.Etag == known)
+        {
+            return;
+        }
+
+        var from = Math.Max(_historySyncedEnd, head.Start);
+        var (theirs, _) = await _segments.LoadAsync(from, Math.Max(from, head.End), head.SegmentSize);
+
+        // From here on without awaiting: records this activation appends meanwhile stay after its own.
+        var at = (int)Math.Clamp(_historySyncedEnd - History.Start, 0, History.Records.Count);
+        History.Records.InsertRange(at, theirs);
+        _historyItems += theirs.Sum(r => r.Items.Count);
+        var renumberedFrom = History.Start + at;
+        _historySyncedEnd = renumberedFrom + theirs.Count;
+        var capacity = protection.Value.HistoryCapacity;
+        var drop = 0;
+        while (_historyItems > capacity && drop < History.Records.Count - 1)
+        {
+            _historyItems -= History.Records[drop].Items.Count;
+            drop++;
+        }
+
+        History.Records.RemoveRange(0, drop);
+        History.Start += drop;
+        if (History.Records.Count > 0)
+        {
+            _segments.Mark(Math.Max(renumberedFrom, History.Start), History.Start + History.Records.Count - 1);
+        }
+
+        _historyDirty = true;
+        _historyWrittenAt = 0;
+        Log.HistoryMerged(logger, ClientId, theirs.Count);
+        DeactivateOnIdle();
     }
 
     private async Task AwaitHistoryWriteAsync()
@@ -785,20 +920,6 @@ public sealed partial class ClientGrain(
         if (_historyWrite is { } write)
         {
             await write;
-        }
-    }
-
-    private async Task<bool> TryWriteAsync<T>(IPersistentState<T> persistent, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await persistent.WriteStateAsync(cancellationToken);
-            return true;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Log.WriteFailed(logger, ex, ClientId);
-            return false;
         }
     }
 
@@ -846,6 +967,8 @@ public sealed partial class ClientGrain(
         {
             MarkHistory();
         }
+
+        _historySyncedEnd = head.SegmentSize > 0 ? head.End : History.Start + History.Records.Count;
     }
 
     /// <summary>Marks the whole history to be written (it is in no segments of the current size yet).</summary>
@@ -906,6 +1029,12 @@ public sealed partial class ClientGrain(
 
         [LoggerMessage(3, LogLevel.Warning, "Client {ClientId}: enforcement {From} -> {To} at risk {Risk:F2}")]
         public static partial void EnforcementStep(ILogger logger, string clientId, EnforcementState from, EnforcementState to, double risk);
+
+        [LoggerMessage(10, LogLevel.Warning, "Client {ClientId}: another activation of this client wrote its state (a duplicate activation after a silo failure); this activation's {Requests} unwritten requests were merged onto the stored state, and it deactivates")]
+        public static partial void StateMerged(ILogger logger, string clientId, long requests);
+
+        [LoggerMessage(11, LogLevel.Warning, "Client {ClientId}: another activation of this client wrote its history (a duplicate activation after a silo failure); its {Records} records were merged with this one's, and this activation deactivates")]
+        public static partial void HistoryMerged(ILogger logger, string clientId, int records);
 
         [LoggerMessage(4, LogLevel.Debug, "Client {ClientId}: reporting to the peers of plan {Plan} failed; the budget alone counts until the next report")]
         public static partial void PeerReportFailed(ILogger logger, Exception exception, string clientId, string plan);

@@ -30,6 +30,19 @@ public sealed class HistorySegment
     [Id(1)] public List<QueryRecord> Records { get; set; } = [];
 }
 
+/// <summary>How writing a client's history segments went.</summary>
+internal enum SegmentWrite
+{
+    /// <summary>Every segment was written.</summary>
+    Written,
+
+    /// <summary>A write failed (the store could not be reached, say).</summary>
+    Failed,
+
+    /// <summary>A write was refused for its ETag: the stored segment is not the one this activation last wrote.</summary>
+    Conflict,
+}
+
 /// <summary>
 /// A client grain's history segments in its history store: which changed since they were last
 /// written, their ETags, and reading, writing and clearing them. Records are appended at the end
@@ -128,12 +141,13 @@ internal sealed partial class HistorySegments(IGrainStorage storage, GrainId gra
     }
 
     /// <summary>
-    /// Writes <paramref name="segments"/> one at a time; false when one fails. That one and those
-    /// after it are marked again, to be written at the next flush with what they hold then. A write
-    /// refused for its ETag (the key expired, or was left by an activation whose head did not land,
-    /// or cleared with its client) takes the stored ETag, so the next write replaces it.
+    /// Writes <paramref name="segments"/> one at a time, until one fails. That one and those after
+    /// it are marked again, to be written at the next flush with what they hold then. A write
+    /// refused for its ETag (<see cref="SegmentWrite.Conflict"/>: the key expired, or was left by an
+    /// activation whose head did not land, or cleared with its client, or another activation of the
+    /// client wrote it) takes the stored ETag, so the next write replaces it.
     /// </summary>
-    public async Task<bool> WriteAsync(List<HistorySegment> segments)
+    public async Task<SegmentWrite> WriteAsync(List<HistorySegment> segments)
     {
         for (var i = 0; i < segments.Count; i++)
         {
@@ -159,13 +173,14 @@ internal sealed partial class HistorySegments(IGrainStorage storage, GrainId gra
                 if (ex is InconsistentStateException)
                 {
                     await TakeStoredETagAsync(number, stored);
+                    return SegmentWrite.Conflict;
                 }
 
-                return false;
+                return SegmentWrite.Failed;
             }
         }
 
-        return true;
+        return SegmentWrite.Written;
     }
 
     /// <summary>
