@@ -33,6 +33,7 @@ public class DuplicateActivationTests(ITestOutputHelper output)
         theirs.QuotaUsed += 7;
         theirs.TotalRequests += 7;
         theirs.TotalItems += 7;
+        theirs.Writer = Guid.NewGuid(); // the second activation's own id
         await StoredState.WriteAsync(cluster.Redis, StoredState.Key("client", Client, "client"), theirs);
         var segment = (await StoredState.SegmentAsync(cluster.Redis, Client, 0))!;
         var template = segment.Records[0];
@@ -41,6 +42,7 @@ public class DuplicateActivationTests(ITestOutputHelper output)
         await StoredState.WriteAsync(cluster.Redis, StoredState.SegmentKey(Client, 0), segment);
         var head = (await StoredState.HeadAsync(cluster.Redis, Client))!;
         head.End += 7;
+        head.Writer = theirs.Writer;
         await StoredState.WriteAsync(cluster.Redis, StoredState.Key("client", Client, "history"), head);
 
         // The first activation goes on: its writes are refused, and merged.

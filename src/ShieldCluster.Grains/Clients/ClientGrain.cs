@@ -56,6 +56,11 @@ public sealed partial class ClientGrain(
     private DeepCopier<ClientState> _copier = null!;
     private ClientState _synced = null!;
     private long _historySyncedEnd;
+
+    // Written into the stored state and history head: a write refused for its ETag whose stored
+    // state carries this id is this activation's own earlier write, which landed though its call
+    // failed (cancelled, timed out), not another activation's.
+    private readonly Guid _activationId = Guid.NewGuid();
     private bool _historyConflict;
 
     private ClientState State => state.State;
@@ -774,7 +779,7 @@ public sealed partial class ClientGrain(
             // recording, instead of holding its next requests. One write at a time; the next flush
             // writes what arrived meanwhile.
             var segments = _segments.TakeMarked(History.Records, History.Start);
-            history.State = new ClientHistory { Start = History.Start, End = History.Start + History.Records.Count, SegmentSize = HistorySegment.Size };
+            history.State = new ClientHistory { Start = History.Start, End = History.Start + History.Records.Count, SegmentSize = HistorySegment.Size, Writer = _activationId };
             _historyDirty = false;
             _historyWrite = WriteHistoryAsync(segments, now, cancellationToken);
         }
@@ -789,6 +794,7 @@ public sealed partial class ClientGrain(
     /// </summary>
     private async Task WriteStateAsync(CancellationToken cancellationToken)
     {
+        State.Writer = _activationId;
         for (var merges = 0; ; merges++)
         {
             try
@@ -800,6 +806,13 @@ public sealed partial class ClientGrain(
             {
                 var mine = State;
                 await state.ReadStateAsync(cancellationToken);
+                if (State.Writer == _activationId)
+                {
+                    // This activation's own write landed after all: this state replaces it.
+                    state.State = mine;
+                    continue;
+                }
+
                 // The store holds what was read: until a write lands, this activation's changes are counted from it.
                 var stored = _copier.Copy(State);
                 ClientStateMerge.Merge(_synced, mine, State, MaxEvents);
@@ -882,6 +895,13 @@ public sealed partial class ClientGrain(
         var head = history.State;
         if (head.SegmentSize != HistorySegment.Size || history.Etag == known)
         {
+            return;
+        }
+
+        if (head.Writer == _activationId)
+        {
+            // This activation's own head landed after all (its call failed): nothing to merge.
+            _historySyncedEnd = head.End;
             return;
         }
 

@@ -88,6 +88,13 @@ public sealed class ClientState
     /// <summary>The most classes of the models those items were answered by (0: unknown).</summary>
     [Id(23)] public int NovelClasses { get; set; }
 
+    /// <summary>
+    /// The activation that wrote this state (a random id per activation): a write refused for its
+    /// ETag whose stored state carries the writer's own id is its earlier write, which landed though
+    /// its call failed; another id is another activation of the client (see <see cref="ClientStateMerge"/>).
+    /// </summary>
+    [Id(24)] public Guid Writer { get; set; }
+
     /// <summary>The format this release writes.</summary>
     public const int CurrentVersion = 2;
 }
@@ -117,4 +124,7 @@ public sealed class ClientHistory
 
     /// <summary>In a stored head: the records per <see cref="HistorySegment"/>; 0 in the first format, whose records are in <see cref="Records"/>.</summary>
     [Id(3)] public int SegmentSize { get; set; }
+
+    /// <summary>In a stored head: the activation that wrote it (as <see cref="ClientState.Writer"/>).</summary>
+    [Id(4)] public Guid Writer { get; set; }
 }
