@@ -10,7 +10,8 @@ public sealed record InferenceRequest(
     [property: Id(1)] string Version,
     [property: Id(2)] float[] Input,
     [property: Id(3)] int BatchSize,
-    [property: Id(4)] bool Squeeze = false);
+    [property: Id(4)] bool Squeeze = false,
+    [property: Id(5)] Half[]? Halves = null);
 
 /// <summary>
 /// Every output of the model for one request, flat, in the model's output order; with feature

@@ -8,7 +8,8 @@ namespace ShieldCluster.Server.Tests;
 
 /// <summary>
 /// FP16 <c>raw_input_contents</c> through a real gRPC client to the real server and its fp16
-/// Identity model over 3x224x224 items: widened in place on arrival, answered in FP32.
+/// Identity model over 3x224x224 items: kept as they came for the fp16 batch and widened once for the
+/// rest on arrival, answered in FP32.
 /// </summary>
 public class GrpcHalfPrecisionTests(HalfPrecisionServerFactory server) : IClassFixture<HalfPrecisionServerFactory>
 {

@@ -22,7 +22,7 @@ public sealed class InferenceGrain(ModelRepository models) : Grain, IInferenceGr
             ?? throw new ArgumentException($"model '{request.Model}' version {request.Version} is not loaded on this silo", nameof(request));
         try
         {
-            var run = await model.InferAsync(request.Input, request.BatchSize, request.Squeeze);
+            var run = await model.InferAsync(request.Input, request.BatchSize, request.Squeeze, request.Halves);
             return new InferenceResult(model.Version, run.Outputs, run.Scores, run.SqueezedScores);
         }
         catch (LoadSheddingException ex)

@@ -44,7 +44,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     public int QueuedItems => Volatile.Read(ref _queuedItems);
 
     /// <summary>Runs <paramref name="items"/> items as part of some batch; completes with this request's rows.</summary>
-    public Task<BatchRun> SubmitAsync(ReadOnlyMemory<float> input, int items, bool squeeze)
+    public Task<BatchRun> SubmitAsync(ReadOnlyMemory<float> input, int items, bool squeeze, ReadOnlyMemory<Half> halves = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(items, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(items, _settings.MaxBatchSize);
@@ -54,7 +54,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
             throw new LoadSheddingException($"the model's queue holds {_settings.MaxQueuedItems} items already; retry shortly");
         }
 
-        var pending = new Pending(input, items, squeeze, new TaskCompletionSource<BatchRun>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(input, halves, items, squeeze, new TaskCompletionSource<BatchRun>(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_take)
         {
             if (_closed)
@@ -199,7 +199,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
             try
             {
                 var total = members.Sum(p => p.Items);
-                var run = _run(new BatchInput([.. members.Select(p => p.Input)]), total, group.Key);
+                var run = _run(new BatchInput([.. members.Select(p => p.Input)], [.. members.Select(p => p.Halves)]), total, group.Key);
                 if (members.Count == 1)
                 {
                     members[0].Done.TrySetResult(run);
@@ -238,7 +238,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
             run.SqueezedScores is null ? null : Rows(run.SqueezedScores, first, count, total));
     }
 
-    private sealed record Pending(ReadOnlyMemory<float> Input, int Items, bool Squeeze, TaskCompletionSource<BatchRun> Done);
+    private sealed record Pending(ReadOnlyMemory<float> Input, ReadOnlyMemory<Half> Halves, int Items, bool Squeeze, TaskCompletionSource<BatchRun> Done);
 }
 
 /// <summary>A model's batching: Triton's <c>dynamic_batching</c> plus the server's queue bound and concurrency.</summary>

@@ -91,8 +91,11 @@ public sealed class ModelVersion : IDisposable
     /// Runs <paramref name="batchSize"/> items through the batcher when there is one (with other
     /// clients' requests), else as one call of its own; squeezed copies in the same call when asked.
     /// </summary>
-    public Task<BatchRun> InferAsync(ReadOnlyMemory<float> input, int batchSize, bool squeeze) =>
-        _batcher is { } batcher ? batcher.SubmitAsync(input, batchSize, squeeze) : Task.FromResult(RunOnce(new BatchInput(input), batchSize, squeeze));
+    /// <remarks><paramref name="halves"/>: the same values in half precision as they came (or empty), copied as they are into an fp16 model's batch.</remarks>
+    public Task<BatchRun> InferAsync(ReadOnlyMemory<float> input, int batchSize, bool squeeze, ReadOnlyMemory<Half> halves = default) =>
+        _batcher is { } batcher
+            ? batcher.SubmitAsync(input, batchSize, squeeze, halves)
+            : Task.FromResult(RunOnce(new BatchInput([input], [halves]), batchSize, squeeze));
 
     private BatchRun RunOnce(BatchInput input, int items, bool squeeze)
     {

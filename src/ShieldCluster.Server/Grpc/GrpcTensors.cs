@@ -40,7 +40,7 @@ public static class GrpcTensors
             // Refused: nothing else has the arrays.
             foreach (var entry in entries)
             {
-                TensorBuffers.Return(entry.Values);
+                entry.Return();
             }
 
             throw;
@@ -117,6 +117,7 @@ public static class GrpcTensors
             // Decoded wherever the datatype is served (FP32, FP16); for another, no values, so that
             // validation names the datatype the model expects.
             input.Data = bytes.Values ?? [];
+            input.Halves = bytes.Halves;
             return input;
         }
 

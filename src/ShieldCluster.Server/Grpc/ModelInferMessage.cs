@@ -39,8 +39,8 @@ public sealed class ModelInferMessage
     {
         for (var i = 0; i < _raw.Length; i++)
         {
-            TensorBuffers.Return(_raw[i].Values);
-            _raw[i] = _raw[i] with { Values = null };
+            _raw[i].Return();
+            _raw[i] = _raw[i] with { Values = null, Halves = null };
         }
     }
 }

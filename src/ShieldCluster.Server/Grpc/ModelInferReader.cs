@@ -77,7 +77,7 @@ public static class ModelInferReader
         {
             foreach (var entry in raw)
             {
-                TensorBuffers.Return(entry.Values);
+                entry.Return();
             }
 
             throw;

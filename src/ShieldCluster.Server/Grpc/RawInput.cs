@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using ShieldCluster.Server.Serving;
 
@@ -11,8 +12,16 @@ namespace ShieldCluster.Server.Grpc;
 /// </summary>
 /// <param name="Length">The entry's bytes on the wire.</param>
 /// <param name="Values">The values; null where they were not decoded (a datatype not served, a length that does not divide).</param>
-public readonly record struct RawInput(int Length, float[]? Values)
+/// <param name="Halves">FP16 values as they came (an fp16 model's batch copies them); null for other datatypes.</param>
+public readonly record struct RawInput(int Length, float[]? Values, Half[]? Halves = null)
 {
+    /// <summary>Hands the arrays back to <see cref="TensorBuffers"/> (only while nothing else holds them).</summary>
+    public void Return()
+    {
+        TensorBuffers.Return(Values);
+        TensorBuffers.Return(Halves);
+    }
+
     /// <summary>
     /// <paramref name="bytes"/> as values of <paramref name="datatype"/>: copied once, straight into a
     /// rented float array of exactly as many values, and decoded there in place (FP16 widened), as the
@@ -26,6 +35,16 @@ public readonly record struct RawInput(int Length, float[]? Values)
         if (width == 0 || length % width != 0)
         {
             return new RawInput(length, null);
+        }
+
+        if (width == Fp16Bytes.Size && BitConverter.IsLittleEndian)
+        {
+            // Kept as they came for an fp16 model's batch, and widened once for the rest.
+            var halves = TensorBuffers.RentHalves(length / width);
+            bytes.CopyTo(MemoryMarshal.AsBytes(halves.AsSpan()));
+            var widened = TensorBuffers.Rent(halves.Length);
+            TensorPrimitives.ConvertToSingle(halves, widened);
+            return new RawInput(length, widened, halves);
         }
 
         var values = TensorBuffers.Rent(length / width);

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Text.Json;
 using ShieldCluster.Server.Serving;
 
@@ -34,7 +35,22 @@ public static partial class InferRequestParser
             }
 
             var width = RawTensors.ValueSize(input.Datatype);
-            if (width != 0 && size % width == 0 && size <= Math.Min(body.Allowance, body.Remaining ?? long.MaxValue))
+            if (width == Fp16Bytes.Size && BitConverter.IsLittleEndian && size % width == 0 && size <= Math.Min(body.Allowance, body.Remaining ?? long.MaxValue))
+            {
+                // FP16 kept as it came, for an fp16 model's batch, and widened once for the rest.
+                var halves = TensorBuffers.RentHalves((int)(size / width));
+                var read = await body.ReadAsync(halves, 0, (int)size, cancellationToken);
+                if (read < size)
+                {
+                    throw BeyondTheData(input, size, read);
+                }
+
+                var values = TensorBuffers.Rent(halves.Length);
+                TensorPrimitives.ConvertToSingle(halves, values);
+                input.Data = values;
+                input.Halves = halves;
+            }
+            else if (width != 0 && size % width == 0 && size <= Math.Min(body.Allowance, body.Remaining ?? long.MaxValue))
             {
                 var values = TensorBuffers.Rent((int)(size / width));
                 var read = await body.ReadAsync(values, 0, (int)size, cancellationToken);

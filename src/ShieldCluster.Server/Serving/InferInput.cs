@@ -15,6 +15,13 @@ public sealed class InferInput
     /// <summary>The values, flattened row-major; null if the request carried none.</summary>
     public float[]? Data { get; set; }
 
+    /// <summary>
+    /// The same values as <see cref="Data"/> as they came on the wire when that was FP16 raw bytes
+    /// (the binary tensor extension): an fp16 model's batch copies them instead of narrowing
+    /// <see cref="Data"/> back. Null otherwise.
+    /// </summary>
+    public Half[]? Halves { get; set; }
+
     /// <summary>Set when the data held something other than finite numbers (strings, booleans, NaN, infinities).</summary>
     public string? DataProblem { get; set; }
 

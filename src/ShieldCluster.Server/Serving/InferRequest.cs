@@ -31,7 +31,9 @@ public sealed class InferRequest
         foreach (var input in Inputs)
         {
             TensorBuffers.Return(input.Data);
+            TensorBuffers.Return(input.Halves);
             input.Data = null;
+            input.Halves = null;
         }
     }
 }

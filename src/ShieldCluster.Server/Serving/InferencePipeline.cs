@@ -106,7 +106,7 @@ public sealed partial class InferencePipeline(
         var squeeze = protect && model.SqueezeThreshold is not null && ShouldSqueeze(adaptiveSqueeze);
         metrics.BatchSize.WithLabels(model.Model).Observe(batchSize);
         var inference = _inferenceGrains.GetOrAdd(model.Model, static (name, factory) => factory.GetGrain<IInferenceGrain>(name), grains)
-            .InferAsync(new InferenceRequest(model.Model, model.Version, input.Data!, batchSize, squeeze));
+            .InferAsync(new InferenceRequest(model.Model, model.Version, input.Data!, batchSize, squeeze, input.Halves));
 
         // The input's features (digest, thumbnail, fingerprint) do not depend on the answer: they are
         // computed while the model runs (both only read the input), so they add no latency where the

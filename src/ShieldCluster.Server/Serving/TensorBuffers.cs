@@ -21,33 +21,46 @@ public static class TensorBuffers
     /// <summary>Distinct lengths kept.</summary>
     public const int MaxLengths = 16;
 
-    private static readonly ConcurrentDictionary<int, ConcurrentQueue<float[]>> Free = new();
-
     /// <summary>An array of exactly <paramref name="length"/> values (contents undefined for large ones).</summary>
-    public static float[] Rent(int length) =>
-        length >= MinLength && Free.TryGetValue(length, out var queue) && queue.TryDequeue(out var array) ? array : new float[length];
+    public static float[] Rent(int length) => Pool<float>.Rent(length);
 
     /// <summary>Keeps <paramref name="array"/> for a later <see cref="Rent"/>; the caller must not use it again.</summary>
-    public static void Return(float[]? array)
-    {
-        if (array is null || array.Length < MinLength)
-        {
-            return;
-        }
+    public static void Return(float[]? array) => Pool<float>.Return(array);
 
-        if (!Free.TryGetValue(array.Length, out var queue))
+    /// <summary>An array of exactly <paramref name="length"/> half-precision values (an FP16 tensor as it came).</summary>
+    public static Half[] RentHalves(int length) => Pool<Half>.Rent(length);
+
+    /// <summary>Keeps <paramref name="array"/> for a later <see cref="RentHalves"/>; the caller must not use it again.</summary>
+    public static void Return(Half[]? array) => Pool<Half>.Return(array);
+
+    private static class Pool<T>
+    {
+        private static readonly ConcurrentDictionary<int, ConcurrentQueue<T[]>> Free = new();
+
+        public static T[] Rent(int length) =>
+            length >= MinLength && Free.TryGetValue(length, out var queue) && queue.TryDequeue(out var array) ? array : new T[length];
+
+        public static void Return(T[]? array)
         {
-            if (Free.Count >= MaxLengths)
+            if (array is null || array.Length < MinLength)
             {
                 return;
             }
 
-            queue = Free.GetOrAdd(array.Length, _ => new ConcurrentQueue<float[]>());
-        }
+            if (!Free.TryGetValue(array.Length, out var queue))
+            {
+                if (Free.Count >= MaxLengths)
+                {
+                    return;
+                }
 
-        if (queue.Count < MaxPerLength)
-        {
-            queue.Enqueue(array);
+                queue = Free.GetOrAdd(array.Length, _ => new ConcurrentQueue<T[]>());
+            }
+
+            if (queue.Count < MaxPerLength)
+            {
+                queue.Enqueue(array);
+            }
         }
     }
 }
