@@ -1,5 +1,6 @@
 using System.Net;
 using Orleans.Configuration;
+using Orleans.Serialization;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using ShieldCluster.Grains;
@@ -74,8 +75,8 @@ public static class ShieldHostingExtensions
             if (string.IsNullOrWhiteSpace(redis))
             {
                 silo.UseLocalhostClustering();
-                silo.AddMemoryGrainStorage(ShieldStorage.Inner);
-                silo.AddMemoryGrainStorage(ShieldStorage.HistoryInner);
+                silo.Services.AddKeyedSingleton<IGrainStorage>(ShieldStorage.Inner, (sp, _) => new InProcessGrainStorage(sp.GetRequiredService<DeepCopier>()));
+                silo.Services.AddKeyedSingleton<IGrainStorage>(ShieldStorage.HistoryInner, (sp, _) => new InProcessGrainStorage(sp.GetRequiredService<DeepCopier>()));
                 silo.UseInMemoryReminderService();
             }
             else
