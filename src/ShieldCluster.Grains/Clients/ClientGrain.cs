@@ -790,7 +790,9 @@ public sealed partial class ClientGrain(
     /// client wrote since this one last read or wrote (a duplicate activation after a silo failed):
     /// the stored state is read, this activation's changes are merged onto it
     /// (<see cref="ClientStateMerge"/>) and written, and this activation deactivates, so that the
-    /// client's calls go to one activation again, which loads the merged state.
+    /// client's calls go to one activation again, which loads the merged state. A stored state that
+    /// carries this activation's own id is its earlier write, landed though its call failed: this
+    /// state simply replaces it.
     /// </summary>
     private async Task WriteStateAsync(CancellationToken cancellationToken)
     {
