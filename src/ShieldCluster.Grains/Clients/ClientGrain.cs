@@ -351,16 +351,7 @@ public sealed partial class ClientGrain(
         var number = History.Start + records.Count - 1;
         _segments.Mark(number, number);
         _historyItems += record.Items.Count;
-        var capacity = protection.Value.HistoryCapacity;
-        var drop = 0;
-        while (_historyItems > capacity && drop < records.Count - 1)
-        {
-            _historyItems -= records[drop].Items.Count;
-            drop++;
-        }
-
-        records.RemoveRange(0, drop);
-        History.Start += drop;
+        DropOverCapacity();
         _dirty = true;
         _historyDirty = true;
 
@@ -388,6 +379,25 @@ public sealed partial class ClientGrain(
         {
             State.NovelClasses = Math.Max(State.NovelClasses, ClassesOf(record.Model, record.Version));
         }
+    }
+
+    /// <summary>
+    /// Drops the oldest records while the history holds more than <see cref="ProtectionOptions.HistoryCapacity"/>
+    /// items (the newest record stays, however large): the numbering starts later by as many.
+    /// </summary>
+    private void DropOverCapacity()
+    {
+        var records = History.Records;
+        var capacity = protection.Value.HistoryCapacity;
+        var drop = 0;
+        while (_historyItems > capacity && drop < records.Count - 1)
+        {
+            _historyItems -= records[drop].Items.Count;
+            drop++;
+        }
+
+        records.RemoveRange(0, drop);
+        History.Start += drop;
     }
 
     /// <inheritdoc />
@@ -916,16 +926,7 @@ public sealed partial class ClientGrain(
         _historyItems += theirs.Sum(r => r.Items.Count);
         var renumberedFrom = History.Start + at;
         _historySyncedEnd = renumberedFrom + theirs.Count;
-        var capacity = protection.Value.HistoryCapacity;
-        var drop = 0;
-        while (_historyItems > capacity && drop < History.Records.Count - 1)
-        {
-            _historyItems -= History.Records[drop].Items.Count;
-            drop++;
-        }
-
-        History.Records.RemoveRange(0, drop);
-        History.Start += drop;
+        DropOverCapacity();
         if (History.Records.Count > 0)
         {
             _segments.Mark(Math.Max(renumberedFrom, History.Start), History.Start + History.Records.Count - 1);

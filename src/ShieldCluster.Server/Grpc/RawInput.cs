@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using ShieldCluster.Server.Serving;
 
@@ -42,9 +41,7 @@ public readonly record struct RawInput(int Length, float[]? Values, Half[]? Halv
             // Kept as they came for an fp16 model's batch, and widened once for the rest.
             var halves = TensorBuffers.RentHalves(length / width);
             bytes.CopyTo(MemoryMarshal.AsBytes(halves.AsSpan()));
-            var widened = TensorBuffers.Rent(halves.Length);
-            TensorPrimitives.ConvertToSingle(halves, widened);
-            return new RawInput(length, widened, halves);
+            return new RawInput(length, Fp16Bytes.Widened(halves), halves);
         }
 
         var values = TensorBuffers.Rent(length / width);

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Text.Json;
 using ShieldCluster.Server.Serving;
 
@@ -35,41 +34,28 @@ public static partial class InferRequestParser
             }
 
             var width = RawTensors.ValueSize(input.Datatype);
-            if (width == Fp16Bytes.Size && BitConverter.IsLittleEndian && size % width == 0 && size <= Math.Min(body.Allowance, body.Remaining ?? long.MaxValue))
+            if (width != 0 && size % width == 0 && size <= Math.Min(body.Allowance, body.Remaining ?? long.MaxValue))
             {
-                // FP16 kept as it came, for an fp16 model's batch, and widened once for the rest.
-                var halves = TensorBuffers.RentHalves((int)(size / width));
-                var read = await body.ReadAsync(halves, 0, (int)size, cancellationToken);
-                if (read < size)
+                if (width == Fp16Bytes.Size && BitConverter.IsLittleEndian)
                 {
-                    throw BeyondTheData(input, size, read);
+                    // FP16 kept as it came, for an fp16 model's batch, and widened once for the rest.
+                    var halves = TensorBuffers.RentHalves((int)(size / width));
+                    EnsureRead(input, size, await body.ReadAsync(halves, 0, (int)size, cancellationToken));
+                    input.Data = Fp16Bytes.Widened(halves);
+                    input.Halves = halves;
                 }
-
-                var values = TensorBuffers.Rent(halves.Length);
-                TensorPrimitives.ConvertToSingle(halves, values);
-                input.Data = values;
-                input.Halves = halves;
-            }
-            else if (width != 0 && size % width == 0 && size <= Math.Min(body.Allowance, body.Remaining ?? long.MaxValue))
-            {
-                var values = TensorBuffers.Rent((int)(size / width));
-                var read = await body.ReadAsync(values, 0, (int)size, cancellationToken);
-                if (read < size)
+                else
                 {
-                    throw BeyondTheData(input, size, read);
+                    var values = TensorBuffers.Rent((int)(size / width));
+                    EnsureRead(input, size, await body.ReadAsync(values, 0, (int)size, cancellationToken));
+                    RawTensors.DecodeInPlace(input.Datatype, values);
+                    input.Data = values;
                 }
-
-                RawTensors.DecodeInPlace(input.Datatype, values);
-                input.Data = values;
             }
             else
             {
                 // Not to be kept, or more than the body can hold: skipped, to tell which refusal it is.
-                var skipped = await body.SkipAsync(size, cancellationToken);
-                if (skipped < size)
-                {
-                    throw BeyondTheData(input, size, skipped);
-                }
+                EnsureRead(input, size, await body.SkipAsync(size, cancellationToken));
 
                 if (width != 0)
                 {
@@ -91,6 +77,15 @@ public static partial class InferRequestParser
         }
 
         return request;
+    }
+
+    /// <summary>Refuses an input whose <paramref name="read"/> bytes fall short of its <c>binary_data_size</c>.</summary>
+    private static void EnsureRead(InferInput input, long size, long read)
+    {
+        if (read < size)
+        {
+            throw BeyondTheData(input, size, read);
+        }
     }
 
     private static ApiException BeyondTheData(InferInput input, long size, long remaining) =>

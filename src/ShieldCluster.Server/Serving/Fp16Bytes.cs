@@ -23,6 +23,17 @@ public static class Fp16Bytes
     }
 
     /// <summary>
+    /// <paramref name="halves"/> (an FP16 tensor kept as it came, beside its floats) widened into a
+    /// float array from <see cref="TensorBuffers"/>.
+    /// </summary>
+    public static float[] Widened(Half[] halves)
+    {
+        var values = TensorBuffers.Rent(halves.Length);
+        TensorPrimitives.ConvertToSingle(halves, values);
+        return values;
+    }
+
+    /// <summary>
     /// Widens, in place, the FP16 values whose raw bytes fill the first half of
     /// <paramref name="values"/>' memory: the same values as <see cref="Read"/>. Blocks go from the
     /// last to the first, each copied aside before it is overwritten; a block's FP32 values never
