@@ -1,8 +1,10 @@
 namespace ShieldCluster.Contracts;
 
 /// <summary>
-/// A validated inference request: the model version, the input as one flat FP32 array and the batch
-/// size. Immutable, so a call on the same silo passes the array without copying it.
+/// A validated inference request: the model version, the input as one flat FP32 array (or, for an
+/// FP16 tensor as it came, as one flat half-precision array in <see cref="Halves"/> with
+/// <see cref="Input"/> empty) and the batch size. Immutable, so a call on the same silo passes the
+/// array without copying it.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("ShieldCluster.InferenceRequest")]
 public sealed record InferenceRequest(

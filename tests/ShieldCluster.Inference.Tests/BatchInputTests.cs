@@ -3,28 +3,54 @@ using ShieldCluster.Inference.Batching;
 
 namespace ShieldCluster.Inference.Tests;
 
-/// <summary>A batch's parts written as half precision: copied where a part came in half precision, converted otherwise.</summary>
+/// <summary>
+/// A batch's parts, each in FP32 or in half precision as it came: written as half precision, a half
+/// part is copied and an FP32 part converted; written as FP32, a half part is widened.
+/// </summary>
 public class BatchInputTests
 {
-    [Fact]
-    public void ConvertTo_CopiesThePartsHalves_AndConvertsTheOthers()
-    {
-        float[] a = [0.25f, 0.5f, 1f];
-        float[] b = [0.125f, 0.75f];
-        float[] c = [0.3f, 0.6f];
-        // Deliberately not a's values: what is written shows which was used.
-        Half[] aHalves = [(Half)9f, (Half)8f, (Half)7f];
-        Half[] tooShort = [(Half)5f];
-        var input = new BatchInput([a, b, c], [aHalves, ReadOnlyMemory<Half>.Empty, tooShort]);
+    private static readonly float[] B = [0.125f, 0.75f];
+    private static readonly float[] C = [0.3f, 0.6f];
+    private static readonly Half[] AHalves = [(Half)9f, (Half)0.1f, (Half)7f];
 
-        var written = new Half[a.Length + b.Length + c.Length + 1];
+    private static BatchInput Mixed() => new([ReadOnlyMemory<float>.Empty, B, C], [AHalves, ReadOnlyMemory<Half>.Empty, ReadOnlyMemory<Half>.Empty]);
+
+    [Fact]
+    public void ConvertTo_CopiesHalfParts_AndConvertsTheOthers()
+    {
+        var input = Mixed();
+        Assert.Equal(7, input.Length);
+
+        var written = new Half[input.Length + 1];
         written[^1] = (Half)42f;
         input.ConvertTo(written);
 
-        Assert.Equal(aHalves, written[..3]);
-        Assert.Equal(b.Select(v => (Half)v), written[3..5]);
-        Assert.Equal(c.Select(v => (Half)v), written[5..7]);
+        Assert.Equal(AHalves, written[..3]);
+        Assert.Equal(B.Select(v => (Half)v), written[3..5]);
+        Assert.Equal(C.Select(v => (Half)v), written[5..7]);
         Assert.Equal((Half)42f, written[^1]);
+    }
+
+    [Fact]
+    public void CopyTo_WidensHalfParts_AndCopiesTheOthers()
+    {
+        var input = Mixed();
+        var written = new float[input.Length];
+        input.CopyTo(written);
+
+        Assert.Equal(AHalves.Select(h => (float)h), written[..3]);
+        Assert.Equal(B, written[3..5]);
+        Assert.Equal(C, written[5..7]);
+        Assert.Equal(written, input.ToArray());
+    }
+
+    [Fact]
+    public void TryGetSingle_OnlyForOneFp32Part()
+    {
+        Assert.True(new BatchInput(B).TryGetSingle(out var single));
+        Assert.Equal(B, single.ToArray());
+        Assert.False(new BatchInput([ReadOnlyMemory<float>.Empty], [AHalves]).TryGetSingle(out _));
+        Assert.Equal(AHalves.Select(h => (float)h), new BatchInput([ReadOnlyMemory<float>.Empty], [AHalves]).ToArray());
     }
 
     [Fact]
@@ -37,7 +63,7 @@ public class BatchInputTests
         TensorPrimitives.ConvertToSingle(halves, widened);
 
         var copied = new Half[halves.Length];
-        new BatchInput([widened], [halves]).ConvertTo(copied);
+        new BatchInput([ReadOnlyMemory<float>.Empty], [halves]).ConvertTo(copied);
         var converted = new Half[halves.Length];
         new BatchInput(widened).ConvertTo(converted);
 
@@ -45,8 +71,9 @@ public class BatchInputTests
     }
 
     [Fact]
-    public void HalvesForSomeOtherNumberOfParts_AreRefused()
+    public void HalvesForSomeOtherNumberOfParts_OrAPartInBothPrecisions_AreRefused()
     {
         Assert.Throws<ArgumentException>(() => new BatchInput([new float[2], new float[2]], [new Half[2]]));
+        Assert.Throws<ArgumentException>(() => new BatchInput([new float[2]], [new Half[2]]));
     }
 }

@@ -49,7 +49,8 @@ public class GrpcModelInferReaderTests
         Assert.Equal(16, message.RawInputContents[0].Length);
         Assert.Equal(A, message.RawInputContents[0].Values);
         Assert.Equal(12, message.RawInputContents[1].Length);
-        Assert.Equal(B.Select(h => (float)h), message.RawInputContents[1].Values!);
+        Assert.Equal(B, message.RawInputContents[1].Halves!);
+        Assert.Null(message.RawInputContents[1].Values);
     }
 
     [Fact]
@@ -69,7 +70,7 @@ public class GrpcModelInferReaderTests
     {
         var message = ModelInferReader.Read(new ReadOnlySequence<byte>(Concat(Raw(B), Raw(A), Input("b", "FP16", 6), Input("a", "FP32", 4))));
 
-        Assert.Equal(B.Select(h => (float)h), message.RawInputContents[0].Values!);
+        Assert.Equal(B, message.RawInputContents[0].Halves!);
         Assert.Equal(A, message.RawInputContents[1].Values);
     }
 
@@ -102,7 +103,7 @@ public class GrpcModelInferReaderTests
         var raw = message.RawInputContents;
         Assert.Equal(6, raw.Count);
         Assert.Equal(A, raw[0].Values);
-        Assert.Equal(B.Select(h => (float)h), raw[1].Values!);
+        Assert.Equal(B, raw[1].Halves!);
         Assert.Equal(c, raw[2].Values);
         Assert.Equal(new RawInput(3, null), raw[3]);
         Assert.Equal(new RawInput(3, null), raw[4]);
@@ -110,7 +111,7 @@ public class GrpcModelInferReaderTests
     }
 
     [Fact]
-    public void Read_LargeFp16_IsWidenedInPlace()
+    public void Read_LargeFp16_IsKeptAsItCame()
     {
         var values = new Half[3 * 224 * 224];
         var random = new Random(3);
@@ -121,9 +122,10 @@ public class GrpcModelInferReaderTests
 
         var message = ModelInferReader.Read(Segmented(Concat(Input("x", "FP16", 1, 3, 224, 224), Raw(values)), 64 * 1024));
 
-        var decoded = Assert.Single(message.RawInputContents).Values!;
-        Assert.Equal(values.Length, decoded.Length);
-        Assert.Equal(values.Select(h => (float)h), decoded);
+        var decoded = Assert.Single(message.RawInputContents);
+        Assert.Null(decoded.Values);
+        Assert.Equal(values.Length, decoded.Halves!.Length);
+        Assert.Equal(values.Select(BitConverter.HalfToUInt16Bits), decoded.Halves.Select(BitConverter.HalfToUInt16Bits));
     }
 
     [Theory]
@@ -139,6 +141,7 @@ public class GrpcModelInferReaderTests
 
         Assert.Equal(whole.Fields, cut.Fields);
         Assert.Equal(whole.RawInputContents.Select(r => r.Values), cut.RawInputContents.Select(r => r.Values));
+        Assert.Equal(whole.RawInputContents.Select(r => r.Halves), cut.RawInputContents.Select(r => r.Halves));
         AssertSameAsGoogleProtobuf(Segmented(bytes, segment));
     }
 
@@ -315,7 +318,9 @@ public class GrpcModelInferReaderTests
         for (var i = 0; i < raw.Length; i++)
         {
             var datatype = i < expected.Inputs.Count ? expected.Inputs[i].Datatype : null;
-            Assert.Equal(RawInput.Decode(datatype, new ReadOnlySequence<byte>(raw[i].Memory)).Values, actual.RawInputContents[i].Values);
+            var decoded = RawInput.Decode(datatype, new ReadOnlySequence<byte>(raw[i].Memory));
+            Assert.Equal(decoded.Values, actual.RawInputContents[i].Values);
+            Assert.Equal(decoded.Halves, actual.RawInputContents[i].Halves);
             Assert.Equal(raw[i].Length, actual.RawInputContents[i].Length);
         }
 

@@ -5,9 +5,12 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
+using Microsoft.Extensions.DependencyInjection;
+using ShieldCluster.Inference.Repository;
 using ShieldCluster.Server.Grpc.Protocol;
 using ShieldCluster.Server.Grpc;
 using ShieldCluster.Server.Http;
+using ShieldCluster.Server.Serving;
 using ShieldCluster.Testing;
 
 namespace ShieldCluster.Server.Tests;
@@ -87,7 +90,7 @@ public class HalfPrecisionTests(HalfPrecisionServerFactory server) : IClassFixtu
     }
 
     [Fact]
-    public void GrpcRawFp16_IsWidened_AndFp16ContentsAreRefused()
+    public void GrpcRawFp16_IsKeptAsItCame_AndFp16ContentsAreRefused()
     {
         Half[] values = [(Half)0.1f, (Half)0.5f, (Half)1f];
         var message = new ModelInferRequest { ModelName = "half-image" };
@@ -96,7 +99,8 @@ public class HalfPrecisionTests(HalfPrecisionServerFactory server) : IClassFixtu
         message.Inputs.Add(tensor);
         message.RawInputContents.Add(ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan())));
         var request = GrpcTensors.ToRequest(message, out _);
-        Assert.Equal(values.Select(v => (float)v), request.Inputs[0].Data);
+        Assert.Equal(values, request.Inputs[0].Halves);
+        Assert.Null(request.Inputs[0].Data);
 
         message.RawInputContents.Clear();
         message.RawInputContents.Add(ByteString.CopyFrom(new byte[5]));
@@ -105,6 +109,33 @@ public class HalfPrecisionTests(HalfPrecisionServerFactory server) : IClassFixtu
         message.RawInputContents.Clear();
         tensor.Contents = new InferTensorContents { Fp32Contents = { 0.1f, 0.5f, 1f } };
         Assert.Contains("raw_input_contents", Assert.Throws<ApiException>(() => GrpcTensors.ToRequest(message, out _)).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fp16Model_JsonFloats_HaveTheFeaturesOfTheSameImageInFp16()
+    {
+        // JSON carries an fp16 model's input as numbers, the binary encodings as FP16 bytes: the
+        // model reads the same halves, so the history records the same digest, thumbnail and
+        // fingerprint, even where the numbers are not exactly FP16 values.
+        var features = server.Services.GetRequiredService<QueryFeatures>();
+        var model = server.Services.GetRequiredService<ModelRepository>().Find("half-image", null)!;
+        var halves = new Half[2 * Values];
+        var random = new Random(9);
+        for (var i = 0; i < halves.Length; i++)
+        {
+            halves[i] = (Half)random.NextSingle();
+        }
+
+        // Each number a little off its FP16 value, by less than half a step, so it rounds back to it.
+        var json = halves.Select(h => (float)h + (MathF.BitIncrement((float)h) - (float)h)).ToArray();
+        Assert.NotEqual(halves.Select(h => (float)h), json);
+
+        var fromHalves = features.Extract(model, halves, 2);
+        var fromJson = features.Extract(model, json, 2);
+        Assert.Equal(fromHalves.Select(f => f.Digest), fromJson.Select(f => f.Digest));
+        Assert.Equal(fromHalves.Select(f => f.Thumbnail), fromJson.Select(f => f.Thumbnail));
+        Assert.Equal(fromHalves.Select(f => f.Fingerprint), fromJson.Select(f => f.Fingerprint));
+        Assert.NotEqual(fromHalves[0].Digest, fromHalves[1].Digest);
     }
 
     private static ByteArrayContent Binary(Half[] values, int size) => BinaryHttpTests.Binary(

@@ -56,7 +56,8 @@ public class RequestBodyReadingTests
 
         Assert.Equal(["image", "half", "json", "empty"], request.Inputs.Select(i => i.Name));
         Assert.Equal(Fp32Values, request.Inputs[0].Data);
-        Assert.Equal(Fp16Values.Select(v => (float)v), request.Inputs[1].Data);
+        Assert.Equal(Fp16Values, request.Inputs[1].Halves);
+        Assert.Null(request.Inputs[1].Data);
         Assert.Equal([1.5f, 2.5f], request.Inputs[2].Data!);
         Assert.Empty(request.Inputs[3].Data!);
     }

@@ -14,9 +14,9 @@ public delegate BatchRun BatchRunner(BatchInput input, int items, bool squeeze);
 /// <summary>
 /// The inputs of the requests in one batch, in order, not yet joined: the runner writes them once,
 /// straight into the buffer the model reads (padded, converted to half precision, or in memory the
-/// GPU can copy from directly), instead of a joined copy first. A part may come with its values in
-/// half precision as well (an FP16 tensor as it came on the wire): an fp16 model's batch copies
-/// those instead of converting the part.
+/// GPU can copy from directly), instead of a joined copy first. A part's values may be in half
+/// precision instead (an FP16 tensor as it came on the wire, its FP32 part empty): an fp16 model's
+/// batch copies them as they are, and only a reader of FP32 values widens them.
 /// </summary>
 public sealed class BatchInput
 {
@@ -30,8 +30,8 @@ public sealed class BatchInput
     }
 
     /// <summary>
-    /// The parts, in batch order, with the same values in half precision where <paramref name="halves"/>
-    /// has them (an entry of the parts' length; an empty one: convert that part).
+    /// The parts, in batch order, each either in FP32 (<paramref name="parts"/>) or, where its FP32
+    /// entry is empty, in half precision (<paramref name="halves"/>).
     /// </summary>
     public BatchInput(ReadOnlyMemory<float>[] parts, ReadOnlyMemory<Half>[]? halves)
     {
@@ -42,59 +42,76 @@ public sealed class BatchInput
 
         _parts = parts;
         _halves = halves;
-        foreach (var part in parts)
+        for (var i = 0; i < parts.Length; i++)
         {
-            Length += part.Length;
+            if (!parts[i].IsEmpty && halves is not null && !halves[i].IsEmpty)
+            {
+                throw new ArgumentException($"part {i} has values in both precisions; give one", nameof(halves));
+            }
+
+            Length += PartLength(i);
         }
     }
 
     /// <summary>Values in all parts.</summary>
     public int Length { get; }
 
-    /// <summary>The whole input as one block without copying, when it is one part.</summary>
+    /// <summary>The whole input as one FP32 block without copying, when it is one part in FP32.</summary>
     public bool TryGetSingle(out ReadOnlyMemory<float> single)
     {
-        single = _parts.Length == 1 ? _parts[0] : default;
-        return _parts.Length == 1;
+        var one = _parts.Length == 1 && !IsHalf(0);
+        single = one ? _parts[0] : default;
+        return one;
     }
 
-    /// <summary>Writes the parts one after the other into <paramref name="destination"/>.</summary>
+    /// <summary>Writes the parts one after the other into <paramref name="destination"/> (half-precision parts widened).</summary>
     public void CopyTo(Span<float> destination)
     {
         var offset = 0;
-        foreach (var part in _parts)
+        for (var i = 0; i < _parts.Length; i++)
         {
-            part.Span.CopyTo(destination[offset..]);
-            offset += part.Length;
+            var target = destination.Slice(offset, PartLength(i));
+            if (IsHalf(i))
+            {
+                TensorPrimitives.ConvertToSingle(_halves![i].Span, target);
+            }
+            else
+            {
+                _parts[i].Span.CopyTo(target);
+            }
+
+            offset += target.Length;
         }
     }
 
     /// <summary>
     /// Writes the parts one after the other into <paramref name="destination"/>, as half precision:
-    /// a part's half-precision values where it has them (the same bits as converting it: they are
-    /// what its values were widened from), else the part converted.
+    /// a half-precision part as it is, an FP32 part converted.
     /// </summary>
     public void ConvertTo(Span<Half> destination)
     {
         var offset = 0;
         for (var i = 0; i < _parts.Length; i++)
         {
-            var part = _parts[i];
-            var target = destination.Slice(offset, part.Length);
-            if (_halves is not null && _halves[i].Length == part.Length)
+            var target = destination.Slice(offset, PartLength(i));
+            if (IsHalf(i))
             {
-                _halves[i].Span.CopyTo(target);
+                _halves![i].Span.CopyTo(target);
             }
             else
             {
-                TensorPrimitives.ConvertToHalf(part.Span, target);
+                TensorPrimitives.ConvertToHalf(_parts[i].Span, target);
             }
 
-            offset += part.Length;
+            offset += target.Length;
         }
     }
 
-    /// <summary>The parts joined into a new array.</summary>
+    private bool IsHalf(int part) => _parts[part].IsEmpty && _halves is not null && !_halves[part].IsEmpty;
+
+    private int PartLength(int part) => IsHalf(part) ? _halves![part].Length : _parts[part].Length;
+
+    /// <summary>The parts joined into a new FP32 array (half-precision parts widened).</summary>
     public float[] ToArray()
     {
         if (TryGetSingle(out var single))

@@ -91,7 +91,11 @@ public sealed class ModelVersion : IDisposable
     /// Runs <paramref name="batchSize"/> items through the batcher when there is one (with other
     /// clients' requests), else as one call of its own; squeezed copies in the same call when asked.
     /// </summary>
-    /// <remarks><paramref name="halves"/>: the same values in half precision as they came (or empty), copied as they are into an fp16 model's batch.</remarks>
+    /// <remarks>
+    /// <paramref name="halves"/>: the input in half precision as it came, with <paramref name="input"/>
+    /// empty (else empty): copied as it is into an fp16 model's batch, widened only where FP32 values
+    /// are needed (an FP32 graph, squeezed copies).
+    /// </remarks>
     public Task<BatchRun> InferAsync(ReadOnlyMemory<float> input, int batchSize, bool squeeze, ReadOnlyMemory<Half> halves = default) =>
         _batcher is { } batcher
             ? batcher.SubmitAsync(input, batchSize, squeeze, halves)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Hashing;
 using System.Numerics;
 using System.Numerics.Tensors;
@@ -139,12 +140,7 @@ public sealed class QueryFeatureExtractor
                     var first = cy * _block;
                     var rows = Math.Min(_block, _height - first);
                     SumRows(channel.Slice(first * _width, rows * _width), rows, bandSums);
-                    var cellRow = cells.Slice(cy * _outWidth, _outWidth);
-                    for (var cx = 0; cx < _outWidth; cx++)
-                    {
-                        var from = cx * _block;
-                        cellRow[cx] = TensorPrimitives.Sum(bandSums.Slice(from, Math.Min(_block, _width - from)));
-                    }
+                    FoldBand(bandSums, cells.Slice(cy * _outWidth, _outWidth));
                 }
 
                 TensorPrimitives.Multiply(cells, _inverseCount, cells);
@@ -154,6 +150,87 @@ public sealed class QueryFeatureExtractor
         var thumbnail = new byte[outPlane];
         Quantise(channelCells, thumbnail);
         return new QueryFeatures(digest, thumbnail);
+    }
+
+    /// <summary>
+    /// Extracts the features of one item whose values are FP16 (an fp16 model's input as it came): the
+    /// digest is of its FP16 bytes (the values as the model reads them, half the bytes of their FP32
+    /// widening), and the cells and thumbnail are bit for bit those of the widened item, widened one
+    /// band of rows at a time instead of the whole item first.
+    /// </summary>
+    public QueryFeatures Extract(ReadOnlySpan<Half> item, Span<float> channelCells)
+    {
+        if (item.Length != ItemLength)
+        {
+            throw new ArgumentException($"expected {ItemLength} values, got {item.Length}", nameof(item));
+        }
+
+        if (channelCells.Length < ChannelCellsLength)
+        {
+            throw new ArgumentException($"the destination needs {ChannelCellsLength} values", nameof(channelCells));
+        }
+
+        var digest = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(item));
+        var outPlane = _outHeight * _outWidth;
+        if (_block == 1)
+        {
+            TensorPrimitives.ConvertToSingle(item, channelCells[..ItemLength]);
+        }
+        else
+        {
+            var bandLength = _block * _width;
+            float[]? rented = null;
+            var band = bandLength <= 4096 ? stackalloc float[bandLength] : (rented = ArrayPool<float>.Shared.Rent(bandLength)).AsSpan(0, bandLength);
+            try
+            {
+                Pool(item, channelCells, band);
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<float>.Shared.Return(rented);
+                }
+            }
+        }
+
+        var thumbnail = new byte[outPlane];
+        Quantise(channelCells, thumbnail);
+        return new QueryFeatures(digest, thumbnail);
+    }
+
+    /// <summary>The per-channel cell means of an FP16 item, each band of rows widened into <paramref name="band"/> first.</summary>
+    private void Pool(ReadOnlySpan<Half> item, Span<float> channelCells, Span<float> band)
+    {
+        var plane = _height * _width;
+        var outPlane = _outHeight * _outWidth;
+        var bandSums = _width <= 2048 ? stackalloc float[_width] : new float[_width];
+        for (var c = 0; c < _channels; c++)
+        {
+            var channel = item.Slice(c * plane, plane);
+            var cells = channelCells.Slice(c * outPlane, outPlane);
+            for (var cy = 0; cy < _outHeight; cy++)
+            {
+                var first = cy * _block;
+                var rows = Math.Min(_block, _height - first);
+                var widened = band[..(rows * _width)];
+                TensorPrimitives.ConvertToSingle(channel.Slice(first * _width, rows * _width), widened);
+                SumRows(widened, rows, bandSums);
+                FoldBand(bandSums, cells.Slice(cy * _outWidth, _outWidth));
+            }
+
+            TensorPrimitives.Multiply(cells, _inverseCount, cells);
+        }
+    }
+
+    /// <summary>Adds each cell's columns of one band's column sums into the cell (its values' sum).</summary>
+    private void FoldBand(ReadOnlySpan<float> bandSums, Span<float> cellRow)
+    {
+        for (var cx = 0; cx < _outWidth; cx++)
+        {
+            var from = cx * _block;
+            cellRow[cx] = TensorPrimitives.Sum(bandSums.Slice(from, Math.Min(_block, _width - from)));
+        }
     }
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace ShieldCluster.Protection.Validation;
 /// </summary>
 public static class TensorValidator
 {
-    /// <summary>Validates one FP32 input tensor.</summary>
+    /// <summary>Validates one input tensor whose values came as FP32 (or were parsed from JSON numbers).</summary>
     /// <param name="spec">The model's declaration of this input.</param>
     /// <param name="maxBatchSize">The model's <c>max_batch_size</c>; 0 means the model takes no batch dimension.</param>
     /// <param name="datatype">The datatype the request declared.</param>
@@ -19,6 +19,25 @@ public static class TensorValidator
     /// <param name="data">The values the request sent, flattened row-major.</param>
     /// <param name="batchSize">The batch size (1 for an unbatched model) when valid.</param>
     public static string? Validate(TensorSpec spec, int maxBatchSize, string datatype, ReadOnlySpan<long> shape, ReadOnlySpan<float> data, out int batchSize)
+    {
+        var error = CheckShape(spec, maxBatchSize, datatype, shape, data.Length, out batchSize) ?? CheckValues(spec, data);
+        batchSize = error is null ? batchSize : 0;
+        return error;
+    }
+
+    /// <summary>
+    /// Validates one input tensor whose values came as FP16, as they came: the same checks and the
+    /// same messages as for their FP32 widening, without widening them.
+    /// </summary>
+    public static string? Validate(TensorSpec spec, int maxBatchSize, string datatype, ReadOnlySpan<long> shape, ReadOnlySpan<Half> data, out int batchSize)
+    {
+        var error = CheckShape(spec, maxBatchSize, datatype, shape, data.Length, out batchSize) ?? CheckValues(spec, data);
+        batchSize = error is null ? batchSize : 0;
+        return error;
+    }
+
+    /// <summary>Checks the datatype, the shape, the batch size and the value count; sets the batch size when they are valid.</summary>
+    private static string? CheckShape(TensorSpec spec, int maxBatchSize, string datatype, ReadOnlySpan<long> shape, int count, out int batchSize)
     {
         batchSize = 0;
         if (!string.Equals(datatype, spec.Datatype, StringComparison.Ordinal))
@@ -48,15 +67,9 @@ public static class TensorValidator
 
         var items = batched ? shape[0] : 1;
         var expected = items * spec.ItemLength;
-        if (data.Length != expected)
+        if (count != expected)
         {
-            return $"input '{spec.Name}' has {data.Length} values; shape {Format(shape)} needs {expected}";
-        }
-
-        var rangeError = CheckValues(spec, data);
-        if (rangeError is not null)
-        {
-            return rangeError;
+            return $"input '{spec.Name}' has {count} values; shape {Format(shape)} needs {expected}";
         }
 
         batchSize = (int)items;
@@ -83,20 +96,139 @@ public static class TensorValidator
 
         for (var i = 0; i < data.Length; i++)
         {
-            var v = data[i];
-            if (!float.IsFinite(v))
+            if (Describe(spec, data[i], i) is { } problem)
             {
-                return $"input '{spec.Name}' contains NaN or infinity at index {i}";
-            }
-
-            if (v < spec.Min || v > spec.Max)
-            {
-                return string.Create(CultureInfo.InvariantCulture,
-                    $"input '{spec.Name}' value {v} at index {i} is outside the model's range [{spec.Min}, {spec.Max}]");
+                return problem;
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Checks FP16 values as they came, the same as <see cref="CheckValues(TensorSpec, ReadOnlySpan{float})"/>
+    /// on their widening: one vectorised pass compares their bits, mapped to integers in the values'
+    /// order, with the first and last FP16 values inside the range; the scan that names the index
+    /// runs only on failure.
+    /// </summary>
+    public static string? CheckValues(TensorSpec spec, ReadOnlySpan<Half> data)
+    {
+        if (data.IsEmpty)
+        {
+            return null;
+        }
+
+        var low = spec.Min is { } min ? Math.Max(min, float.MinValue) : float.MinValue;
+        var high = spec.Max is { } max ? Math.Min(max, float.MaxValue) : float.MaxValue;
+        if (HalfRange(low, high) is var (first, last) && AllWithin(MemoryMarshal.Cast<Half, short>(data), first, last))
+        {
+            return null;
+        }
+
+        for (var i = 0; i < data.Length; i++)
+        {
+            if (Describe(spec, (float)data[i], i) is { } problem)
+            {
+                return problem;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The problem with value <paramref name="v"/> at <paramref name="index"/>, or null when it is acceptable.</summary>
+    private static string? Describe(TensorSpec spec, float v, int index)
+    {
+        if (!float.IsFinite(v))
+        {
+            return $"input '{spec.Name}' contains NaN or infinity at index {index}";
+        }
+
+        if (v < spec.Min || v > spec.Max)
+        {
+            return string.Create(CultureInfo.InvariantCulture,
+                $"input '{spec.Name}' value {v} at index {index} is outside the model's range [{spec.Min}, {spec.Max}]");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// An FP16 value's bits as a 16-bit integer in the order of the values: non-negative values keep
+    /// their bits, negative ones have their magnitude bits flipped, so -0 sits just below +0, the
+    /// infinities next to the largest finite values and the NaNs beyond them.
+    /// </summary>
+    private static short OrderKey(short bits) => (short)(bits ^ ((bits >> 15) & 0x7FFF));
+
+    private static float ValueOfKey(int key) => (float)BitConverter.Int16BitsToHalf(OrderKey((short)key));
+
+    /// <summary>
+    /// The order keys of the lowest and highest FP16 values <c>v</c> with <c>low &lt;= v &lt;= high</c>
+    /// (finite <paramref name="low"/> and <paramref name="high"/>: they are contiguous in key order);
+    /// null when no FP16 value is inside.
+    /// </summary>
+    private static (short First, short Last)? HalfRange(float low, float high)
+    {
+        // Start from the nearest FP16 values, then step to the exact ends (rounding, -0 beside +0).
+        int first = OrderKey(BitConverter.HalfToInt16Bits((Half)low));
+        while (first <= short.MaxValue && !(ValueOfKey(first) >= low))
+        {
+            first++;
+        }
+
+        while (first > short.MinValue && ValueOfKey(first - 1) >= low && ValueOfKey(first - 1) <= high)
+        {
+            first--;
+        }
+
+        int last = OrderKey(BitConverter.HalfToInt16Bits((Half)high));
+        while (last >= short.MinValue && !(ValueOfKey(last) <= high))
+        {
+            last--;
+        }
+
+        while (last < short.MaxValue && ValueOfKey(last + 1) <= high && ValueOfKey(last + 1) >= low)
+        {
+            last++;
+        }
+
+        return first <= last && ValueOfKey(first) <= high ? ((short)first, (short)last) : null;
+    }
+
+    /// <summary>Whether every FP16 value's order key lies in <c>[first, last]</c>.</summary>
+    private static bool AllWithin(ReadOnlySpan<short> bits, short first, short last)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && bits.Length >= Vector<short>.Count)
+        {
+            var firsts = new Vector<short>(first);
+            var lasts = new Vector<short>(last);
+            var magnitude = new Vector<short>(0x7FFF);
+            var inside = Vector<short>.AllBitsSet;
+            foreach (var vector in MemoryMarshal.Cast<short, Vector<short>>(bits))
+            {
+                var key = vector ^ (Vector.ShiftRightArithmetic(vector, 15) & magnitude);
+                inside &= Vector.GreaterThanOrEqual(key, firsts) & Vector.LessThanOrEqual(key, lasts);
+            }
+
+            if (inside != Vector<short>.AllBitsSet)
+            {
+                return false;
+            }
+
+            i = bits.Length - (bits.Length % Vector<short>.Count);
+        }
+
+        for (; i < bits.Length; i++)
+        {
+            var key = OrderKey(bits[i]);
+            if (key < first || key > last)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Whether every value <c>v</c> satisfies <c>low &lt;= v &lt;= high</c> (false for NaN).</summary>

@@ -9,7 +9,7 @@ namespace ShieldCluster.Server.Grpc;
 /// <summary>
 /// Maps the gRPC messages to the transport-neutral <see cref="InferRequest"/> and back. Inputs come
 /// as <c>contents.fp32_contents</c> or as <c>raw_input_contents</c> (little-endian FP32, or FP16
-/// widened; see <see cref="RawInput"/>); the answer takes the same form: <c>raw_output_contents</c>
+/// kept as it came; see <see cref="RawInput"/>); the answer takes the same form: <c>raw_output_contents</c>
 /// for raw requests, <c>contents</c> otherwise.
 /// Inconsistent messages throw <see cref="ApiException"/> 400 (InvalidArgument).
 /// </summary>
@@ -116,8 +116,8 @@ public static class GrpcTensors
 
             // Decoded wherever the datatype is served (FP32, FP16); for another, no values, so that
             // validation names the datatype the model expects.
-            input.Data = bytes.Values ?? [];
             input.Halves = bytes.Halves;
+            input.Data = bytes.Halves is null ? bytes.Values ?? [] : null;
             return input;
         }
 

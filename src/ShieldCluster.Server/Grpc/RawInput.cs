@@ -7,11 +7,12 @@ namespace ShieldCluster.Server.Grpc;
 /// <summary>
 /// One entry of <c>raw_input_contents</c> as the server keeps it: its length on the wire and, where
 /// it can be served (its input's datatype is FP32 or FP16 and the length a multiple of the value
-/// size), its values, decoded in a float array from <see cref="TensorBuffers"/>.
+/// size), its values from <see cref="TensorBuffers"/>: FP32 decoded in a float array, FP16 kept as
+/// they came in a half-precision one.
 /// </summary>
 /// <param name="Length">The entry's bytes on the wire.</param>
-/// <param name="Values">The values; null where they were not decoded (a datatype not served, a length that does not divide).</param>
-/// <param name="Halves">FP16 values as they came (an fp16 model's batch copies them); null for other datatypes.</param>
+/// <param name="Values">FP32 values; null for FP16 and where they were not decoded (a datatype not served, a length that does not divide).</param>
+/// <param name="Halves">FP16 values as they came (validated, fingerprinted and batched as they are); null for other datatypes.</param>
 public readonly record struct RawInput(int Length, float[]? Values, Half[]? Halves = null)
 {
     /// <summary>Hands the arrays back to <see cref="TensorBuffers"/> (only while nothing else holds them).</summary>
@@ -23,8 +24,8 @@ public readonly record struct RawInput(int Length, float[]? Values, Half[]? Halv
 
     /// <summary>
     /// <paramref name="bytes"/> as values of <paramref name="datatype"/>: copied once, straight into a
-    /// rented float array of exactly as many values, and decoded there in place (FP16 widened), as the
-    /// HTTP binary tensor extension does. Not decoded where the datatype is not served or the length
+    /// rented array of exactly as many values (FP32 decoded there in place, FP16 kept as it came), as
+    /// the HTTP binary tensor extension does. Not decoded where the datatype is not served or the length
     /// is not a multiple of its value size: the request is refused with a message that names why.
     /// </summary>
     public static RawInput Decode(string? datatype, in ReadOnlySequence<byte> bytes)
@@ -38,10 +39,10 @@ public readonly record struct RawInput(int Length, float[]? Values, Half[]? Halv
 
         if (width == Fp16Bytes.Size && BitConverter.IsLittleEndian)
         {
-            // Kept as they came for an fp16 model's batch, and widened once for the rest.
+            // Kept as they came: validated, fingerprinted and batched as they are.
             var halves = TensorBuffers.RentHalves(length / width);
             bytes.CopyTo(MemoryMarshal.AsBytes(halves.AsSpan()));
-            return new RawInput(length, Fp16Bytes.Widened(halves), halves);
+            return new RawInput(length, null, halves);
         }
 
         var values = TensorBuffers.Rent(length / width);

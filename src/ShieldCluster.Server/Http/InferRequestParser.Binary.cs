@@ -38,10 +38,9 @@ public static partial class InferRequestParser
             {
                 if (width == Fp16Bytes.Size && BitConverter.IsLittleEndian)
                 {
-                    // FP16 kept as it came, for an fp16 model's batch, and widened once for the rest.
+                    // FP16 kept as it came: validated, fingerprinted and batched as it is.
                     var halves = TensorBuffers.RentHalves((int)(size / width));
                     EnsureRead(input, size, await body.ReadAsync(halves, 0, (int)size, cancellationToken));
-                    input.Data = Fp16Bytes.Widened(halves);
                     input.Halves = halves;
                 }
                 else

@@ -6,8 +6,9 @@ namespace ShieldCluster.Server.Serving;
 
 /// <summary>
 /// FP16 tensors as raw bytes (IEEE 754 binary16, little-endian, row-major), the form the protocol's
-/// binary encodings carry them in: the server widens them to FP32 on arrival and an fp16 model
-/// narrows them again at the ONNX Runtime boundary (<c>ModelVersion.HalfPrecision</c>).
+/// binary encodings carry them in. On a little-endian machine the server keeps them as they came
+/// (<see cref="InferInput.Halves"/>); these widen them to FP32 where that is not possible (a
+/// big-endian machine) and for tests.
 /// </summary>
 public static class Fp16Bytes
 {
@@ -19,17 +20,6 @@ public static class Fp16Bytes
     {
         var values = TensorBuffers.Rent(bytes.Length / Size);
         Widen(bytes[..(values.Length * Size)], values);
-        return values;
-    }
-
-    /// <summary>
-    /// <paramref name="halves"/> (an FP16 tensor kept as it came, beside its floats) widened into a
-    /// float array from <see cref="TensorBuffers"/>.
-    /// </summary>
-    public static float[] Widened(Half[] halves)
-    {
-        var values = TensorBuffers.Rent(halves.Length);
-        TensorPrimitives.ConvertToSingle(halves, values);
         return values;
     }
 

@@ -66,7 +66,9 @@ public sealed partial class InferencePipeline(
     {
         var t0 = Stopwatch.GetTimestamp();
         var input = SelectInput(model, request);
-        var error = TensorValidator.Validate(model.Input, model.MaxBatchSize, input.Datatype!, input.Shape, input.Data, out var batchSize);
+        var error = input.Halves is { } halves
+            ? TensorValidator.Validate(model.Input, model.MaxBatchSize, input.Datatype!, input.Shape, halves, out var batchSize)
+            : TensorValidator.Validate(model.Input, model.MaxBatchSize, input.Datatype!, input.Shape, input.Data, out batchSize);
         if (error is not null)
         {
             throw ApiException.BadRequest(error);
@@ -106,12 +108,12 @@ public sealed partial class InferencePipeline(
         var squeeze = protect && model.SqueezeThreshold is not null && ShouldSqueeze(adaptiveSqueeze);
         metrics.BatchSize.WithLabels(model.Model).Observe(batchSize);
         var inference = _inferenceGrains.GetOrAdd(model.Model, static (name, factory) => factory.GetGrain<IInferenceGrain>(name), grains)
-            .InferAsync(new InferenceRequest(model.Model, model.Version, input.Data!, batchSize, squeeze, input.Halves));
+            .InferAsync(new InferenceRequest(model.Model, model.Version, input.Data ?? [], batchSize, squeeze, input.Halves));
 
         // The input's features (digest, thumbnail, fingerprint) do not depend on the answer: they are
         // computed while the model runs (both only read the input), so they add no latency where the
         // model takes longer than they do (a GPU behind its batching queue).
-        var extracted = protect ? ExtractWhileRunning(model, input.Data!, batchSize, inference) : null;
+        var extracted = protect ? ExtractWhileRunning(model, input, batchSize, inference) : null;
         var result = await inference;
 
         var t3 = Stopwatch.GetTimestamp();
@@ -166,11 +168,11 @@ public sealed partial class InferencePipeline(
         return new InferResult(model.Model, result.Version, request.Id, outputs);
     }
 
-    private ExtractedItem[] ExtractWhileRunning(ModelVersion model, float[] input, int batchSize, Task<InferenceResult> inference)
+    private ExtractedItem[] ExtractWhileRunning(ModelVersion model, InferInput input, int batchSize, Task<InferenceResult> inference)
     {
         try
         {
-            return features.Extract(model, input, batchSize);
+            return input.Halves is { } halves ? features.Extract(model, halves, batchSize) : features.Extract(model, input.Data!, batchSize);
         }
         catch
         {
@@ -260,7 +262,7 @@ public sealed partial class InferencePipeline(
             throw ApiException.BadRequest($"input '{match.Name}': {problem}");
         }
 
-        if (match.Data is null || match.Shape is null || match.Datatype is null)
+        if (!match.HasValues || match.Shape is null || match.Datatype is null)
         {
             throw ApiException.BadRequest($"input '{match.Name}' needs 'shape', 'datatype' and data");
         }

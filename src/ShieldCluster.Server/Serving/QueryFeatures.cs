@@ -51,9 +51,33 @@ public sealed partial class QueryFeatures
 
     /// <summary>
     /// The part of a request's record that depends on its input alone (per item: digest, thumbnail,
-    /// fingerprint), so that it can be computed while the model runs.
+    /// fingerprint), so that it can be computed while the model runs. An fp16 model's items are
+    /// taken as the model reads them, in half precision: FP32 values (from JSON) are narrowed first,
+    /// so the same image has the same digest whichever encoding carried it.
     /// </summary>
     public ExtractedItem[] Extract(ModelVersion model, float[] input, int batchSize)
+    {
+        if (!model.HalfPrecision)
+        {
+            return Extract(model, input, null, batchSize);
+        }
+
+        var narrowed = ArrayPool<Half>.Shared.Rent(input.Length);
+        try
+        {
+            TensorPrimitives.ConvertToHalf(input, narrowed.AsSpan(0, input.Length));
+            return Extract(model, null, narrowed.AsMemory(0, input.Length), batchSize);
+        }
+        finally
+        {
+            ArrayPool<Half>.Shared.Return(narrowed);
+        }
+    }
+
+    /// <summary>The same for an FP16 input as it came (never widened as a whole: see <see cref="QueryFeatureExtractor.Extract(ReadOnlySpan{Half}, Span{float})"/>).</summary>
+    public ExtractedItem[] Extract(ModelVersion model, Half[] input, int batchSize) => Extract(model, null, input, batchSize);
+
+    private ExtractedItem[] Extract(ModelVersion model, float[]? singles, ReadOnlyMemory<Half> halves, int batchSize)
     {
         var extractor = model.Features;
         var reduce = extractor.ReducesForFingerprint;
@@ -63,16 +87,35 @@ public sealed partial class QueryFeatures
                 _blacklight, _secret, m.Features.ReducesForFingerprint ? m.Features.ChannelCellsLength : m.Features.ItemLength));
         }
 
-        var itemLength = input.Length / batchSize;
+        var itemLength = (singles?.Length ?? halves.Length) / batchSize;
         var items = new ExtractedItem[batchSize];
         var cells = ArrayPool<float>.Shared.Rent(extractor.ChannelCellsLength);
+        // A small FP16 item is fingerprinted on its values themselves, widened here.
+        var widened = singles is null && !reduce ? ArrayPool<float>.Shared.Rent(itemLength) : null;
         try
         {
             for (var i = 0; i < batchSize; i++)
             {
-                var item = input.AsSpan(i * itemLength, itemLength);
-                var features = extractor.Extract(item, cells);
-                ReadOnlySpan<float> hashed = reduce ? cells.AsSpan(0, extractor.ChannelCellsLength) : item;
+                Protection.Features.QueryFeatures features;
+                ReadOnlySpan<float> hashed;
+                if (singles is not null)
+                {
+                    var item = singles.AsSpan(i * itemLength, itemLength);
+                    features = extractor.Extract(item, cells);
+                    hashed = reduce ? cells.AsSpan(0, extractor.ChannelCellsLength) : item;
+                }
+                else
+                {
+                    var item = halves.Span.Slice(i * itemLength, itemLength);
+                    features = extractor.Extract(item, cells);
+                    if (widened is not null)
+                    {
+                        TensorPrimitives.ConvertToSingle(item, widened.AsSpan(0, itemLength));
+                    }
+
+                    hashed = reduce ? cells.AsSpan(0, extractor.ChannelCellsLength) : widened.AsSpan(0, itemLength);
+                }
+
                 var fingerprint = fingerprinter.Fingerprint(hashed, model.Input.Min ?? 0f, model.Input.Max ?? 1f);
                 items[i] = new ExtractedItem(features.Digest, features.Thumbnail, fingerprint);
             }
@@ -80,6 +123,10 @@ public sealed partial class QueryFeatures
         finally
         {
             ArrayPool<float>.Shared.Return(cells);
+            if (widened is not null)
+            {
+                ArrayPool<float>.Shared.Return(widened);
+            }
         }
 
         return items;
@@ -109,5 +156,5 @@ public sealed partial class QueryFeatures
     }
 }
 
-/// <summary>The input-only features of one item (see <see cref="QueryFeatures.Extract"/>).</summary>
+/// <summary>The input-only features of one item (see <see cref="QueryFeatures.Extract(ModelVersion, float[], int)"/>).</summary>
 public readonly record struct ExtractedItem(ulong Digest, byte[] Thumbnail, ulong[] Fingerprint);

@@ -2,7 +2,8 @@ namespace ShieldCluster.Server.Serving;
 
 /// <summary>
 /// The datatypes served as raw bytes (the HTTP binary tensor extension, gRPC
-/// <c>raw_input_contents</c>): FP32 as is, FP16 widened to FP32 (<see cref="Fp16Bytes"/>).
+/// <c>raw_input_contents</c>): FP32 as is; FP16 kept as it came on a little-endian machine
+/// (<see cref="InferInput.Halves"/>), else widened to FP32 (<see cref="Fp16Bytes"/>).
 /// </summary>
 public static class RawTensors
 {

@@ -44,7 +44,7 @@ public class TensorValidatorTests
     [Fact]
     public void Validate_EmptyBatch_IsRefused()
     {
-        var error = TensorValidator.Validate(Image, 64, "FP32", [0, 1, 28, 28], [], out _);
+        var error = TensorValidator.Validate(Image, 64, "FP32", [0, 1, 28, 28], ReadOnlySpan<float>.Empty, out _);
         Assert.Contains("at least 1", error, StringComparison.Ordinal);
     }
 
@@ -137,8 +137,8 @@ public class TensorValidatorTests
     public void Validate_UnbatchedModel_TakesShapeWithoutBatchDimension()
     {
         var vector = new TensorSpec("x", "FP32", [4]);
-        Assert.Null(TensorValidator.Validate(vector, 0, "FP32", [4], [1, 2, 3, 4], out var batch));
+        Assert.Null(TensorValidator.Validate(vector, 0, "FP32", [4], new float[] { 1, 2, 3, 4 }, out var batch));
         Assert.Equal(1, batch);
-        Assert.NotNull(TensorValidator.Validate(vector, 0, "FP32", [1, 4], [1, 2, 3, 4], out _));
+        Assert.NotNull(TensorValidator.Validate(vector, 0, "FP32", [1, 4], new float[] { 1, 2, 3, 4 }, out _));
     }
 }
