@@ -107,19 +107,8 @@ public sealed class QueryFeatureExtractor
     /// </summary>
     public QueryFeatures Extract(ReadOnlySpan<float> item, Span<float> channelCells)
     {
-        if (item.Length != ItemLength)
-        {
-            throw new ArgumentException($"expected {ItemLength} values, got {item.Length}", nameof(item));
-        }
-
-        if (channelCells.Length < ChannelCellsLength)
-        {
-            throw new ArgumentException($"the destination needs {ChannelCellsLength} values", nameof(channelCells));
-        }
-
+        CheckLengths(item.Length, channelCells);
         var digest = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(item));
-        var plane = _height * _width;
-        var outPlane = _outHeight * _outWidth;
         if (_block == 1)
         {
             // Cells are the values themselves (a 28x28 image keeps its resolution).
@@ -127,29 +116,10 @@ public sealed class QueryFeatureExtractor
         }
         else
         {
-            // Vectorised: the rows of one band of cells are summed column-wise first (all of the
-            // band's rows in one pass), then each band's column sums are folded into its cells, so
-            // the scalar work per value is gone (a 224-wide row band costs 224 scalar adds instead of 7 x 224).
-            var bandSums = _width <= 2048 ? stackalloc float[_width] : new float[_width];
-            for (var c = 0; c < _channels; c++)
-            {
-                var channel = item.Slice(c * plane, plane);
-                var cells = channelCells.Slice(c * outPlane, outPlane);
-                for (var cy = 0; cy < _outHeight; cy++)
-                {
-                    var first = cy * _block;
-                    var rows = Math.Min(_block, _height - first);
-                    SumRows(channel.Slice(first * _width, rows * _width), rows, bandSums);
-                    FoldBand(bandSums, cells.Slice(cy * _outWidth, _outWidth));
-                }
-
-                TensorPrimitives.Multiply(cells, _inverseCount, cells);
-            }
+            Pool(item, [], channelCells, []);
         }
 
-        var thumbnail = new byte[outPlane];
-        Quantise(channelCells, thumbnail);
-        return new QueryFeatures(digest, thumbnail);
+        return WithThumbnail(digest, channelCells);
     }
 
     /// <summary>
@@ -160,76 +130,93 @@ public sealed class QueryFeatureExtractor
     /// </summary>
     public QueryFeatures Extract(ReadOnlySpan<Half> item, Span<float> channelCells)
     {
-        if (item.Length != ItemLength)
+        CheckLengths(item.Length, channelCells);
+        var digest = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(item));
+        if (_block == 1)
         {
-            throw new ArgumentException($"expected {ItemLength} values, got {item.Length}", nameof(item));
+            TensorPrimitives.ConvertToSingle(item, channelCells[..ItemLength]);
+            return WithThumbnail(digest, channelCells);
+        }
+
+        var bandLength = _block * _width;
+        float[]? rented = null;
+        var band = bandLength <= 4096 ? stackalloc float[bandLength] : (rented = ArrayPool<float>.Shared.Rent(bandLength)).AsSpan(0, bandLength);
+        try
+        {
+            Pool([], item, channelCells, band);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<float>.Shared.Return(rented);
+            }
+        }
+
+        return WithThumbnail(digest, channelCells);
+    }
+
+    private void CheckLengths(int itemLength, Span<float> channelCells)
+    {
+        if (itemLength != ItemLength)
+        {
+            throw new ArgumentException($"expected {ItemLength} values, got {itemLength}", nameof(itemLength));
         }
 
         if (channelCells.Length < ChannelCellsLength)
         {
             throw new ArgumentException($"the destination needs {ChannelCellsLength} values", nameof(channelCells));
         }
+    }
 
-        var digest = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(item));
-        var outPlane = _outHeight * _outWidth;
-        if (_block == 1)
-        {
-            TensorPrimitives.ConvertToSingle(item, channelCells[..ItemLength]);
-        }
-        else
-        {
-            var bandLength = _block * _width;
-            float[]? rented = null;
-            var band = bandLength <= 4096 ? stackalloc float[bandLength] : (rented = ArrayPool<float>.Shared.Rent(bandLength)).AsSpan(0, bandLength);
-            try
-            {
-                Pool(item, channelCells, band);
-            }
-            finally
-            {
-                if (rented is not null)
-                {
-                    ArrayPool<float>.Shared.Return(rented);
-                }
-            }
-        }
-
-        var thumbnail = new byte[outPlane];
+    private QueryFeatures WithThumbnail(ulong digest, ReadOnlySpan<float> channelCells)
+    {
+        var thumbnail = new byte[_outHeight * _outWidth];
         Quantise(channelCells, thumbnail);
         return new QueryFeatures(digest, thumbnail);
     }
 
-    /// <summary>The per-channel cell means of an FP16 item, each band of rows widened into <paramref name="band"/> first.</summary>
-    private void Pool(ReadOnlySpan<Half> item, Span<float> channelCells, Span<float> band)
+    /// <summary>
+    /// The per-channel cell means of an item given in FP32 (<paramref name="singles"/>) or in FP16
+    /// (<paramref name="halves"/>, each band of rows widened into <paramref name="band"/> first).
+    /// Vectorised: the rows of one band of cells are summed column-wise first (all of the band's rows
+    /// in one pass), then each band's column sums are folded into its cells, so the scalar work per
+    /// value is gone (a 224-wide row band costs 224 scalar adds instead of 7 x 224).
+    /// </summary>
+    private void Pool(ReadOnlySpan<float> singles, ReadOnlySpan<Half> halves, Span<float> channelCells, Span<float> band)
     {
         var plane = _height * _width;
         var outPlane = _outHeight * _outWidth;
         var bandSums = _width <= 2048 ? stackalloc float[_width] : new float[_width];
         for (var c = 0; c < _channels; c++)
         {
-            var channel = item.Slice(c * plane, plane);
             var cells = channelCells.Slice(c * outPlane, outPlane);
             for (var cy = 0; cy < _outHeight; cy++)
             {
                 var first = cy * _block;
                 var rows = Math.Min(_block, _height - first);
-                var widened = band[..(rows * _width)];
-                TensorPrimitives.ConvertToSingle(channel.Slice(first * _width, rows * _width), widened);
-                SumRows(widened, rows, bandSums);
-                FoldBand(bandSums, cells.Slice(cy * _outWidth, _outWidth));
+                var start = (c * plane) + (first * _width);
+                ReadOnlySpan<float> values;
+                if (halves.IsEmpty)
+                {
+                    values = singles.Slice(start, rows * _width);
+                }
+                else
+                {
+                    TensorPrimitives.ConvertToSingle(halves.Slice(start, rows * _width), band[..(rows * _width)]);
+                    values = band[..(rows * _width)];
+                }
+
+                SumRows(values, rows, bandSums);
+                var cellRow = cells.Slice(cy * _outWidth, _outWidth);
+                for (var cx = 0; cx < _outWidth; cx++)
+                {
+                    var from = cx * _block;
+                    cellRow[cx] = TensorPrimitives.Sum(bandSums.Slice(from, Math.Min(_block, _width - from)));
+                }
             }
 
             TensorPrimitives.Multiply(cells, _inverseCount, cells);
-        }
-    }
-
-    /// <summary>Adds each cell's columns of one band's column sums into the cell (its values' sum).</summary>
-    private void FoldBand(ReadOnlySpan<float> bandSums, Span<float> cellRow)
-    {
-        for (var cx = 0; cx < _outWidth; cx++)
-        {
-            var from = cx * _block;
-            cellRow[cx] = TensorPrimitives.Sum(bandSums.Slice(from, Math.Min(_block, _width - from)));
         }
     }
 
