@@ -109,12 +109,17 @@ public static class FeatureDistance
     /// <summary>Vectors (of 32 bytes) summed into the 32-bit lanes before they are added to the total: each adds at most 4 x 255² to a lane.</summary>
     private const int FlushVectors = 2048;
 
+    private static long SquaredL2Avx2(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => SumAvx2<SquaredDifference>(a, b);
+
+    private static long DotAvx2(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b) => SumAvx2<Product>(a, b);
+
     /// <summary>
-    /// <see cref="SquaredL2"/> on AVX2: |a - b| per byte (saturating subtractions both ways, or-ed),
-    /// zero-extended to 16 bits and squared and pair-summed by one multiply-add into 32-bit lanes
-    /// (a third of the instructions of widening twice and multiplying 32-bit lanes). The same integer.
+    /// The sum over the byte pairs of <typeparamref name="TTerm"/>'s term, on AVX2: 32 pairs at a time
+    /// into 32-bit lanes, flushed into the total every <see cref="FlushVectors"/> vectors, then one
+    /// 16-byte step and the rest one pair at a time. The same integer as the scalar sum.
     /// </summary>
-    private static long SquaredL2Avx2(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    private static long SumAvx2<TTerm>(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+        where TTerm : struct, IPairTerm
     {
         ref var ra = ref MemoryMarshal.GetReference(a);
         ref var rb = ref MemoryMarshal.GetReference(b);
@@ -127,12 +132,7 @@ public static class FeatureDistance
             var end = Math.Min(length - Vector256<byte>.Count, i + ((FlushVectors - 1) * Vector256<byte>.Count));
             for (; i <= end; i += Vector256<byte>.Count)
             {
-                var va = Vector256.LoadUnsafe(ref ra, (nuint)i);
-                var vb = Vector256.LoadUnsafe(ref rb, (nuint)i);
-                var d = Avx2.Or(Avx2.SubtractSaturate(va, vb), Avx2.SubtractSaturate(vb, va));
-                var low = Avx2.UnpackLow(d, Vector256<byte>.Zero).AsInt16();
-                var high = Avx2.UnpackHigh(d, Vector256<byte>.Zero).AsInt16();
-                accumulator = Avx2.Add(accumulator, Avx2.Add(Avx2.MultiplyAddAdjacent(low, low), Avx2.MultiplyAddAdjacent(high, high)));
+                accumulator = Avx2.Add(accumulator, TTerm.Lanes(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i)));
             }
 
             sum += Vector256.Sum(Vector256.WidenLower(accumulator) + Vector256.WidenUpper(accumulator));
@@ -140,64 +140,70 @@ public static class FeatureDistance
 
         if (i <= length - Vector128<byte>.Count)
         {
-            var va = Vector128.LoadUnsafe(ref ra, (nuint)i);
-            var vb = Vector128.LoadUnsafe(ref rb, (nuint)i);
-            var d = Sse2.Or(Sse2.SubtractSaturate(va, vb), Sse2.SubtractSaturate(vb, va));
-            var low = Sse2.UnpackLow(d, Vector128<byte>.Zero).AsInt16();
-            var high = Sse2.UnpackHigh(d, Vector128<byte>.Zero).AsInt16();
-            sum += Vector128.Sum(Sse2.Add(Sse2.MultiplyAddAdjacent(low, low), Sse2.MultiplyAddAdjacent(high, high)));
+            sum += Vector128.Sum(TTerm.Lanes(Vector128.LoadUnsafe(ref ra, (nuint)i), Vector128.LoadUnsafe(ref rb, (nuint)i)));
             i += Vector128<byte>.Count;
         }
 
         for (; i < length; i++)
         {
-            var d = Unsafe.Add(ref ra, i) - Unsafe.Add(ref rb, i);
-            sum += d * d;
+            sum += TTerm.One(Unsafe.Add(ref ra, i), Unsafe.Add(ref rb, i));
         }
 
         return sum;
     }
 
-    /// <summary><see cref="Dot"/> on AVX2: bytes zero-extended to 16 bits, multiplied and pair-summed by one multiply-add into 32-bit lanes. The same integer.</summary>
-    private static long DotAvx2(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    /// <summary>One term of a sum over byte pairs, for one pair and for a vector of pairs (pair-summed into 32-bit lanes).</summary>
+    private interface IPairTerm
     {
-        ref var ra = ref MemoryMarshal.GetReference(a);
-        ref var rb = ref MemoryMarshal.GetReference(b);
-        var length = a.Length;
-        long sum = 0;
-        var i = 0;
-        while (i <= length - Vector256<byte>.Count)
-        {
-            var accumulator = Vector256<int>.Zero;
-            var end = Math.Min(length - Vector256<byte>.Count, i + ((FlushVectors - 1) * Vector256<byte>.Count));
-            for (; i <= end; i += Vector256<byte>.Count)
-            {
-                var va = Vector256.LoadUnsafe(ref ra, (nuint)i);
-                var vb = Vector256.LoadUnsafe(ref rb, (nuint)i);
-                var low = Avx2.MultiplyAddAdjacent(Avx2.UnpackLow(va, Vector256<byte>.Zero).AsInt16(), Avx2.UnpackLow(vb, Vector256<byte>.Zero).AsInt16());
-                var high = Avx2.MultiplyAddAdjacent(Avx2.UnpackHigh(va, Vector256<byte>.Zero).AsInt16(), Avx2.UnpackHigh(vb, Vector256<byte>.Zero).AsInt16());
-                accumulator = Avx2.Add(accumulator, Avx2.Add(low, high));
-            }
+        static abstract Vector256<int> Lanes(Vector256<byte> a, Vector256<byte> b);
 
-            sum += Vector256.Sum(Vector256.WidenLower(accumulator) + Vector256.WidenUpper(accumulator));
+        static abstract Vector128<int> Lanes(Vector128<byte> a, Vector128<byte> b);
+
+        static abstract int One(byte a, byte b);
+    }
+
+    /// <summary>
+    /// (a - b)²: |a - b| per byte (saturating subtractions both ways, or-ed), zero-extended to 16 bits
+    /// and squared and pair-summed by one multiply-add (a third of the instructions of widening twice
+    /// and multiplying 32-bit lanes).
+    /// </summary>
+    private readonly struct SquaredDifference : IPairTerm
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Lanes(Vector256<byte> a, Vector256<byte> b)
+        {
+            var d = Avx2.Or(Avx2.SubtractSaturate(a, b), Avx2.SubtractSaturate(b, a));
+            var low = Avx2.UnpackLow(d, Vector256<byte>.Zero).AsInt16();
+            var high = Avx2.UnpackHigh(d, Vector256<byte>.Zero).AsInt16();
+            return Avx2.Add(Avx2.MultiplyAddAdjacent(low, low), Avx2.MultiplyAddAdjacent(high, high));
         }
 
-        if (i <= length - Vector128<byte>.Count)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Lanes(Vector128<byte> a, Vector128<byte> b)
         {
-            var va = Vector128.LoadUnsafe(ref ra, (nuint)i);
-            var vb = Vector128.LoadUnsafe(ref rb, (nuint)i);
-            var low = Sse2.MultiplyAddAdjacent(Sse2.UnpackLow(va, Vector128<byte>.Zero).AsInt16(), Sse2.UnpackLow(vb, Vector128<byte>.Zero).AsInt16());
-            var high = Sse2.MultiplyAddAdjacent(Sse2.UnpackHigh(va, Vector128<byte>.Zero).AsInt16(), Sse2.UnpackHigh(vb, Vector128<byte>.Zero).AsInt16());
-            sum += Vector128.Sum(Sse2.Add(low, high));
-            i += Vector128<byte>.Count;
+            var d = Sse2.Or(Sse2.SubtractSaturate(a, b), Sse2.SubtractSaturate(b, a));
+            var low = Sse2.UnpackLow(d, Vector128<byte>.Zero).AsInt16();
+            var high = Sse2.UnpackHigh(d, Vector128<byte>.Zero).AsInt16();
+            return Sse2.Add(Sse2.MultiplyAddAdjacent(low, low), Sse2.MultiplyAddAdjacent(high, high));
         }
 
-        for (; i < length; i++)
-        {
-            sum += Unsafe.Add(ref ra, i) * Unsafe.Add(ref rb, i);
-        }
+        public static int One(byte a, byte b) => (a - b) * (a - b);
+    }
 
-        return sum;
+    /// <summary>a x b: bytes zero-extended to 16 bits, multiplied and pair-summed by one multiply-add.</summary>
+    private readonly struct Product : IPairTerm
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Lanes(Vector256<byte> a, Vector256<byte> b) => Avx2.Add(
+            Avx2.MultiplyAddAdjacent(Avx2.UnpackLow(a, Vector256<byte>.Zero).AsInt16(), Avx2.UnpackLow(b, Vector256<byte>.Zero).AsInt16()),
+            Avx2.MultiplyAddAdjacent(Avx2.UnpackHigh(a, Vector256<byte>.Zero).AsInt16(), Avx2.UnpackHigh(b, Vector256<byte>.Zero).AsInt16()));
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector128<int> Lanes(Vector128<byte> a, Vector128<byte> b) => Sse2.Add(
+            Sse2.MultiplyAddAdjacent(Sse2.UnpackLow(a, Vector128<byte>.Zero).AsInt16(), Sse2.UnpackLow(b, Vector128<byte>.Zero).AsInt16()),
+            Sse2.MultiplyAddAdjacent(Sse2.UnpackHigh(a, Vector128<byte>.Zero).AsInt16(), Sse2.UnpackHigh(b, Vector128<byte>.Zero).AsInt16()));
+
+        public static int One(byte a, byte b) => a * b;
     }
 
     private static Vector<uint> Products(Vector<ushort> a, Vector<ushort> b)
