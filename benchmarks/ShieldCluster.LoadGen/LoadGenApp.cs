@@ -223,7 +223,7 @@ internal static class LoadGenApp
                         ? "Other processes used under 0.15 cores in every measured window."
                         : $"WARNING: other processes on the machine used CPU during: {string.Join(", ", disturbed)} cores; those figures are disturbed.",
                 }.OfType<string>(),
-                "Server-side figures come from the server's /metrics (shield_inference_duration_seconds, shield_inference_batch_size) before and after each window.",
+                "Server-side figures come from the server's /metrics (shield_inference_duration_seconds, shield_inference_batch_size, shield_model_calls_total and shield_model_call_items_total: the items per model call) before and after each window.",
             ],
         };
     }

@@ -309,7 +309,9 @@ internal sealed class ServerTarget : IAsyncDisposable
 internal sealed record RiskSummary(int ClientsWithRisk, double MaxRisk, Dictionary<string, long> ByEnforcement);
 
 /// <summary>The server's own view of a phase, from the difference of two /metrics scrapes.</summary>
-internal sealed record ServerSideStats(long Requests, double MeanMs, string P99Bucket, double? MeanBatchSize, double? LeasedShare = null);
+/// <param name="MeanBatchSize">Items per request (the requests' batch dimension).</param>
+/// <param name="MeanModelBatch">Items per model call of the dynamic batcher: how full the batches the model ran were.</param>
+internal sealed record ServerSideStats(long Requests, double MeanMs, string P99Bucket, double? MeanBatchSize, double? LeasedShare = null, double? MeanModelBatch = null);
 
 /// <summary>The counters this generator reads from the server's Prometheus text.</summary>
 internal sealed class MetricsSnapshot
@@ -324,7 +326,7 @@ internal sealed class MetricsSnapshot
         foreach (var line in text.Split('\n'))
         {
             if (line.StartsWith("shield_inference_duration_seconds", StringComparison.Ordinal) || line.StartsWith("shield_inference_batch_size", StringComparison.Ordinal)
-                || line.StartsWith("shield_admissions_total", StringComparison.Ordinal))
+                || line.StartsWith("shield_admissions_total", StringComparison.Ordinal) || line.StartsWith("shield_model_call", StringComparison.Ordinal))
             {
                 var space = line.LastIndexOf(' ');
                 if (space > 0 && double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
@@ -383,6 +385,8 @@ internal sealed class MetricsSnapshot
         const string Admissions = "shield_admissions_total";
         var decisions = end.Sum(Admissions) - start.Sum(Admissions);
         double? leased = decisions > 0 ? Math.Round((end.Sum(Admissions, "by=\"lease\"") - start.Sum(Admissions, "by=\"lease\"")) / decisions, 3) : null;
-        return new ServerSideStats((long)count, Math.Round(mean, 3), p99, meanBatch, leased);
+        var calls = end.Sum("shield_model_calls_total") - start.Sum("shield_model_calls_total");
+        double? modelBatch = calls > 0 ? Math.Round((end.Sum("shield_model_call_items_total") - start.Sum("shield_model_call_items_total")) / calls, 2) : null;
+        return new ServerSideStats((long)count, Math.Round(mean, 3), p99, meanBatch, leased, modelBatch);
     }
 }

@@ -61,6 +61,8 @@ public class DynamicBatcherTests
         Assert.True(sizes.Count < requests.Count, $"{sizes.Count} model calls for {requests.Count} requests: nothing was batched");
         Assert.Equal(requests.Sum(r => r.Items), sizes.Sum());
         Assert.Equal(0, batcher.QueuedItems);
+        Assert.Equal(sizes.Count, batcher.Calls);
+        Assert.Equal(sizes.Sum(), batcher.CallItems);
     }
 
     [Fact]

@@ -25,6 +25,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private bool _closed;
     private volatile bool _stopping;
     private int _queuedItems;
+    private long _calls;
+    private long _callItems;
 
     /// <summary>Starts the runners.</summary>
     public DynamicBatcher(BatchRunner run, BatchingSettings settings, TimeProvider? time = null)
@@ -42,6 +44,12 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
     /// <summary>Items waiting for a runner.</summary>
     public int QueuedItems => Volatile.Read(ref _queuedItems);
+
+    /// <summary>Model calls made so far (a batch with squeezed and plain requests makes two).</summary>
+    public long Calls => Interlocked.Read(ref _calls);
+
+    /// <summary>Items in those calls (squeezed copies not counted): over <see cref="Calls"/>, how full the batches were.</summary>
+    public long CallItems => Interlocked.Read(ref _callItems);
 
     /// <summary>Runs <paramref name="items"/> items as part of some batch; completes with this request's rows.</summary>
     public Task<BatchRun> SubmitAsync(ReadOnlyMemory<float> input, int items, bool squeeze, ReadOnlyMemory<Half> halves = default)
@@ -199,6 +207,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
             try
             {
                 var total = members.Sum(p => p.Items);
+                Interlocked.Increment(ref _calls);
+                Interlocked.Add(ref _callItems, total);
                 var run = _run(new BatchInput([.. members.Select(p => p.Input)], [.. members.Select(p => p.Halves)]), total, group.Key);
                 if (members.Count == 1)
                 {

@@ -6,17 +6,31 @@ namespace ShieldCluster.Server.Telemetry;
 /// <summary>
 /// Gauges that need a look at the cluster: clients per enforcement state (from the risk index,
 /// refreshed every 10 s off the request path; clients at ok and risk 0 are not in the index) and
-/// the execution provider each loaded model version runs on.
+/// the execution provider each loaded model version runs on; and, at each scrape, the dynamic
+/// batchers' model calls and the items in them.
 /// </summary>
 public sealed partial class ClusterGauges(IGrainFactory grains, ModelRepository models, ShieldMetrics metrics, TimeProvider time, ILogger<ClusterGauges> logger) : BackgroundService
 {
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        foreach (var version in models.Models.SelectMany(m => m.Versions))
+        var versions = models.Models.SelectMany(m => m.Versions).ToList();
+        foreach (var version in versions)
         {
             metrics.ExecutionProvider.WithLabels(version.Model, version.Version, version.Provider).Set(1);
         }
+
+        metrics.Registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var version in versions)
+            {
+                if (version.Batcher is { } batcher)
+                {
+                    metrics.ModelCalls.WithLabels(version.Model, version.Version).IncTo(batcher.Calls);
+                    metrics.ModelCallItems.WithLabels(version.Model, version.Version).IncTo(batcher.CallItems);
+                }
+            }
+        });
 
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10), time);
         while (!stoppingToken.IsCancellationRequested)

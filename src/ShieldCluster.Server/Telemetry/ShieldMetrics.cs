@@ -26,11 +26,19 @@ public sealed class ShieldMetrics
         CrossClientSkipped = factory.CreateCounter("shield_crossclient_skipped_total", "Items that skipped the cluster-wide fingerprint check because this silo's queue for it was full");
         CrossClientBatch = factory.CreateHistogram("shield_crossclient_batch_items", "Items per batch of the cluster-wide fingerprint check (one call per shard per batch)",
             new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
+        ModelCalls = factory.CreateCounter("shield_model_calls_total", "Model calls made by the dynamic batcher, by model and version", "model", "version");
+        ModelCallItems = factory.CreateCounter("shield_model_call_items_total", "Items in the dynamic batcher's model calls (squeezed copies not counted): over shield_model_calls_total, how full the batches were", "model", "version");
         Admissions = factory.CreateCounter("shield_admissions_total", "Requests admitted or refused, by where: 'grain' (the client's grain decided) or 'lease' (this front end, under the client's admission lease)", "by");
     }
 
     /// <summary>This server's registry.</summary>
     public CollectorRegistry Registry { get; }
+
+    /// <summary>The dynamic batcher's model calls; labels model, version (refreshed at each scrape).</summary>
+    public Counter ModelCalls { get; }
+
+    /// <summary>Items in those calls; labels model, version (refreshed at each scrape).</summary>
+    public Counter ModelCallItems { get; }
 
     /// <summary>Inference requests; labels model, status.</summary>
     public Counter Requests { get; }

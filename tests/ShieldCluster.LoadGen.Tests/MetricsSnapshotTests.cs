@@ -1,0 +1,44 @@
+using ShieldCluster.LoadGen;
+
+namespace ShieldCluster.LoadGen.Tests;
+
+/// <summary>The server-side figures of a window, from two scrapes of the server's Prometheus text.</summary>
+public class MetricsSnapshotTests
+{
+    private static string Scrape(long requests, double seconds, long calls, long items, long leased, long granted) => string.Join('\n',
+        "# HELP shield_inference_duration_seconds latency",
+        $"shield_inference_duration_seconds_sum{{model=\"m\"}} {seconds}",
+        $"shield_inference_duration_seconds_count{{model=\"m\"}} {requests}",
+        $"shield_inference_duration_seconds_bucket{{model=\"m\",le=\"0.01\"}} {requests}",
+        $"shield_inference_duration_seconds_bucket{{model=\"m\",le=\"+Inf\"}} {requests}",
+        $"shield_inference_batch_size_sum{{model=\"m\"}} {requests}",
+        $"shield_inference_batch_size_count{{model=\"m\"}} {requests}",
+        $"shield_model_calls_total{{model=\"m\",version=\"1\"}} {calls}",
+        $"shield_model_call_items_total{{model=\"m\",version=\"1\"}} {items}",
+        $"shield_admissions_total{{by=\"lease\"}} {leased}",
+        $"shield_admissions_total{{by=\"grain\"}} {granted}");
+
+    [Fact]
+    public void Between_GivesTheItemsPerModelCall_AndTheLeasedShare_OfTheWindow()
+    {
+        var start = MetricsSnapshot.Parse(Scrape(requests: 100, seconds: 1, calls: 10, items: 100, leased: 50, granted: 50));
+        var end = MetricsSnapshot.Parse(Scrape(requests: 740, seconds: 7.4, calls: 30, items: 740, leased: 530, granted: 210));
+
+        var stats = MetricsSnapshot.Between(start, end)!;
+
+        Assert.Equal(640, stats.Requests);
+        Assert.Equal(10, stats.MeanMs);
+        Assert.Equal(32, stats.MeanModelBatch);
+        Assert.Equal(1, stats.MeanBatchSize);
+        Assert.Equal(0.75, stats.LeasedShare);
+        Assert.Equal("<= 10 ms", stats.P99Bucket);
+    }
+
+    [Fact]
+    public void Between_WithoutModelCalls_HasNoItemsPerCall()
+    {
+        var start = MetricsSnapshot.Parse(Scrape(10, 0.1, 5, 10, 0, 10));
+        var end = MetricsSnapshot.Parse(Scrape(20, 0.2, 5, 10, 0, 20));
+        Assert.Null(MetricsSnapshot.Between(start, end)!.MeanModelBatch);
+    }
+}
