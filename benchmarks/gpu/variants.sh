@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # benchmarks/gpu/variants.sh: the protected server alone under one load, once per configuration
 # variant, to find what limits it on the GPU host (diagnosis, not the reported figures).
-# usage: benchmarks/gpu/variants.sh MODEL WIRE CONCURRENCY 'NAME=K=V+K=V' ...
+# One 10 s window moves about 5% between runs of the same server on that host, so with REPEAT=N the
+# whole list runs N times, interleaved (A B A B ...): name the server's defaults 'default=none' in
+# the list to measure them beside the variants.
+# usage: [REPEAT=N] benchmarks/gpu/variants.sh MODEL WIRE CONCURRENCY 'NAME=K=V+K=V' ...
 set -uo pipefail
 app=${APP:-/tmp/app}; out=${OUT:-/tmp/gpu-out}; repo=${GPU_MODELS:-/tmp/gpu-models}
 mkdir -p "$out"
@@ -9,8 +12,10 @@ mkdir -p "$out"
 . "$app/env.sh"
 [[ -f $repo/resnet50-fp16/config.json ]] || python3 benchmarks/gpu/export_resnet50.py "$repo" > "$out/export.log" 2>&1
 model=$1 wire=$2 concurrency=$3; shift 3
+for round in $(seq "${REPEAT:-1}"); do
 for variant in "$@"; do
   name=${variant%%=*}; settings=${variant#*=}
+  [[ ${REPEAT:-1} -gt 1 ]] && name="$name#$round"
   envs=(); IFS='+' read -ra pairs <<< "$settings"
   for pair in "${pairs[@]}"; do [[ -n $pair && $pair != none ]] && envs+=(--server-env "$pair"); done
   line=$(timeout 90 "$app/ShieldCluster.LoadGen" --model "$model" --wire "$wire" --concurrency "$concurrency" --models "$repo" \
@@ -18,4 +23,5 @@ for variant in "$@"; do
     --server-env Shield__Inference__Device="${DEVICE:-cuda}" \
     --server-env Logging__LogLevel__ShieldCluster.Access=Warning "${envs[@]}" 2>&1 >/dev/null | grep -E '^\[protected\] [0-9.]+ items/s')
   echo "$name ($settings): $line" | tee -a "$out/variants.txt"
+done
 done
