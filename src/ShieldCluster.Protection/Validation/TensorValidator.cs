@@ -85,10 +85,8 @@ public static class TensorValidator
         }
 
         // One vectorised pass tests every value against the bounds; the slow scan that names the
-        // index runs only on failure. Finite bounds make the same test refuse infinities, and NaN
-        // fails every comparison.
-        var low = spec.Min is { } min ? Math.Max(min, float.MinValue) : float.MinValue;
-        var high = spec.Max is { } max ? Math.Min(max, float.MaxValue) : float.MaxValue;
+        // index runs only on failure. NaN fails every comparison.
+        var (low, high) = FiniteBounds(spec);
         if (AllWithin(data, low, high))
         {
             return null;
@@ -118,8 +116,7 @@ public static class TensorValidator
             return null;
         }
 
-        var low = spec.Min is { } min ? Math.Max(min, float.MinValue) : float.MinValue;
-        var high = spec.Max is { } max ? Math.Min(max, float.MaxValue) : float.MaxValue;
+        var (low, high) = FiniteBounds(spec);
         if (HalfRange(low, high) is var (first, last) && AllWithin(MemoryMarshal.Cast<Half, short>(data), first, last))
         {
             return null;
@@ -135,6 +132,14 @@ public static class TensorValidator
 
         return null;
     }
+
+    /// <summary>
+    /// The spec's range with missing or infinite ends replaced by the largest finite values: finite
+    /// bounds make a range test refuse infinities too.
+    /// </summary>
+    private static (float Low, float High) FiniteBounds(TensorSpec spec) => (
+        spec.Min is { } min ? Math.Max(min, float.MinValue) : float.MinValue,
+        spec.Max is { } max ? Math.Min(max, float.MaxValue) : float.MaxValue);
 
     /// <summary>The problem with value <paramref name="v"/> at <paramref name="index"/>, or null when it is acceptable.</summary>
     private static string? Describe(TensorSpec spec, float v, int index)
