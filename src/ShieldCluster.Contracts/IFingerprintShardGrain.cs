@@ -17,8 +17,12 @@ public interface IFingerprintShardGrain : IGrainWithIntegerKey
     /// Looks up, then records, a batch of queries of any clients (each names its client); hits refer
     /// to the queries by their index in <paramref name="queries"/>.
     /// </summary>
+    /// <remarks>
+    /// The hits are in ascending query order. The batch is not changed once sent, so a call within
+    /// a silo passes it without a copy.
+    /// </remarks>
     [Alias("LookupAndAddBatchAsync")]
-    Task<IReadOnlyList<ShardHit>> LookupAndAddAsync(IReadOnlyList<ShardQuery> queries);
+    Task<IReadOnlyList<ShardHit>> LookupAndAddAsync([Immutable] IReadOnlyList<ShardQuery> queries);
 }
 
 /// <summary>A query's digest and the hashes of its fingerprint that fall in one shard, with the client that sent it in a batch.</summary>

@@ -112,44 +112,13 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
         }
 
         var answers = await Task.WhenAll(calls);
-
-        var shared = new Dictionary<(int Query, string Client, ulong Digest), int>();
-        foreach (var answer in answers)
-        {
-            foreach (var hit in answer)
-            {
-                var key = (hit.Query, hit.ClientId, hit.Digest);
-                shared[key] = shared.GetValueOrDefault(key) + hit.Shared;
-            }
-        }
-
-        // Per item: the other clients whose queries it matched, and whether the content is popular
-        // (the same or nearly the same input sent by many clients, and its re-encodings: no evidence).
-        var matchesByItem = new Dictionary<int, (HashSet<string> Near, HashSet<string> All)>();
-        foreach (var ((query, client, digest), count) in shared)
-        {
-            if (count <= _options.Blacklight.MatchThreshold)
-            {
-                continue;
-            }
-
-            if (!matchesByItem.TryGetValue(query, out var sets))
-            {
-                sets = (new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal));
-                matchesByItem[query] = sets;
-            }
-
-            sets.All.Add(client);
-            if (digest != owners[query].Digest)
-            {
-                sets.Near.Add(client);
-            }
-        }
+        var matches = CrossClientMatches.Find(
+            [.. owners.Select(o => o.Digest)], answers, _options.Blacklight.MatchThreshold, _options.PopularClients);
 
         var perRequest = new (int Matched, SortedSet<string>? Others)[batch.Count];
-        foreach (var (query, (near, all)) in matchesByItem)
+        for (var query = 0; query < matches.Length; query++)
         {
-            if (near.Count == 0 || all.Count >= _options.PopularClients)
+            if (matches[query] is not { } near)
             {
                 continue;
             }
