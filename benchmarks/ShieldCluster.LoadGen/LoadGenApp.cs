@@ -8,6 +8,9 @@ namespace ShieldCluster.LoadGen;
 /// <summary>The load generator: runs the phases one server at a time and reports.</summary>
 internal static class LoadGenApp
 {
+    /// <summary>Below this many images in the pool (the repository's few samples, without the dataset) the report warns that clients resend them.</summary>
+    private const int MinRealImages = 1_000;
+
     /// <summary>The entry point: 0 when it ran (ratios are reported, not asserted), 1 when a phase failed, 2 for a bad command line.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellation)
     {
@@ -213,7 +216,9 @@ internal static class LoadGenApp
                     "The generator runs on the same machine as the server (one server at a time, bare ONNX Runtime alone); its CPU use is in the CPU table.",
                     images.Synthetic
                         ? $"Synthetic inputs: each client key walks its own stretch of {images.Count:N0} different pseudo-random images, each composed in place in the worker's own buffer, so no request repeats or nearly repeats another (resends are retries, which the detectors skip; near-duplicates look like a query-based attack). Keys: {clients} in the many-keys phases."
-                        : $"Each client key walks its own stretch of the image pool, so no client resends an image within a run (resends are retries, which the detectors skip). Keys: {clients} in the many-keys phases.",
+                        : images.Count < MinRealImages
+                            ? $"WARNING: the image pool holds only {images.Count:N0} images ({images.Source}): every client resends them, the detectors skip most requests as retries and the cross-client index sees the same content from every key, so the protected figures are not comparable with runs on the dataset. Keys: {clients} in the many-keys phases."
+                            : $"Each client key walks its own stretch of the image pool ({images.Count:N0} images), so no client resends an image within a run (resends are retries, which the detectors skip). Keys: {clients} in the many-keys phases.",
                     open.Count == 0
                         ? null
                         : overloaded.Count == 0
