@@ -64,6 +64,19 @@ public class HistorySegmentStoreTests(ITestOutputHelper output)
         Assert.Null(await StoredState.SegmentAsync(cluster.Redis, "recreated", 0));
         Assert.Null(await StoredState.SegmentAsync(cluster.Redis, "recreated", 1));
 
+        // Not emptied but gone: the client's state, its history head and every segment.
+        string[] keys =
+        [
+            StoredState.Key("client", "recreated", "client"),
+            StoredState.Key("client", "recreated", "history"),
+            StoredState.SegmentKey("recreated", 0),
+            StoredState.SegmentKey("recreated", 1),
+        ];
+        foreach (var gone in keys)
+        {
+            Assert.Equal(":0", await cluster.Redis.CommandAsync("EXISTS", gone));
+        }
+
         // The new client's segment 0 replaces what the old one's left in its key.
         key = await cluster.CreateClientAsync("recreated");
         await ServeAsync(cluster, key, 5);

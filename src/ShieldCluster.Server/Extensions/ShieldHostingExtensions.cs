@@ -123,13 +123,21 @@ public static class ShieldHostingExtensions
         ConfigurationOptions Redis() => RedisConnection.Options(connectionString);
 
         silo.UseRedisClustering(o => o.ConfigurationOptions = Redis());
-        silo.AddRedisGrainStorage(ShieldStorage.Inner, o => o.ConfigurationOptions = Redis());
+        // Clearing a state deletes its key: a deleted client's state and history, and history
+        // segments below a client's window, leave nothing behind (by default Orleans writes an empty
+        // state in their place, which for the client state never expires).
+        silo.AddRedisGrainStorage(ShieldStorage.Inner, o =>
+        {
+            o.ConfigurationOptions = Redis();
+            o.DeleteStateOnClear = true;
+        });
         silo.UseRedisReminderService(o => o.ConfigurationOptions = Redis());
         silo.Services.AddRedisGrainStorage(ShieldStorage.HistoryInner, options => options
             .Configure<IOptions<ProtectionOptions>>((o, protection) =>
             {
                 o.ConfigurationOptions = Redis();
                 o.EntryExpiry = protection.Value.HistoryRetention;
+                o.DeleteStateOnClear = true;
             }));
 
         // A killed silo is declared dead after about two missed 2-second probes (the defaults take
