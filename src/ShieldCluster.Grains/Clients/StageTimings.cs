@@ -81,6 +81,10 @@ public static class StageTimings
         parts.Add(FormattableString.Invariant(
             $"gcPause={(pause - _lastPause).TotalMilliseconds:F0}ms gcs={gen0 - _lastGen0}/{gen1 - _lastGen1}/{gen2 - _lastGen2} threadPoolQueue={ThreadPool.PendingWorkItemCount} threads={ThreadPool.ThreadCount} heap={GC.GetTotalMemory(false) >> 20}MB"));
         (_lastPause, _lastGen0, _lastGen1, _lastGen2) = (pause, gen0, gen1, gen2);
+        var ephemeral = GC.GetGCMemoryInfo(GCKind.Ephemeral);
+        var background = GC.GetGCMemoryInfo(GCKind.Background);
+        parts.Add(FormattableString.Invariant(
+            $"lastEphemeral=gen{ephemeral.Generation}:{ephemeral.PauseDurations[0].TotalMilliseconds:F1}ms,promoted={ephemeral.PromotedBytes >> 10}KB lastBackground={background.PauseDurations[0].TotalMilliseconds:F1}+{background.PauseDurations[1].TotalMilliseconds:F1}ms"));
         Console.Error.WriteLine("STAGES " + string.Join(' ', parts));
     }
 }

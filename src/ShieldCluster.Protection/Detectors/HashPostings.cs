@@ -86,6 +86,7 @@ public sealed class HashPostings<TOwner>
         var chains = _chains;
         chains.Reserve(hashes.Length);
         var query = chains.Append(digest, owner, hashes.Length);
+        chains.PrefetchFor(hashes);
         foreach (var hash in hashes)
         {
             chains.TallyAndAdd(hash, query);

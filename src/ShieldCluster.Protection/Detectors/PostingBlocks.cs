@@ -129,6 +129,31 @@ internal sealed class PostingBlocks<TOwner>
         return query;
     }
 
+    /// <summary>
+    /// Asks for the cache lines <see cref="TallyAndAdd"/> of each of <paramref name="hashes"/> will
+    /// read (after <see cref="Reserve"/>): the table entries first, then, the entries loaded, the
+    /// newest end of each hash's block, so that the query's misses overlap.
+    /// </summary>
+    public void PrefetchFor(ReadOnlySpan<ulong> hashes)
+    {
+        var heads = _heads;
+        foreach (var hash in hashes)
+        {
+            Prefetch.Line(in heads[Home(hash)]);
+        }
+
+        foreach (var hash in hashes)
+        {
+            var index = Find(hash);
+            if (index >= 0)
+            {
+                ref readonly var head = ref heads[index];
+                var mask = (1 << (int)(head.Block & 31)) - 1;
+                Prefetch.Line(in _pool[(int)(head.Block >> 5) + ((head.Pos - 1) & mask)]);
+            }
+        }
+    }
+
     /// <summary>Counts the hash's postings for their queries (oldest first), drops the oldest at the cap, then adds the query's.</summary>
     public void TallyAndAdd(ulong hash, uint query)
     {
@@ -210,6 +235,25 @@ internal sealed class PostingBlocks<TOwner>
         var number = _oldestQuery++;
         ref var query = ref _queries[number & (uint)(_queries.Length - 1)];
         var hashMask = (uint)(_hashes.Length - 1);
+
+        // The query's hashes are independent: their table entries, then the oldest ends of their
+        // blocks, are asked for together before any is read (see Prefetch).
+        for (var k = 0; k < query.Length; k++)
+        {
+            Prefetch.Line(in _heads[Home(_hashes[(query.FirstPosting + (uint)k) & hashMask])]);
+        }
+
+        for (var k = 0; k < query.Length; k++)
+        {
+            var index = Find(_hashes[(query.FirstPosting + (uint)k) & hashMask]);
+            if (index >= 0)
+            {
+                ref readonly var head = ref _heads[index];
+                var mask = (1 << (int)(head.Block & 31)) - 1;
+                Prefetch.Line(in _pool[(int)(head.Block >> 5) + ((head.Pos - head.Count) & mask)]);
+            }
+        }
+
         for (var k = 0; k < query.Length; k++)
         {
             var index = Find(_hashes[(query.FirstPosting + (uint)k) & hashMask]);

@@ -189,6 +189,29 @@ internal sealed class PostingChains<TOwner>
     public void TallyAndLink(ReadOnlySpan<ulong> hashes, uint query)
     {
         var mask = (uint)(_postings.Length - 1);
+
+        // The hashes are independent: their table entries, then their newest postings, are asked
+        // for together before any is read (see Prefetch).
+        foreach (var hash in hashes)
+        {
+            Prefetch.Line(in _heads[Home(Tag(hash))]);
+        }
+
+        var headMask = _heads.Length - 1;
+        foreach (var hash in hashes)
+        {
+            // The first entry with the hash's tag (its hash is not compared: that is the load asked for).
+            var tag = Tag(hash);
+            for (var index = Home(tag); _heads[index].Tag != 0; index = (index + 1) & headMask)
+            {
+                if (_heads[index].Tag == tag)
+                {
+                    Prefetch.Line(in _postings[_heads[index].Posting & mask]);
+                    break;
+                }
+            }
+        }
+
         foreach (var hash in hashes)
         {
             var tag = Tag(hash);
@@ -234,6 +257,16 @@ internal sealed class PostingChains<TOwner>
     {
         ref var query = ref _queries[_oldestQuery++ & (uint)(_queries.Length - 1)];
         var mask = (uint)(_postings.Length - 1);
+        for (var k = 0; k < query.Length; k++)
+        {
+            var posting = query.FirstPosting + (uint)k;
+            ref readonly var evicted = ref _postings[posting & mask];
+            if (evicted.Previous != posting)
+            {
+                Prefetch.Line(in _heads[Home(Tag(evicted.Hash))]);
+            }
+        }
+
         for (var k = 0; k < query.Length; k++)
         {
             var posting = query.FirstPosting + (uint)k;
