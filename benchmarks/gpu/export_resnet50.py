@@ -3,7 +3,7 @@ and fp16, with its input normalisation and a softmax inside the graph (so it tak
 and answers probabilities, as a served classifier does), and writes the model repository entries
 (config.json with every file's sha256, dynamic batching up to 32).
 
-usage: python3 export_resnet50.py REPOSITORY [--max-batch 32] [--queue-delay-us 1000]
+usage: python3 export_resnet50.py REPOSITORY [--max-batch 32] [--queue-delay-us 0]
 Runs on the GPU host (PyTorch and torchvision there); the fp16 export needs CUDA.
 """
 import argparse
@@ -53,7 +53,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("repository")
     parser.add_argument("--max-batch", type=int, default=32)
-    parser.add_argument("--queue-delay-us", type=int, default=1000)
+    parser.add_argument("--queue-delay-us", type=int, default=0)
     args = parser.parse_args()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     print(f"torch {torch.__version__}, torchvision {torchvision.__version__}, device {device}", file=sys.stderr)

@@ -128,6 +128,33 @@ public class DynamicBatcherTests
     }
 
     [Fact]
+    public async Task OneMillisecondQueueDelay_ARequestSubmittedWhileTheRunnerWaits_JoinsTheBatch()
+    {
+        // The runner's wait counts whole milliseconds: with the time left rounded down, a 1 ms delay
+        // never waited, and every second request below ran in a call of its own.
+        var sizes = new ConcurrentBag<int>();
+        await using var batcher = new DynamicBatcher((input, items, squeeze) => Echo(input, items, squeeze, sizes),
+            new BatchingSettings(MaxBatchSize: 16, TimeSpan.FromMilliseconds(1), [], MaxQueuedItems: 100, ConcurrentBatches: 1));
+        var joined = 0;
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            sizes.Clear();
+            var first = batcher.SubmitAsync(Rows(attempt, 1), 1, false);
+
+            // The runner has taken the first and waits for more (unless this thread stalled past the delay).
+            SpinWait.SpinUntil(() => batcher.QueuedItems == 0);
+            var second = batcher.SubmitAsync(Rows(attempt + 100, 1), 1, false);
+
+            var answers = await Task.WhenAll(first, second);
+            Assert.Equal(Rows(attempt, 1).Select(v => v * 10), answers[0].Outputs[0]);
+            Assert.Equal(Rows(attempt + 100, 1).Select(v => v * 10), answers[1].Outputs[0]);
+            joined += sizes.Count == 1 ? 1 : 0;
+        }
+
+        Assert.True(joined >= 5, $"only {joined} of 10 second requests joined the first one's batch within the 1 ms delay");
+    }
+
+    [Fact]
     public async Task MaxQueueDelay_HoldsAFreeRunnerForMoreRequests_UntilAPreferredSize()
     {
         var sizes = new ConcurrentBag<int>();

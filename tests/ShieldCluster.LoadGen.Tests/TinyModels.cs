@@ -59,6 +59,6 @@ internal static class TinyModels
                 ["range"] = new JsonArray(low, high),
             }),
             ["output"] = new JsonArray(new JsonObject { ["name"] = "output", ["data_type"] = "TYPE_FP32", ["dims"] = new JsonArray(outputs) }),
-            ["dynamic_batching"] = new JsonObject { ["max_queue_delay_microseconds"] = 500, ["preferred_batch_size"] = new JsonArray(8) },
+            ["dynamic_batching"] = new JsonObject { ["max_queue_delay_microseconds"] = 0, ["preferred_batch_size"] = new JsonArray(8) },
         });
 }

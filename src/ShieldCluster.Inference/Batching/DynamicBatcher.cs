@@ -42,6 +42,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
             Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))];
     }
 
+    /// <summary>The settings it runs with.</summary>
+    public BatchingSettings Settings => _settings;
+
     /// <summary>Items waiting for a runner.</summary>
     public int QueuedItems => Volatile.Read(ref _queuedItems);
 
@@ -132,8 +135,11 @@ public sealed class DynamicBatcher : IAsyncDisposable
                     var deadline = _time.GetTimestamp() + (long)(_settings.MaxQueueDelay.TotalSeconds * _time.TimestampFrequency);
                     while (items < _settings.MaxBatchSize && !IsPreferred(items))
                     {
+                        // SemaphoreSlim counts whole milliseconds and drops the rest: what is left is
+                        // rounded up, or a delay of 1 ms (or less left of a longer one) would not
+                        // wait at all. So a wait may overrun the delay by under a millisecond.
                         var left = _time.GetElapsedTime(_time.GetTimestamp(), deadline);
-                        if (left <= TimeSpan.Zero || !_signal.Wait(left))
+                        if (left <= TimeSpan.Zero || !_signal.Wait((int)Math.Ceiling(left.TotalMilliseconds)))
                         {
                             break;
                         }
@@ -253,7 +259,11 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
 /// <summary>A model's batching: Triton's <c>dynamic_batching</c> plus the server's queue bound and concurrency.</summary>
 /// <param name="MaxBatchSize">Items per model call at most (the model's <c>max_batch_size</c>).</param>
-/// <param name="MaxQueueDelay">How long a free runner waits for more requests (<c>max_queue_delay_microseconds</c>); zero: it takes what is queued.</param>
+/// <param name="MaxQueueDelay">
+/// How long a free runner waits for more requests (<c>max_queue_delay_microseconds</c>, which the
+/// model repository rounds down to whole milliseconds: the runners' waits count milliseconds); zero:
+/// it takes what is queued.
+/// </param>
 /// <param name="PreferredBatchSizes">Sizes at which a waiting runner dispatches at once (<c>preferred_batch_size</c>).</param>
 /// <param name="MaxQueuedItems">Items that may wait; beyond, requests are shed (503).</param>
 /// <param name="ConcurrentBatches">Batches in flight at once.</param>

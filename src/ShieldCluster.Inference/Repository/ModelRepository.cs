@@ -176,9 +176,18 @@ public sealed partial class ModelRepository : IDisposable
                 }
                 if (config.DynamicBatching is { } batching && config.MaxBatchSize > 0)
                 {
+                    // The runners wait in whole milliseconds; rounded down, a batch never waits past
+                    // the configured maximum.
+                    var delayMicroseconds = Math.Max(0, batching.MaxQueueDelayMicroseconds);
+                    var delayMilliseconds = delayMicroseconds / 1000;
+                    if (delayMicroseconds % 1000 != 0)
+                    {
+                        Log.QueueDelayRounded(_logger, name, version, delayMicroseconds, delayMilliseconds);
+                    }
+
                     loaded.EnableBatching(new BatchingSettings(
                         config.MaxBatchSize,
-                        TimeSpan.FromMicroseconds(Math.Max(0, batching.MaxQueueDelayMicroseconds)),
+                        TimeSpan.FromMilliseconds(delayMilliseconds),
                         batching.PreferredBatchSize ?? [],
                         _options.MaxQueuedItems,
                         _options.ConcurrentBatches > 0 ? _options.ConcurrentBatches : cuda ? DefaultCudaBatches : Environment.ProcessorCount,
@@ -331,6 +340,9 @@ public sealed partial class ModelRepository : IDisposable
 
     private static partial class Log
     {
+        [LoggerMessage(6, LogLevel.Warning, "Model {Model} version {Version}: max_queue_delay_microseconds {Microseconds} is rounded down to {Milliseconds} ms (batches wait in whole milliseconds)")]
+        public static partial void QueueDelayRounded(ILogger logger, string model, string version, int microseconds, int milliseconds);
+
         [LoggerMessage(1, LogLevel.Information, "Model {Model} version {Version} loaded on {Provider}")]
         public static partial void ModelLoaded(ILogger logger, string model, string version, string provider);
 
