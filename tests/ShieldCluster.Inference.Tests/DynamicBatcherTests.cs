@@ -14,15 +14,19 @@ public class DynamicBatcherTests
 {
     private const int Row = 3;
 
-    /// <summary>Output row i = input row i * 10; the squeezing score of row i = its first value.</summary>
-    private static BatchRun Echo(BatchInput input, int items, bool squeeze, ConcurrentBag<int>? sizes = null)
+    /// <summary>
+    /// Output row i = input row i * 10; for the first <paramref name="squeezed"/> rows, the squeezing
+    /// score of row i = its first value, and its two squeezed copies' scores 1000 * i and 1000 * i + 1.
+    /// </summary>
+    private static BatchRun Echo(BatchInput input, int items, int squeezed, ConcurrentBag<int>? sizes = null)
     {
         sizes?.Add(items);
         Assert.Equal(items * Row, input.Length);
+        Assert.InRange(squeezed, 0, items);
         var values = input.ToArray();
         var output = values.Select(v => v * 10).ToArray();
-        return squeeze
-            ? new BatchRun([output], [.. Enumerable.Range(0, items).Select(i => values[i * Row])], [.. Enumerable.Range(0, items * 2).Select(i => (float)i)])
+        return squeezed > 0
+            ? new BatchRun([output], [.. Enumerable.Range(0, squeezed).Select(i => values[i * Row])], [.. Enumerable.Range(0, squeezed * 2).Select(i => (1000f * (i / 2)) + (i % 2))])
             : new BatchRun([output]);
     }
 
@@ -90,6 +94,50 @@ public class DynamicBatcherTests
         }
 
         Assert.Equal([1, 6, 6], sizes.Order());
+    }
+
+    [Fact]
+    public async Task MixedBatch_SqueezedAndPlainRequests_RunAsOneCall_EachWithItsOwnRowsAndScores()
+    {
+        var release = new TaskCompletionSource();
+        var calls = new ConcurrentBag<(int Items, int Squeezed)>();
+        await using var batcher = new DynamicBatcher((input, items, squeezed) =>
+        {
+            release.Task.Wait();
+            calls.Add((items, squeezed));
+            return Echo(input, items, squeezed);
+        }, new BatchingSettings(MaxBatchSize: 8, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1));
+
+        // The first request occupies the only runner; the next four queue and are taken together.
+        var first = batcher.SubmitAsync(Rows(0, 1), 1, false);
+        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+        (int Id, int Items, bool Squeeze)[] requests = [(1, 2, false), (2, 1, true), (3, 1, false), (4, 3, true)];
+        var queued = requests.Select(r => (r.Id, r.Items, r.Squeeze, Task: batcher.SubmitAsync(Rows(r.Id, r.Items), r.Items, r.Squeeze))).ToList();
+        release.SetResult();
+        await first;
+
+        foreach (var (id, items, squeeze, task) in queued)
+        {
+            var answer = await task;
+            Assert.Equal(Rows(id, items).Select(v => v * 10), answer.Outputs[0]);
+            if (squeeze)
+            {
+                Assert.Equal(Enumerable.Range(0, items).Select(k => (id * 1000f) + (k * Row)), answer.Scores!);
+            }
+            else
+            {
+                Assert.Null(answer.Scores);
+                Assert.Null(answer.SqueezedScores);
+            }
+        }
+
+        // One call of 7 items, the 4 squeezed first: request 2's item, then request 4's three.
+        Assert.Equal([(1, 0), (7, 4)], calls.OrderBy(c => c.Items));
+        var two = await queued[1].Task;
+        var four = await queued[3].Task;
+        Assert.Equal(new[] { 0f, 1f }, two.SqueezedScores!);
+        Assert.Equal(new[] { 1000f, 1001f, 2000f, 2001f, 3000f, 3001f }, four.SqueezedScores!);
+        Assert.Equal(2, batcher.Calls);
     }
 
     [Fact]
@@ -284,6 +332,31 @@ public class BatchedModelTests(ModelRepositoryFixture fixture) : IClassFixture<M
         for (var i = 0; i < images.Count; i++)
         {
             Assert.Equal(fixture.Repository.Find("fashion-mnist", null)!.Run(images[i], 1)[0], batched[i].Outputs[0], (a, b) => MathF.Abs(a - b) < 1e-5f);
+        }
+    }
+
+    [Fact]
+    public async Task ConcurrentSingleImages_SqueezedAndPlainInTheSameBatches_EqualEachImageRunAlone()
+    {
+        var model = fixture.Repository.Find("fashion-mnist", null)!;
+        var images = Enumerable.Range(0, 96).Select(ShieldCluster.Testing.FashionMnist.TestImage).ToList();
+
+        var batched = await Task.WhenAll(images.Select((image, i) => Task.Run(() => model.InferAsync(image, 1, squeeze: i % 3 == 0))));
+
+        for (var i = 0; i < images.Count; i++)
+        {
+            if (i % 3 == 0)
+            {
+                var alone = model.RunWithSqueezing(images[i], 1);
+                Assert.Equal(alone.Outputs[0], batched[i].Outputs[0], (a, b) => MathF.Abs(a - b) < 1e-5f);
+                Assert.Equal(alone.Scores[0], batched[i].Scores![0], 1e-5f);
+                Assert.Equal(alone.SqueezedScores, batched[i].SqueezedScores!, (a, b) => MathF.Abs(a - b) < 1e-5f);
+            }
+            else
+            {
+                Assert.Equal(model.Run(images[i], 1)[0], batched[i].Outputs[0], (a, b) => MathF.Abs(a - b) < 1e-5f);
+                Assert.Null(batched[i].Scores);
+            }
         }
     }
 

@@ -8,8 +8,13 @@ namespace ShieldCluster.Inference.Batching;
 /// </summary>
 public sealed record BatchRun(float[][] Outputs, float[]? Scores = null, float[]? SqueezedScores = null);
 
-/// <summary>Runs <paramref name="items"/> items of <paramref name="input"/> as one model call, squeezed or not.</summary>
-public delegate BatchRun BatchRunner(BatchInput input, int items, bool squeeze);
+/// <summary>
+/// Runs <paramref name="items"/> items of <paramref name="input"/> as one model call, the first
+/// <paramref name="squeezed"/> of them (whole requests) with their squeezed copies in the same call:
+/// each output's rows for every item, and scores for those first items (none when the model cannot
+/// squeeze).
+/// </summary>
+public delegate BatchRun BatchRunner(BatchInput input, int items, int squeezed);
 
 /// <summary>
 /// The inputs of the requests in one batch, in order, not yet joined: the runner writes them once,
@@ -63,6 +68,28 @@ public sealed class BatchInput
         single = one ? _parts[0] : default;
         return one;
     }
+
+    /// <summary>The first parts, holding <paramref name="values"/> values (a part boundary), and the rest.</summary>
+    internal (BatchInput Head, BatchInput Tail) Split(int values)
+    {
+        var offset = 0;
+        var parts = 0;
+        while (offset < values && parts < _parts.Length)
+        {
+            offset += PartLength(parts++);
+        }
+
+        if (offset != values)
+        {
+            throw new ArgumentException($"{values} values end inside a part or past the input's {Length}", nameof(values));
+        }
+
+        return (new BatchInput(_parts[..parts], _halves?[..parts]), new BatchInput(_parts[parts..], _halves?[parts..]));
+    }
+
+    /// <summary>This input with <paramref name="first"/> (FP32) before its parts.</summary>
+    internal BatchInput Prepend(ReadOnlyMemory<float> first) =>
+        new([first, .. _parts], _halves is null ? null : [ReadOnlyMemory<Half>.Empty, .. _halves]);
 
     /// <summary>Writes the parts one after the other into <paramref name="destination"/> (half-precision parts widened).</summary>
     public void CopyTo(Span<float> destination)

@@ -48,7 +48,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     /// <summary>Items waiting for a runner.</summary>
     public int QueuedItems => Volatile.Read(ref _queuedItems);
 
-    /// <summary>Model calls made so far (a batch with squeezed and plain requests makes two).</summary>
+    /// <summary>Model calls made so far (one per batch, squeezed copies riding in it).</summary>
     public long Calls => Interlocked.Read(ref _calls);
 
     /// <summary>Items in those calls (squeezed copies not counted): over <see cref="Calls"/>, how full the batches were.</summary>
@@ -205,42 +205,52 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
     private void Execute(List<Pending> batch)
     {
-        // Squeezed and plain requests run as separate calls (a squeezed call carries the copies too).
-        // The inputs go to the runner unjoined: it writes them once into what the model reads.
-        foreach (var group in batch.GroupBy(p => p.Squeeze))
+        // One model call for the batch: the squeezed requests first (the runner writes each of their
+        // items followed by its squeezed copies), then the plain ones. The inputs go to the runner
+        // unjoined: it writes them once into what the model reads.
+        var members = batch.TrueForAll(p => p.Squeeze) || !batch.Exists(p => p.Squeeze)
+            ? batch
+            : [.. batch.Where(p => p.Squeeze), .. batch.Where(p => !p.Squeeze)];
+        var total = 0;
+        var squeezed = 0;
+        foreach (var member in members)
         {
-            var members = group.ToList();
-            try
-            {
-                var total = members.Sum(p => p.Items);
-                Interlocked.Increment(ref _calls);
-                Interlocked.Add(ref _callItems, total);
-                var run = _run(new BatchInput([.. members.Select(p => p.Input)], [.. members.Select(p => p.Halves)]), total, group.Key);
-                if (members.Count == 1)
-                {
-                    members[0].Done.TrySetResult(run);
-                    continue;
-                }
+            total += member.Items;
+            squeezed += member.Squeeze ? member.Items : 0;
+        }
 
-                var first = 0;
-                foreach (var member in members)
-                {
-                    member.Done.TrySetResult(Slice(run, first, member.Items, total));
-                    first += member.Items;
-                }
-            }
-            catch (Exception ex)
+        try
+        {
+            Interlocked.Increment(ref _calls);
+            Interlocked.Add(ref _callItems, total);
+            var run = _run(new BatchInput([.. members.Select(p => p.Input)], [.. members.Select(p => p.Halves)]), total, squeezed);
+            if (members.Count == 1)
             {
-                foreach (var member in members)
-                {
-                    member.Done.TrySetException(ex);
-                }
+                members[0].Done.TrySetResult(run);
+                return;
+            }
+
+            var first = 0;
+            foreach (var member in members)
+            {
+                member.Done.TrySetResult(Slice(run, first, member.Items, total, member.Squeeze ? squeezed : 0));
+                first += member.Items;
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var member in members)
+            {
+                member.Done.TrySetException(ex);
             }
         }
     }
 
-    /// <summary>Rows <paramref name="first"/> .. first + count of a run over <paramref name="total"/> items.</summary>
-    private static BatchRun Slice(BatchRun run, int first, int count, int total)
+    /// <summary>
+    /// Rows <paramref name="first"/> .. first + count of a run over <paramref name="total"/> items;
+    /// with their scores when they are among the run's first <paramref name="squeezed"/> (squeezed) items.
+    /// </summary>
+    private static BatchRun Slice(BatchRun run, int first, int count, int total, int squeezed)
     {
         static float[] Rows(float[] values, int first, int count, int total)
         {
@@ -250,8 +260,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
         return new BatchRun(
             [.. run.Outputs.Select(o => Rows(o, first, count, total))],
-            run.Scores is null ? null : Rows(run.Scores, first, count, total),
-            run.SqueezedScores is null ? null : Rows(run.SqueezedScores, first, count, total));
+            squeezed == 0 || run.Scores is null ? null : Rows(run.Scores, first, count, squeezed),
+            squeezed == 0 || run.SqueezedScores is null ? null : Rows(run.SqueezedScores, first, count, squeezed));
     }
 
     private sealed record Pending(ReadOnlyMemory<float> Input, ReadOnlyMemory<Half> Halves, int Items, bool Squeeze, TaskCompletionSource<BatchRun> Done);

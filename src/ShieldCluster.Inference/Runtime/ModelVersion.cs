@@ -84,7 +84,7 @@ public sealed class ModelVersion : IDisposable
     internal void EnableBatching(BatchingSettings settings)
     {
         _calls = settings.StagedAhead > 0 ? new SemaphoreSlim(settings.ConcurrentBatches, settings.ConcurrentBatches) : null;
-        _batcher = new DynamicBatcher((input, items, squeeze) => RunOnce(input, items, squeeze), settings);
+        _batcher = new DynamicBatcher(RunOnce, settings);
     }
 
     /// <summary>
@@ -99,18 +99,13 @@ public sealed class ModelVersion : IDisposable
     public Task<BatchRun> InferAsync(ReadOnlyMemory<float> input, int batchSize, bool squeeze, ReadOnlyMemory<Half> halves = default) =>
         _batcher is { } batcher
             ? batcher.SubmitAsync(input, batchSize, squeeze, halves)
-            : Task.FromResult(RunOnce(new BatchInput([input], [halves]), batchSize, squeeze));
+            : Task.FromResult(RunOnce(new BatchInput([input], [halves]), batchSize, squeeze ? batchSize : 0));
 
-    private BatchRun RunOnce(BatchInput input, int items, bool squeeze)
-    {
-        if (squeeze && SqueezeThreshold is not null && Squeezers.Count > 0 && MaxBatchSize > 0)
-        {
-            var run = RunWithSqueezing(input.TryGetSingle(out var single) ? single : input.ToArray(), items);
-            return new BatchRun(run.Outputs, run.Scores, run.SqueezedScores);
-        }
-
-        return new BatchRun(Run(input, items));
-    }
+    /// <summary>One call for <paramref name="items"/> items, the first <paramref name="squeezed"/> with their squeezed copies (when this version squeezes).</summary>
+    private BatchRun RunOnce(BatchInput input, int items, int squeezed) =>
+        squeezed > 0 && SqueezeThreshold is not null && Squeezers.Count > 0 && MaxBatchSize > 0
+            ? RunSqueezed(input, items, squeezed)
+            : new BatchRun(Run(input, items));
 
     /// <summary>
     /// Writes batches into page-locked host memory from the session's CUDA pinned allocator, so the
@@ -179,36 +174,55 @@ public sealed class ModelVersion : IDisposable
             throw new ArgumentException($"expected {batchSize * itemLength} values, got {input.Length}", nameof(input));
         }
 
+        var run = RunSqueezed(new BatchInput(input), batchSize, batchSize);
+        return new SqueezedRun(run.Outputs, run.Scores!, run.SqueezedScores!);
+    }
+
+    /// <summary>
+    /// One ONNX Runtime call for <paramref name="items"/> items: each of the first
+    /// <paramref name="squeezed"/> followed by its squeezed copies, then the rest as they are
+    /// (<c>squeezed × (1 + squeezers) + the rest</c> rows). Answers every item's rows, and the
+    /// squeezed items' scores and their copies' scores.
+    /// </summary>
+    private BatchRun RunSqueezed(BatchInput input, int items, int squeezed)
+    {
+        var itemLength = (int)Input.ItemLength;
         var copies = 1 + Squeezers.Count;
-        var batch = new float[batchSize * copies * itemLength];
-        for (var i = 0; i < batchSize; i++)
+        var (head, tail) = input.Split(squeezed * itemLength);
+        var originals = head.ToArray();
+        var block = new float[squeezed * copies * itemLength];
+        for (var i = 0; i < squeezed; i++)
         {
-            FeatureSqueezingDetector.WriteBatch(input.Span.Slice(i * itemLength, itemLength), Squeezers, batch.AsSpan(i * copies * itemLength, copies * itemLength));
+            FeatureSqueezingDetector.WriteBatch(originals.AsSpan(i * itemLength, itemLength), Squeezers, block.AsSpan(i * copies * itemLength, copies * itemLength));
         }
 
-        var all = Run(batch, batchSize * copies);
+        var plain = items - squeezed;
+        var rows = (squeezed * copies) + plain;
+        var all = Run(tail.Prepend(block), rows);
         var outputs = new float[all.Length][];
         for (var o = 0; o < all.Length; o++)
         {
-            var row = all[o].Length / (batchSize * copies);
-            outputs[o] = new float[batchSize * row];
-            for (var i = 0; i < batchSize; i++)
+            var row = all[o].Length / rows;
+            outputs[o] = new float[items * row];
+            for (var i = 0; i < squeezed; i++)
             {
                 all[o].AsSpan(i * copies * row, row).CopyTo(outputs[o].AsSpan(i * row, row));
             }
+
+            all[o].AsSpan(squeezed * copies * row, plain * row).CopyTo(outputs[o].AsSpan(squeezed * row));
         }
 
-        var classes = all[0].Length / (batchSize * copies);
-        var scores = new float[batchSize];
-        var squeezed = new float[batchSize * Squeezers.Count * classes];
-        for (var i = 0; i < batchSize; i++)
+        var classes = all[0].Length / rows;
+        var scores = new float[squeezed];
+        var squeezedScores = new float[squeezed * Squeezers.Count * classes];
+        for (var i = 0; i < squeezed; i++)
         {
             var group = all[0].AsSpan(i * copies * classes, copies * classes);
             scores[i] = FeatureSqueezingDetector.Score(group[..classes], group[classes..], classes);
-            group[classes..].CopyTo(squeezed.AsSpan(i * Squeezers.Count * classes));
+            group[classes..].CopyTo(squeezedScores.AsSpan(i * Squeezers.Count * classes));
         }
 
-        return new SqueezedRun(outputs, scores, squeezed);
+        return new BatchRun(outputs, scores, squeezedScores);
     }
 
     /// <summary>
