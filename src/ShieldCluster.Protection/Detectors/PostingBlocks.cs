@@ -147,9 +147,7 @@ internal sealed class PostingBlocks<TOwner>
             var index = Find(hash);
             if (index >= 0)
             {
-                ref readonly var head = ref heads[index];
-                var mask = (1 << (int)(head.Block & 31)) - 1;
-                Prefetch.Line(in _pool[(int)(head.Block >> 5) + ((head.Pos - 1) & mask)]);
+                Prefetch.Line(in _pool[Slot(heads[index], heads[index].Pos - 1)]);
             }
         }
     }
@@ -249,8 +247,7 @@ internal sealed class PostingBlocks<TOwner>
             if (index >= 0)
             {
                 ref readonly var head = ref _heads[index];
-                var mask = (1 << (int)(head.Block & 31)) - 1;
-                Prefetch.Line(in _pool[(int)(head.Block >> 5) + ((head.Pos - head.Count) & mask)]);
+                Prefetch.Line(in _pool[Slot(head, head.Pos - head.Count)]);
             }
         }
 
@@ -263,10 +260,7 @@ internal sealed class PostingBlocks<TOwner>
             }
 
             ref var head = ref _heads[index];
-            var log = (int)(head.Block & 31);
-            var start = (int)(head.Block >> 5);
-            var mask = (1 << log) - 1;
-            if (head.Count == 0 || _pool[start + ((head.Pos - head.Count) & mask)] != number)
+            if (head.Count == 0 || _pool[Slot(head, head.Pos - head.Count)] != number)
             {
                 // Dropped for the cap already (or a repeat of the hash already evicted).
                 continue;
@@ -275,7 +269,7 @@ internal sealed class PostingBlocks<TOwner>
             Held--;
             if (--head.Count == 0)
             {
-                Free(start, log);
+                Free((int)(head.Block >> 5), (int)(head.Block & 31));
                 RemoveHead(index);
             }
         }
@@ -286,6 +280,10 @@ internal sealed class PostingBlocks<TOwner>
             query.Owner = default!;
         }
     }
+
+    /// <summary>Where in the pool a hash's block holds its <paramref name="position"/> (mod the block's size).</summary>
+    private static int Slot(in Head head, int position) =>
+        (int)(head.Block >> 5) + (position & ((1 << (int)(head.Block & 31)) - 1));
 
     private int Alloc(int log)
     {
