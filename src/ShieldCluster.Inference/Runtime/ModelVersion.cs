@@ -189,11 +189,13 @@ public sealed class ModelVersion : IDisposable
         var itemLength = (int)Input.ItemLength;
         var copies = 1 + Squeezers.Count;
         var (head, tail) = input.Split(squeezed * itemLength);
-        var originals = head.ToArray();
+
+        // Read in place when the squeezed requests are one FP32 part (a request alone); joined otherwise.
+        var originals = head.TryGetSingle(out var single) ? single : head.ToArray();
         var block = new float[squeezed * copies * itemLength];
         for (var i = 0; i < squeezed; i++)
         {
-            FeatureSqueezingDetector.WriteBatch(originals.AsSpan(i * itemLength, itemLength), Squeezers, block.AsSpan(i * copies * itemLength, copies * itemLength));
+            FeatureSqueezingDetector.WriteBatch(originals.Span.Slice(i * itemLength, itemLength), Squeezers, block.AsSpan(i * copies * itemLength, copies * itemLength));
         }
 
         var plain = items - squeezed;
