@@ -40,14 +40,13 @@ public sealed partial class ClientGrain(
     private bool _historyDirty;
     private long _historyWrittenAt;
     private IGrainTimer? _writer;
-    private int _historyItems;
     private ClientDetectors _detectors = null!;
     private PeerComparison? _peers;
     private bool _peerReportInFlight;
     private long _peerReportedAt;
     private bool _peerReported;
     private Dictionary<string, int>? _classesByModel;
-    private ClientHistory? _history;
+    private readonly HistoryBuffer _history = new();
     private HistorySegments _segments = null!;
     private Task? _historyWrite;
     private long _rateWindowStart;
@@ -65,11 +64,6 @@ public sealed partial class ClientGrain(
 
     private ClientState State => state.State;
 
-    // The grain's own history, apart from the persistent state's object (the stored head): a write
-    // serialises snapshots of its changed segments (see FlushAsync) while the grain goes on
-    // admitting and recording. A head of the first format holds the records itself.
-    private ClientHistory History => _history ??= history.State;
-
     // Decoded once: GetPrimaryKeyString makes a new string from the grain id on every call, and the
     // id is looked up on every admission.
     private string ClientId => _clientId ??= this.GetPrimaryKeyString();
@@ -83,7 +77,6 @@ public sealed partial class ClientGrain(
         await LoadHistoryAsync();
         Migrate();
         DropExpiredHistory(time.GetUtcNow());
-        _historyItems = History.Records.Sum(r => r.Items.Count);
         RebuildDetectors();
         _writer = this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions
         {
@@ -346,11 +339,8 @@ public sealed partial class ClientGrain(
 
     private void Append(QueryRecord record)
     {
-        var records = History.Records;
-        records.Add(record);
-        var number = History.Start + records.Count - 1;
-        _segments.Mark(number, number);
-        _historyItems += record.Items.Count;
+        _history.Add(record);
+        _segments.Mark(_history.End - 1, _history.End - 1);
         DropOverCapacity();
         _dirty = true;
         _historyDirty = true;
@@ -387,17 +377,15 @@ public sealed partial class ClientGrain(
     /// </summary>
     private void DropOverCapacity()
     {
-        var records = History.Records;
         var capacity = protection.Value.HistoryCapacity;
-        var drop = 0;
-        while (_historyItems > capacity && drop < records.Count - 1)
+        var (drop, items) = (0, _history.Items);
+        while (items > capacity && drop < _history.Count - 1)
         {
-            _historyItems -= records[drop].Items.Count;
+            items -= _history.ItemsOf(drop);
             drop++;
         }
 
-        records.RemoveRange(0, drop);
-        History.Start += drop;
+        _history.RemoveFirst(drop);
     }
 
     /// <inheritdoc />
@@ -486,7 +474,7 @@ public sealed partial class ClientGrain(
         State.NovelItems = 0;
         State.NovelLabelCounts.Clear();
         State.NovelClasses = 0;
-        State.DetectorsFrom = History.Start + History.Records.Count;
+        State.DetectorsFrom = _history.End;
         RebuildDetectors();
         await CommitStepAsync(new SecurityEvent(now, ClientId, "unblock", from, EnforcementState.Ok, 0, actor, reason));
         return true;
@@ -528,9 +516,9 @@ public sealed partial class ClientGrain(
         state.State = new ClientState { Version = ClientState.CurrentVersion };
         _synced = _copier.Copy(State);
         _historySyncedEnd = 0;
-        history.State = _history = new ClientHistory();
+        history.State = new ClientHistory();
+        _history.Reset([], 0);
         _dirty = _historyDirty = false;
-        _historyItems = 0;
         RebuildDetectors();
         await audit.AppendAsync(last);
         _ = GrainFactory.GetGrain<IRiskIndexGrain>(0).ReportAsync(new RiskEntry(ClientId, 0, EnforcementState.Ok, now, long.MaxValue));
@@ -556,7 +544,7 @@ public sealed partial class ClientGrain(
             profile,
             new PlanLimits(plan?.RequestsPerSecond ?? 0, plan?.Burst ?? 0, plan?.DailyQuota ?? 0),
             new UsageReport(State.TotalRequests, State.TotalItems, today, State.RefusedRequests),
-            _historyItems,
+            _history.Items,
             State.LastSeen,
             new RiskReport(
                 State.Risk,
@@ -632,11 +620,11 @@ public sealed partial class ClientGrain(
     private List<TimelinePoint> Timeline(DateTimeOffset now)
     {
         var from = now.AddHours(-1);
-        return [.. History.Records
-            .Where(r => r.At > from)
-            .GroupBy(r => new DateTimeOffset(r.At.UtcTicks - (r.At.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero))
+        return [.. Enumerable.Range(0, _history.Count)
+            .Where(r => _history.At(r) > from)
+            .GroupBy(r => new DateTimeOffset(_history.At(r).UtcTicks - (_history.At(r).UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero))
             .OrderBy(g => g.Key)
-            .Select(g => new TimelinePoint(g.Key, g.Count(), g.Sum(r => r.Items.Count)))];
+            .Select(g => new TimelinePoint(g.Key, g.Count(), g.Sum(_history.ItemsOf)))];
     }
 
     private void ReportToIndex(DateTimeOffset now) =>
@@ -645,13 +633,9 @@ public sealed partial class ClientGrain(
     private void RebuildDetectors()
     {
         _detectors = new ClientDetectors(detection.Value);
-        var first = (int)Math.Clamp(State.DetectorsFrom - History.Start, 0, History.Records.Count);
-        foreach (var record in History.Records.Skip(first))
+        foreach (var observation in _history.Observations((int)Math.Clamp(State.DetectorsFrom - _history.Start, 0, _history.Count)))
         {
-            foreach (var item in record.Items)
-            {
-                _detectors.Observe(ToObservation(item));
-            }
+            _detectors.Observe(observation);
         }
     }
 
@@ -783,15 +767,20 @@ public sealed partial class ClientGrain(
         if (_historyDirty && (_historyWrite is null || _historyWrite.IsCompleted)
             && (final || now - _historyWrittenAt >= (long)protection.Value.HistoryWriteInterval.TotalMilliseconds))
         {
+            var started = StageTimings.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             DropExpiredHistory(time.GetUtcNow());
             // Snapshots (the changed segments' records copied, the records themselves immutable) are
             // what the store serialises: the write runs while this grain goes on admitting and
             // recording, instead of holding its next requests. One write at a time; the next flush
             // writes what arrived meanwhile.
-            var segments = _segments.TakeMarked(History.Records, History.Start);
-            history.State = new ClientHistory { Start = History.Start, End = History.Start + History.Records.Count, SegmentSize = HistorySegment.Size, Writer = _activationId };
+            var segments = _segments.TakeMarked(_history);
+            history.State = new ClientHistory { Start = _history.Start, End = _history.End, SegmentSize = HistorySegment.Size, Writer = _activationId };
             _historyDirty = false;
             _historyWrite = WriteHistoryAsync(segments, now, cancellationToken);
+            if (StageTimings.Enabled)
+            {
+                StageTimings.Add(StageTimings.Stage.HistoryFlush, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+            }
         }
     }
 
@@ -921,15 +910,16 @@ public sealed partial class ClientGrain(
         var (theirs, _) = await _segments.LoadAsync(from, Math.Max(from, head.End), head.SegmentSize);
 
         // From here on without awaiting: records this activation appends meanwhile stay after its own.
-        var at = (int)Math.Clamp(_historySyncedEnd - History.Start, 0, History.Records.Count);
-        History.Records.InsertRange(at, theirs);
-        _historyItems += theirs.Sum(r => r.Items.Count);
-        var renumberedFrom = History.Start + at;
+        var at = (int)Math.Clamp(_historySyncedEnd - _history.Start, 0, _history.Count);
+        var records = _history.ToRecords(0, _history.Count);
+        records.InsertRange(at, theirs);
+        _history.Reset(records, _history.Start);
+        var renumberedFrom = _history.Start + at;
         _historySyncedEnd = renumberedFrom + theirs.Count;
         DropOverCapacity();
-        if (History.Records.Count > 0)
+        if (_history.Count > 0)
         {
-            _segments.Mark(Math.Max(renumberedFrom, History.Start), History.Start + History.Records.Count - 1);
+            _segments.Mark(Math.Max(renumberedFrom, _history.Start), _history.End - 1);
         }
 
         _historyDirty = true;
@@ -954,10 +944,9 @@ public sealed partial class ClientGrain(
             return;
         }
 
-        if (State.History.Count > 0 && History.Records.Count == 0)
+        if (State.History.Count > 0 && _history.Count == 0)
         {
-            History.Records = State.History;
-            History.Start = State.HistoryStart;
+            _history.Reset(State.History, State.HistoryStart);
             MarkHistory();
         }
 
@@ -978,12 +967,17 @@ public sealed partial class ClientGrain(
         if (head.SegmentSize > 0)
         {
             var (records, lastMissing) = await _segments.LoadAsync(head.Start, head.End, head.SegmentSize);
-            _history = new ClientHistory { Records = records, Start = head.End - records.Count };
+            _history.Reset(records, head.End - records.Count);
             if (records.Count < head.End - head.Start)
             {
                 _historyDirty = true;
                 MarkRenumbered(lastMissing);
             }
+        }
+        else
+        {
+            // The first format's head holds the records itself.
+            _history.Reset(head.Records, head.Start);
         }
 
         if (head.SegmentSize != HistorySegment.Size)
@@ -991,15 +985,15 @@ public sealed partial class ClientGrain(
             MarkHistory();
         }
 
-        _historySyncedEnd = head.SegmentSize > 0 ? head.End : History.Start + History.Records.Count;
+        _historySyncedEnd = head.SegmentSize > 0 ? head.End : _history.End;
     }
 
     /// <summary>Marks the whole history to be written (it is in no segments of the current size yet).</summary>
     private void MarkHistory()
     {
-        if (History.Records.Count > 0)
+        if (_history.Count > 0)
         {
-            _segments.Mark(History.Start, History.Start + History.Records.Count - 1);
+            _segments.Mark(_history.Start, _history.End - 1);
             _historyDirty = true;
         }
     }
@@ -1011,9 +1005,9 @@ public sealed partial class ClientGrain(
     /// </summary>
     private void MarkRenumbered(long lastDropped)
     {
-        if (lastDropped >= History.Start)
+        if (lastDropped >= _history.Start)
         {
-            _segments.Mark(History.Start, lastDropped);
+            _segments.Mark(_history.Start, lastDropped);
         }
     }
 
@@ -1022,22 +1016,31 @@ public sealed partial class ClientGrain(
         // Records arrive one-way from many front ends, so they are in time order only roughly:
         // every expired one goes, wherever it sits, and the numbering moves on by as many.
         var cutoff = now - protection.Value.HistoryRetention;
-        var last = History.Records.FindLastIndex(r => r.At < cutoff);
+        var (last, expired) = (-1, 0);
+        for (var r = 0; r < _history.Count; r++)
+        {
+            if (_history.At(r) < cutoff)
+            {
+                (last, expired) = (r, expired + 1);
+            }
+        }
+
         if (last < 0)
         {
             return;
         }
 
-        var items = 0;
-        var expired = History.Records.RemoveAll(r =>
+        var lastDropped = _history.Start + last;
+        if (expired == last + 1)
         {
-            var old = r.At < cutoff;
-            items += old ? r.Items.Count : 0;
-            return old;
-        });
-        _historyItems -= items;
-        var lastDropped = History.Start + last;
-        History.Start += expired;
+            _history.RemoveFirst(expired);
+        }
+        else
+        {
+            var kept = _history.ToRecords(0, _history.Count).FindAll(r => r.At >= cutoff);
+            _history.Reset(kept, _history.Start + expired);
+        }
+
         _historyDirty = true;
         MarkRenumbered(lastDropped);
     }

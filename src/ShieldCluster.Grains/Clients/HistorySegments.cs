@@ -52,6 +52,10 @@ internal enum SegmentWrite
 /// </summary>
 internal sealed partial class HistorySegments(IGrainStorage storage, GrainId grainId, string clientId, ILogger logger)
 {
+    // What is kept of a stored segment once it is read or written: its ETag, not its records (the
+    // grain's history holds those, and copies taken for a write would otherwise live on here).
+    private static readonly HistorySegment Released = new();
+
     private readonly Dictionary<long, GrainState<HistorySegment>> _stored = [];
     private readonly HashSet<long> _dirty = [];
 
@@ -109,6 +113,11 @@ internal sealed partial class HistorySegments(IGrainStorage storage, GrainId gra
             }
         }
 
+        foreach (var segment in segments)
+        {
+            segment.State = Released;
+        }
+
         if (records.Count < end - start)
         {
             Log.RecordsMissing(logger, clientId, end - start - records.Count);
@@ -118,13 +127,13 @@ internal sealed partial class HistorySegments(IGrainStorage storage, GrainId gra
     }
 
     /// <summary>
-    /// The marked segments' records, copied out of <paramref name="records"/> (numbered from
-    /// <paramref name="start"/>) for <see cref="WriteAsync"/>, and the marks cleared. Segments
-    /// wholly below <paramref name="start"/> have nothing to write: <see cref="ClearBelowAsync"/> removes them.
+    /// The marked segments' records, copied out of <paramref name="history"/> for
+    /// <see cref="WriteAsync"/>, and the marks cleared. Segments wholly below the history's start
+    /// have nothing to write: <see cref="ClearBelowAsync"/> removes them.
     /// </summary>
-    public List<HistorySegment> TakeMarked(List<QueryRecord> records, long start)
+    public List<HistorySegment> TakeMarked(HistoryBuffer history)
     {
-        var end = start + records.Count;
+        var (start, end) = (history.Start, history.End);
         var taken = new List<HistorySegment>(_dirty.Count);
         foreach (var segment in _dirty.Order())
         {
@@ -132,7 +141,7 @@ internal sealed partial class HistorySegments(IGrainStorage storage, GrainId gra
             var last = Math.Min((segment + 1) * HistorySegment.Size, end);
             if (first < last)
             {
-                taken.Add(new HistorySegment { First = first, Records = records.GetRange((int)(first - start), (int)(last - first)) });
+                taken.Add(new HistorySegment { First = first, Records = history.ToRecords((int)(first - start), (int)(last - first)) });
             }
         }
 
@@ -164,6 +173,7 @@ internal sealed partial class HistorySegments(IGrainStorage storage, GrainId gra
             }
             catch (Exception ex)
             {
+                stored.State = Released;
                 Log.WriteFailed(logger, ex, clientId, number);
                 foreach (var unwritten in segments.Skip(i))
                 {
@@ -178,6 +188,8 @@ internal sealed partial class HistorySegments(IGrainStorage storage, GrainId gra
 
                 return SegmentWrite.Failed;
             }
+
+            stored.State = Released;
         }
 
         return SegmentWrite.Written;

@@ -14,7 +14,7 @@ public static class StageTimings
     /// <summary>Whether timings are collected (<c>SHIELD_STAGE_TIMINGS=1</c>).</summary>
     public static readonly bool Enabled = Environment.GetEnvironmentVariable("SHIELD_STAGE_TIMINGS") == "1";
 
-    private static readonly string[] Names = ["validate", "admit", "infer", "record", "answer", "total", "grainRecord"];
+    private static readonly string[] Names = ["validate", "admit", "infer", "record", "answer", "total", "grainRecord", "historyFlush"];
     private static readonly long[] Sums = new long[Names.Length];
     private static readonly long[] Counts = new long[Names.Length];
     private static readonly Lock Gate = new();
@@ -47,6 +47,9 @@ public static class StageTimings
 
         /// <summary>The client grain's turn on one record (detectors and assessment).</summary>
         GrainRecord,
+
+        /// <summary>A client grain's history write, up to its first wait for the store (in the embedded default's store, all of it).</summary>
+        HistoryFlush,
     }
 
     /// <summary>Adds one observation of <paramref name="stage"/> (Stopwatch ticks).</summary>

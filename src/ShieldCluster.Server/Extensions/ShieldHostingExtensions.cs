@@ -76,7 +76,7 @@ public static class ShieldHostingExtensions
             {
                 silo.UseLocalhostClustering();
                 silo.Services.AddKeyedSingleton<IGrainStorage>(ShieldStorage.Inner, (sp, _) => new InProcessGrainStorage(sp.GetRequiredService<DeepCopier>()));
-                silo.Services.AddKeyedSingleton<IGrainStorage>(ShieldStorage.HistoryInner, (sp, _) => new InProcessGrainStorage(sp.GetRequiredService<DeepCopier>()));
+                silo.Services.AddKeyedSingleton<IGrainStorage>(ShieldStorage.HistoryInner, (sp, _) => new InProcessGrainStorage(sp.GetRequiredService<Serializer>()));
                 silo.UseInMemoryReminderService();
             }
             else
