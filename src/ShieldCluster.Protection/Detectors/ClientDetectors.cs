@@ -100,7 +100,13 @@ public sealed class ClientDetectors
 
         sums.CopyTo(_recentSums.AsSpan(_recentNext * _sumsStride));
         _recentLengths[_recentNext] = features.Length;
-        _recentFeatures[_recentNext] = features;
+        // Copied into the slot's own array (see LineSearchDetector.Keep).
+        if (_recentFeatures[_recentNext] is not { } kept || kept.Length != features.Length)
+        {
+            kept = _recentFeatures[_recentNext] = new byte[features.Length];
+        }
+
+        features.CopyTo(kept, 0);
         _recentNext = (_recentNext + 1) % _recentFeatures.Length;
         return near;
     }
