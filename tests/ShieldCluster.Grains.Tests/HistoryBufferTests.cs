@@ -120,6 +120,32 @@ public class HistoryBufferTests
         AssertSame([.. Enumerable.Range(0, 1_000).Select(i => records[i % records.Count])], buffer.ToRecords(0, buffer.Count));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(64)]
+    public void ItemRing_GrowsToWhatTheHistoryHolds_NotTwiceThat(int batch)
+    {
+        // As the client grain uses it: a cap of 1,000 items, the oldest records dropped past it (the newest stays).
+        var buffer = new HistoryBuffer(1_001);
+        var record = new QueryRecord(Now, "fashion-mnist", "1", [.. Enumerable.Range(0, batch).Select(i => new QueryItem((ulong)i, 0, 0.5f, new byte[784], new ulong[50]))]);
+        var most = 0;
+        for (var i = 0; i < 5_000 / batch + 100; i++)
+        {
+            buffer.Add(record);
+            most = Math.Max(most, buffer.Items);
+            var (drop, items) = (0, buffer.Items);
+            while (items > 1_000 && drop < buffer.Count - 1)
+            {
+                items -= buffer.ItemsOf(drop++);
+            }
+
+            buffer.RemoveFirst(drop);
+        }
+
+        Assert.InRange(most, 1_000, 1_000 + batch);
+        Assert.Equal(Math.Max(1_001, most), buffer.ItemSlots);
+    }
+
     [Fact]
     public void OutOfRange_Throws_AndChangesNothing()
     {

@@ -46,7 +46,7 @@ public sealed partial class ClientGrain(
     private long _peerReportedAt;
     private bool _peerReported;
     private Dictionary<string, int>? _classesByModel;
-    private readonly HistoryBuffer _history = new();
+    private readonly HistoryBuffer _history = new(protection.Value.HistoryCapacity + 1);
     private HistorySegments _segments = null!;
     private Task? _historyWrite;
     private long _rateWindowStart;

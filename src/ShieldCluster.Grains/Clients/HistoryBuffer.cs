@@ -13,7 +13,13 @@ namespace ShieldCluster.Grains.Clients;
 /// (<see cref="ToRecords"/>, <see cref="Observations"/>) as copies: the arrays here are overwritten
 /// as the history moves on. Records are numbered from <see cref="Start"/> as they arrive.
 /// </summary>
-internal sealed class HistoryBuffer
+/// <param name="expectedItems">
+/// The items the history holds at most when its records are single items (its cap, and one more
+/// while a record waits to be dropped): the item ring doubles up to it, and past it grows only to
+/// what is needed. Every slot of the ring is used in turn and keeps its arrays, so a ring doubled
+/// past what the history holds would keep twice the arrays it needs. 0: doubling only.
+/// </param>
+internal sealed class HistoryBuffer(int expectedItems = 0)
 {
     private RecordSlot[] _records = [];
     private int _recordHead;
@@ -41,13 +47,16 @@ internal sealed class HistoryBuffer
     /// <summary>The items of every record held.</summary>
     public int Items => _itemCount;
 
+    /// <summary>The item slots (each, once used, with its arrays).</summary>
+    internal int ItemSlots => _items.Length;
+
     /// <summary>Appends <paramref name="record"/>, copying its items' arrays.</summary>
     public void Add(QueryRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         var items = record.Items;
-        Reserve(ref _records, ref _recordHead, Count + 1);
-        Reserve(ref _items, ref _itemHead, _itemCount + items.Count);
+        Reserve(ref _records, ref _recordHead, Count + 1, 0);
+        Reserve(ref _items, ref _itemHead, _itemCount + items.Count, expectedItems);
         ref var slot = ref _records[(_recordHead + Count) % _records.Length];
         slot.At = record.At;
         slot.Version = VersionIndex(record.Model, record.Version);
@@ -166,17 +175,24 @@ internal sealed class HistoryBuffer
 
     /// <summary>
     /// Room for <paramref name="needed"/> slots in <paramref name="ring"/>: a larger ring (twice as
-    /// large at least) with the slots in order from index 0, the free ones too (their arrays are
-    /// reused), and <paramref name="head"/> 0.
+    /// large, up to <paramref name="expected"/> when that is set, and at least as large as needed)
+    /// with the slots in order from index 0, the free ones too (their arrays are reused), and
+    /// <paramref name="head"/> 0.
     /// </summary>
-    private static void Reserve<T>(ref T[] ring, ref int head, int needed)
+    private static void Reserve<T>(ref T[] ring, ref int head, int needed, int expected)
     {
         if (needed <= ring.Length)
         {
             return;
         }
 
-        var grown = new T[Math.Max(needed, Math.Max(4, 2 * ring.Length))];
+        var size = Math.Max(4, 2 * ring.Length);
+        if (expected > 0 && size > expected)
+        {
+            size = Math.Max(expected, ring.Length + 1);
+        }
+
+        var grown = new T[Math.Max(needed, size)];
         var tail = ring.Length - head;
         Array.Copy(ring, head, grown, 0, tail);
         Array.Copy(ring, 0, grown, tail, head);
