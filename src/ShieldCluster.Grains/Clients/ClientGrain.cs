@@ -769,8 +769,8 @@ public sealed partial class ClientGrain(
         {
             var started = StageTimings.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             DropExpiredHistory(time.GetUtcNow());
-            // Snapshots (the changed segments' records copied, the records themselves immutable) are
-            // what the store serialises: the write runs while this grain goes on admitting and
+            // Snapshots (copies of the changed segments' records, taken out of the history's
+            // reused arrays) are what the store serialises: the write runs while this grain goes on admitting and
             // recording, instead of holding its next requests. One write at a time; the next flush
             // writes what arrived meanwhile.
             var segments = _segments.TakeMarked(_history);
