@@ -34,17 +34,24 @@ public static class OnnxModels
 
     /// <summary>
     /// Writes model <paramref name="name"/> version 1 under <paramref name="repository"/>: the
-    /// <see cref="Identity"/> graph and a config.json with max_batch_size 8 and input range [0, 1].
+    /// <see cref="Identity"/> graph and a config.json with max_batch_size 8 and input range [0, 1],
+    /// and <c>dynamic_batching</c> with <paramref name="queueDelayMicroseconds"/> when that is given.
     /// </summary>
-    public static void WriteIdentity(string repository, string name, int elementType, long[] itemDims, string inputType, string outputType)
+    public static void WriteIdentity(string repository, string name, int elementType, long[] itemDims, string inputType, string outputType, int? queueDelayMicroseconds = null)
     {
         var dims = new JsonArray([.. itemDims.Select(d => JsonValue.Create(d))]);
-        WriteEntry(repository, name, Identity(elementType, itemDims), new JsonObject
+        var config = new JsonObject
         {
             ["max_batch_size"] = 8,
             ["input"] = new JsonArray(new JsonObject { ["name"] = "input", ["data_type"] = inputType, ["dims"] = dims.DeepClone(), ["range"] = new JsonArray(0.0, 1.0) }),
             ["output"] = new JsonArray(new JsonObject { ["name"] = "output", ["data_type"] = outputType, ["dims"] = dims.DeepClone() }),
-        });
+        };
+        if (queueDelayMicroseconds is { } delay)
+        {
+            config["dynamic_batching"] = new JsonObject { ["max_queue_delay_microseconds"] = delay };
+        }
+
+        WriteEntry(repository, name, Identity(elementType, itemDims), config);
     }
 
     /// <summary>

@@ -40,9 +40,7 @@ public sealed class HalfPrecisionModelTests : IDisposable
     [Fact]
     public async Task InferAsync_Float16GraphThroughTheBatcher_AnswersEachRequestWithItsRows()
     {
-        OnnxModels.WriteIdentity(_root, "half", OnnxModels.Float16, [4], "TYPE_FP16", "TYPE_FP32");
-        var config = Path.Combine(_root, "half", "config.json");
-        File.WriteAllText(config, File.ReadAllText(config).Replace("\"sha256\"", "\"dynamic_batching\":{\"max_queue_delay_microseconds\":20000},\"sha256\"", StringComparison.Ordinal));
+        OnnxModels.WriteIdentity(_root, "half", OnnxModels.Float16, [4], "TYPE_FP16", "TYPE_FP32", queueDelayMicroseconds: 20_000);
         using var repository = ModelRepositoryFixture.Open(_root);
         var model = Assert.IsType<Runtime.ModelVersion>(repository.Find("half", null));
         Assert.NotNull(model.Batcher);

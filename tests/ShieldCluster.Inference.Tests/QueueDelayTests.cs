@@ -15,10 +15,7 @@ public sealed class QueueDelayTests : IDisposable
     [InlineData(20_000, 20)]
     public void Load_QueueDelay_IsRoundedDownToWholeMilliseconds(int microseconds, int milliseconds)
     {
-        OnnxModels.WriteIdentity(_root, "delay", OnnxModels.Float, [4], "TYPE_FP32", "TYPE_FP32");
-        var config = Path.Combine(_root, "delay", "config.json");
-        File.WriteAllText(config, File.ReadAllText(config).Replace(
-            "\"sha256\"", $"\"dynamic_batching\":{{\"max_queue_delay_microseconds\":{microseconds}}},\"sha256\"", StringComparison.Ordinal));
+        OnnxModels.WriteIdentity(_root, "delay", OnnxModels.Float, [4], "TYPE_FP32", "TYPE_FP32", queueDelayMicroseconds: microseconds);
         using var repository = ModelRepositoryFixture.Open(_root);
 
         var model = Assert.IsType<Runtime.ModelVersion>(repository.Find("delay", null));
