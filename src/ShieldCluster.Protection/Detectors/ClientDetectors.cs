@@ -100,13 +100,7 @@ public sealed class ClientDetectors
 
         sums.CopyTo(_recentSums.AsSpan(_recentNext * _sumsStride));
         _recentLengths[_recentNext] = features.Length;
-        // Copied into the slot's own array (see LineSearchDetector.Keep).
-        if (_recentFeatures[_recentNext] is not { } kept || kept.Length != features.Length)
-        {
-            kept = _recentFeatures[_recentNext] = new byte[features.Length];
-        }
-
-        features.CopyTo(kept, 0);
+        KeptInputs.Keep(ref _recentFeatures[_recentNext], features);
         _recentNext = (_recentNext + 1) % _recentFeatures.Length;
         return near;
     }

@@ -223,15 +223,7 @@ public sealed class LineSearchDetector
     private void Keep(byte[] features, long qq)
     {
         var slot = _next;
-        // Copied into the slot's own array (reused while inputs keep their length): kept by
-        // reference, a client's last inputs would each outlive a collection or two, and be copied
-        // from generation to generation on the way.
-        if (_inputs[slot] is not { } kept || kept.Length != features.Length)
-        {
-            kept = _inputs[slot] = new byte[features.Length];
-        }
-
-        features.CopyTo(kept, 0);
+        KeptInputs.Keep(ref _inputs[slot], features);
         _sequence[slot] = _observed;
         for (var i = 0; i < _memory; i++)
         {
