@@ -5,7 +5,7 @@ namespace ShieldCluster.Grains.Tests;
 
 /// <summary>
 /// The client grain's in-memory history against a plain list of the same records: the same
-/// records, items, numbering and observations after any run of appends, drops and resets, copies
+/// records, items, numbering and item copies after any run of appends, drops and resets, copies
 /// that later appends cannot change, and no allocation per append once the history is full.
 /// </summary>
 public class HistoryBufferTests
@@ -61,14 +61,14 @@ public class HistoryBufferTests
                 }
 
                 var from = random.Next(expected.Count + 1);
-                var observed = buffer.Observations(from).ToList();
+                var observed = buffer.ItemsFrom(from).ToList();
                 var items = expected.Skip(from).SelectMany(r => r.Items).ToList();
                 Assert.Equal(items.Count, observed.Count);
                 for (var i = 0; i < items.Count; i++)
                 {
                     Assert.Equal(items[i].Digest, observed[i].Digest);
                     Assert.Equal(items[i].Label, observed[i].Label);
-                    Assert.Equal(items[i].Thumbnail, observed[i].Features);
+                    Assert.Equal(items[i].Thumbnail, observed[i].Thumbnail);
                     Assert.Equal(items[i].Fingerprint, observed[i].Fingerprint);
                     Assert.Equal(items[i].SqueezeFlagged, observed[i].SqueezeFlagged);
                 }
@@ -82,7 +82,7 @@ public class HistoryBufferTests
         var buffer = new HistoryBuffer();
         buffer.Add(Record(1, fill: 1));
         var copy = buffer.ToRecords(0, 1)[0];
-        var observed = buffer.Observations(0).Single();
+        var observed = buffer.ItemsFrom(0).Single();
 
         // The next record reuses the dropped one's arrays.
         buffer.RemoveFirst(1);
@@ -90,7 +90,7 @@ public class HistoryBufferTests
 
         Assert.All(copy.Items[0].Thumbnail, b => Assert.Equal(1, b));
         Assert.All(copy.Items[0].Fingerprint!, h => Assert.Equal(1UL, h));
-        Assert.All(observed.Features, b => Assert.Equal(1, b));
+        Assert.All(observed.Thumbnail, b => Assert.Equal(1, b));
         Assert.All(buffer.ToRecords(0, 1)[0].Items[0].Thumbnail, b => Assert.Equal(2, b));
     }
 
@@ -155,7 +155,7 @@ public class HistoryBufferTests
         Assert.Throws<ArgumentOutOfRangeException>(() => buffer.RemoveFirst(2));
         Assert.Throws<ArgumentOutOfRangeException>(() => buffer.At(1));
         Assert.Throws<ArgumentOutOfRangeException>(() => buffer.ToRecords(1, 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => buffer.Observations(2).ToList());
+        Assert.Throws<ArgumentOutOfRangeException>(() => buffer.ItemsFrom(2).ToList());
         Assert.Equal(1, buffer.Count);
         AssertSame([Record(1, fill: 1)], buffer.ToRecords(0, 1));
     }

@@ -621,10 +621,11 @@ public sealed partial class ClientGrain(
     {
         var from = now.AddHours(-1);
         return [.. Enumerable.Range(0, _history.Count)
-            .Where(r => _history.At(r) > from)
-            .GroupBy(r => new DateTimeOffset(_history.At(r).UtcTicks - (_history.At(r).UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero))
+            .Select(r => (At: _history.At(r), Items: _history.ItemsOf(r)))
+            .Where(r => r.At > from)
+            .GroupBy(r => new DateTimeOffset(r.At.UtcTicks - (r.At.UtcTicks % TimeSpan.TicksPerMinute), TimeSpan.Zero))
             .OrderBy(g => g.Key)
-            .Select(g => new TimelinePoint(g.Key, g.Count(), g.Sum(_history.ItemsOf)))];
+            .Select(g => new TimelinePoint(g.Key, g.Count(), g.Sum(r => r.Items)))];
     }
 
     private void ReportToIndex(DateTimeOffset now) =>
@@ -633,9 +634,9 @@ public sealed partial class ClientGrain(
     private void RebuildDetectors()
     {
         _detectors = new ClientDetectors(detection.Value);
-        foreach (var observation in _history.Observations((int)Math.Clamp(State.DetectorsFrom - _history.Start, 0, _history.Count)))
+        foreach (var item in _history.ItemsFrom((int)Math.Clamp(State.DetectorsFrom - _history.Start, 0, _history.Count)))
         {
-            _detectors.Observe(observation);
+            _detectors.Observe(ToObservation(item));
         }
     }
 
@@ -770,9 +771,9 @@ public sealed partial class ClientGrain(
             var started = StageTimings.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             DropExpiredHistory(time.GetUtcNow());
             // Snapshots (copies of the changed segments' records, taken out of the history's
-            // reused arrays) are what the store serialises: the write runs while this grain goes on admitting and
-            // recording, instead of holding its next requests. One write at a time; the next flush
-            // writes what arrived meanwhile.
+            // reused arrays) are what the store serialises: the write runs while this grain goes
+            // on admitting and recording, instead of holding its next requests. One write at a
+            // time; the next flush writes what arrived meanwhile.
             var segments = _segments.TakeMarked(_history);
             history.State = new ClientHistory { Start = _history.Start, End = _history.End, SegmentSize = HistorySegment.Size, Writer = _activationId };
             _historyDirty = false;

@@ -1,5 +1,4 @@
 using ShieldCluster.Contracts;
-using ShieldCluster.Protection.Detectors;
 
 namespace ShieldCluster.Grains.Clients;
 
@@ -10,7 +9,7 @@ namespace ShieldCluster.Grains.Clients;
 /// allocates nothing: the records a request allocates die young, instead of living on in a
 /// 1,000-record history until the collector has promoted each of their five objects through every
 /// generation (the protected server's open-loop tail was mostly those collections). Records go out
-/// (<see cref="ToRecords"/>, <see cref="Observations"/>) as copies: the arrays here are overwritten
+/// (<see cref="ToRecords"/>, <see cref="ItemsFrom"/>) as copies: the arrays here are overwritten
 /// as the history moves on. Records are numbered from <see cref="Start"/> as they arrive.
 /// </summary>
 /// <param name="expectedItems">
@@ -137,16 +136,15 @@ internal sealed class HistoryBuffer(int expectedItems = 0)
         return records;
     }
 
-    /// <summary>The items of the records from <paramref name="index"/> on, in order, as the detectors see them (their arrays copies).</summary>
-    public IEnumerable<QueryObservation> Observations(int index)
+    /// <summary>Copies of the items of the records from <paramref name="index"/> on, in order.</summary>
+    public IEnumerable<QueryItem> ItemsFrom(int index)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(index, Count);
         var first = index == Count ? _itemBase + _itemCount : Record(index).FirstItem;
         for (var sequence = first; sequence < _itemBase + _itemCount; sequence++)
         {
-            var item = Item(sequence).ToItem();
-            yield return new QueryObservation(item.Digest, item.Label, item.Thumbnail, item.Fingerprint, item.SqueezeFlagged);
+            yield return Item(sequence).ToItem();
         }
     }
 
@@ -187,9 +185,9 @@ internal sealed class HistoryBuffer(int expectedItems = 0)
         }
 
         var size = Math.Max(4, 2 * ring.Length);
-        if (expected > 0 && size > expected)
+        if (expected > 0)
         {
-            size = Math.Max(expected, ring.Length + 1);
+            size = Math.Min(size, expected);
         }
 
         var grown = new T[Math.Max(needed, size)];

@@ -173,7 +173,6 @@ internal sealed partial class HistorySegments(IGrainStorage storage, GrainId gra
             }
             catch (Exception ex)
             {
-                stored.State = Released;
                 Log.WriteFailed(logger, ex, clientId, number);
                 foreach (var unwritten in segments.Skip(i))
                 {
@@ -188,8 +187,10 @@ internal sealed partial class HistorySegments(IGrainStorage storage, GrainId gra
 
                 return SegmentWrite.Failed;
             }
-
-            stored.State = Released;
+            finally
+            {
+                stored.State = Released;
+            }
         }
 
         return SegmentWrite.Written;
