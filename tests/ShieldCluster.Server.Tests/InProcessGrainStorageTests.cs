@@ -32,6 +32,106 @@ public sealed class SerialisingInProcessGrainStorageTests() : InProcessGrainStor
         Assert.Equal([1, 2, 3], item.Thumbnail);
         Assert.Equal([9UL, 8UL], item.Fingerprint!);
     }
+
+    private static HistorySegment Segment(long first, int records, int thumbnail) => new()
+    {
+        First = first,
+        Records = [.. Enumerable.Range(0, records).Select(r => new QueryRecord(DateTimeOffset.UnixEpoch.AddSeconds(r), "m", "1",
+            [new QueryItem((ulong)(first + r), r % 10, 0.5f, [.. Enumerable.Range(0, thumbnail).Select(b => (byte)(b + r))], [(ulong)r], null)]))],
+    };
+
+    private async Task<HistorySegment> ReadAsync(string name)
+    {
+        var read = new GrainState<HistorySegment>();
+        await Store.ReadStateAsync(name, Grain, read);
+        return read.State!;
+    }
+
+    [Fact]
+    public async Task Rewrites_SmallerThenLarger_ReadBackExactly_InTheSameArrayWhenItFits()
+    {
+        var state = new GrainState<HistorySegment>(Segment(0, 32, 200));
+        await Store.WriteStateAsync("history-0", Grain, state);
+        state.State = Segment(0, 3, 10); // much smaller: written into the same array, its length kept
+        await Store.WriteStateAsync("history-0", Grain, state);
+        var small = await ReadAsync("history-0");
+        Assert.Equal(3, small.Records.Count);
+        Assert.Equal([.. Enumerable.Range(2, 10).Select(b => (byte)b)], small.Records[2].Items[0].Thumbnail);
+        Assert.Equal(0, Store.FreeBytes);
+
+        state.State = Segment(0, 32, 1_000); // outgrows it: the old array is kept for reuse
+        await Store.WriteStateAsync("history-0", Grain, state);
+        var large = await ReadAsync("history-0");
+        Assert.Equal(32, large.Records.Count);
+        Assert.Equal(1_000, large.Records[31].Items[0].Thumbnail!.Length);
+        Assert.Equal(unchecked((byte)(999 + 31)), large.Records[31].Items[0].Thumbnail![999]);
+        Assert.True(Store.FreeBytes > 0);
+    }
+
+    [Fact]
+    public async Task ClearedSegmentsArray_TakenByTheNextSegmentOfItsSize()
+    {
+        var old = new GrainState<HistorySegment>(Segment(0, 32, 300));
+        await Store.WriteStateAsync("history-0", Grain, old);
+        await Store.ClearStateAsync("history-0", Grain, old);
+        var kept = Store.FreeBytes;
+        Assert.True(kept > 0);
+
+        // The history moves on: the next segment, of about the same size, takes the cleared one's array.
+        await Store.WriteStateAsync("history-5", Grain, new GrainState<HistorySegment>(Segment(160, 32, 301)));
+        Assert.Equal(0, Store.FreeBytes);
+        Assert.Equal(161UL, (await ReadAsync("history-5")).Records[1].Items[0].Digest);
+        Assert.Empty((await ReadAsync("history-0")).Records);
+    }
+
+    [Fact]
+    public async Task ConcurrentWritesReadsAndClears_EveryReadIsOneWholeWrite()
+    {
+        // Four writers each rewrite their own segment with growing and shrinking contents, and clear
+        // it now and then (its array going to another's next write), while readers read them all.
+        var stop = DateTime.UtcNow.AddSeconds(1);
+        var failures = 0;
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            var name = $"history-{w}";
+            var state = new GrainState<HistorySegment>();
+            for (var round = 0; DateTime.UtcNow < stop; round++)
+            {
+                state.State = Segment(w * 1_000 + round, 1 + (round % 32), 50 + (round % 7) * 40);
+                await Store.WriteStateAsync(name, Grain, state);
+                if (round % 5 == 4)
+                {
+                    await Store.ClearStateAsync(name, Grain, state);
+                }
+            }
+        }));
+        var readers = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            while (DateTime.UtcNow < stop)
+            {
+                for (var w = 0; w < 4; w++)
+                {
+                    var read = await ReadAsync($"history-{w}");
+                    if (read.Records.Count == 0)
+                    {
+                        continue;
+                    }
+
+                    // A whole write: as many records as its round says, each with the round's thumbnail size.
+                    var round = read.First - w * 1_000;
+                    var whole = read.Records.Count == 1 + (round % 32)
+                        && read.Records.All(r => r.Items[0].Thumbnail!.Length == 50 + (round % 7) * 40 && r.Items[0].Digest == (ulong)(read.First + read.Records.IndexOf(r)));
+                    if (!whole)
+                    {
+                        Interlocked.Increment(ref failures);
+                    }
+                }
+            }
+        }));
+
+        await Task.WhenAll(writers.Concat(readers));
+        Assert.Equal(0, failures);
+    }
 }
 
 /// <summary>What both kinds of the embedded default's store do: copies in and out, and ETags checked as a durable store checks them.</summary>
