@@ -12,14 +12,20 @@ namespace ShieldCluster.Server.Serving;
 /// records, which reach the grain with the next renewal or, at the latest, with the flush every
 /// <see cref="ProtectionOptions.LeaseFlushInterval"/>, one call per client however many requests.
 /// A lease ends when its requests or items are spent or its time runs out; what it did not use goes
-/// back to the grain with the next call.
+/// back to the grain with the next call. A client that keeps sending never waits for a renewal:
+/// once half a lease's requests or three quarters of its time are spent, this front end renews it in
+/// the background (carrying the buffered records, so the grain's detectors see them before it
+/// decides), and the new lease replaces what is left of the old one, which goes back to the grain.
+/// A renewal that the grain refuses, or answers without a lease (the client's standing changed,
+/// its rate fell, its bucket ran low), ends the lease here at once.
 /// </summary>
 /// <remarks>
 /// What a lease delays, at most: the grain's detectors see a leased request's features one flush
 /// interval late (20 ms by default), and a change of the client's standing (a detection's
 /// enforcement step, a block, a key rotation) reaches a front end holding a lease when the lease
 /// ends, <see cref="ProtectionOptions.AdmissionLease"/> after it was granted (100 ms by default) or
-/// after <see cref="ProtectionOptions.LeaseMaxRequests"/> requests, whichever comes first. The
+/// after <see cref="ProtectionOptions.LeaseMaxRequests"/> requests, whichever comes first, and
+/// sooner when a background renewal brings it. The
 /// admin API also revokes this silo's lease of a client it blocks, rotates or deletes.
 /// </remarks>
 public sealed partial class AdmissionLeases : IAsyncDisposable
@@ -28,14 +34,17 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
     private readonly IGrainFactory _grains;
     private readonly ProtectionOptions _options;
     private readonly ILogger<AdmissionLeases> _logger;
+    private readonly Telemetry.ShieldMetrics _metrics;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _startLock = new();
     private Task? _loop;
+    private int _renewalsInFlight;
 
     /// <summary>Creates the lease table; its flush loop starts with the first lease.</summary>
-    public AdmissionLeases(IGrainFactory grains, IOptions<ProtectionOptions> protection, ILogger<AdmissionLeases> logger)
+    public AdmissionLeases(IGrainFactory grains, IOptions<ProtectionOptions> protection, Telemetry.ShieldMetrics metrics, ILogger<AdmissionLeases> logger)
     {
         _grains = grains;
+        _metrics = metrics;
         _options = protection.Value;
         _logger = logger;
     }
@@ -46,10 +55,14 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
     /// <summary>Clients holding a lease or buffered records here.</summary>
     public int Count => _holders.Count;
 
+    /// <summary>Renewals ahead (see <see cref="TryAdmit"/>) not answered yet.</summary>
+    internal int RenewalsInFlight => Volatile.Read(ref _renewalsInFlight);
+
     /// <summary>
     /// Admits a request of <paramref name="items"/> items under the client's live lease, if it holds
     /// one made for the same key with enough left; <paramref name="admission"/> is then the grant's
-    /// admission (its rate-limit figures as of the grant).
+    /// admission (its rate-limit figures as of the grant). The admission that spends half the
+    /// lease's requests, or comes three quarters into its time, starts its renewal in the background.
     /// </summary>
     public bool TryAdmit(string clientId, string? keyHash, int items, out Admission admission)
     {
@@ -59,9 +72,11 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
             return false;
         }
 
+        bool renew;
         lock (holder)
         {
-            if (holder.Requests <= 0 || holder.Items < items || Environment.TickCount64 >= holder.ExpiresAt
+            var now = Environment.TickCount64;
+            if (holder.Requests <= 0 || holder.Items < items || now >= holder.ExpiresAt
                 || !string.Equals(holder.KeyHash, keyHash, StringComparison.Ordinal) || holder.Admission is null)
             {
                 return false;
@@ -70,8 +85,17 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
             holder.Requests--;
             holder.Items -= items;
             admission = holder.Admission;
-            return true;
+            renew = !holder.Renewing && (holder.Requests <= holder.RenewBelowRequests || now >= holder.RenewAt);
+            holder.Renewing |= renew;
         }
+
+        if (renew)
+        {
+            Interlocked.Increment(ref _renewalsInFlight);
+            _ = RenewAheadAsync(clientId, holder, keyHash, items);
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -119,10 +143,7 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
                 }
 
                 holder.KeyHash = keyHash;
-                holder.Requests += lease.Requests;
-                holder.Items += lease.Items;
-                holder.ExpiresAt = Environment.TickCount64 + lease.Milliseconds;
-                holder.Admission = template;
+                holder.Start(lease.Requests + holder.Requests, lease.Items + holder.Items, lease.Milliseconds, template);
                 break;
             }
         }
@@ -208,6 +229,87 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
             }
 
             Send(clientId, carried);
+        }
+    }
+
+    /// <summary>
+    /// Renews a lease that is still live (see <see cref="TryAdmit"/>): the renewal carries what the
+    /// client's requests left here, and asks for one request of <paramref name="items"/> items,
+    /// which joins the new lease. The new lease replaces what the old one has left (given back with
+    /// the next call); a refusal or an answer without a lease ends the lease here. Should the
+    /// renewal fail, its records and leftovers wait for the next flush, and the lease runs its course.
+    /// </summary>
+    private async Task RenewAheadAsync(string clientId, Holder holder, string? keyHash, int items)
+    {
+        try
+        {
+            await RenewAheadCoreAsync(clientId, holder, keyHash, items);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _renewalsInFlight);
+        }
+    }
+
+    private async Task RenewAheadCoreAsync(string clientId, Holder holder, string? keyHash, int items)
+    {
+        AdmissionRenewal renewal;
+        lock (holder)
+        {
+            var carried = holder.Drain();
+            renewal = new AdmissionRenewal(items, keyHash, carried.Records ?? [], carried.UnusedRequests, carried.UnusedItems);
+        }
+
+        Admission admission;
+        try
+        {
+            admission = await _grains.GetGrain<IClientGrain>(clientId).RenewAsync(renewal);
+        }
+        catch (Exception ex)
+        {
+            Log.RenewalFailed(_logger, ex, clientId);
+            _metrics.LeaseRenewals.WithLabels("failed").Inc();
+            lock (holder)
+            {
+                holder.Renewing = false;
+            }
+
+            Requeue(clientId, renewal.Records, renewal.UnusedRequests, renewal.UnusedItems);
+            return;
+        }
+
+        // What the grain admitted: the one request asked for, and the lease if it granted one.
+        var admitted = admission.Decision == AdmissionDecision.Admitted;
+        var lease = admitted ? admission.Lease : null;
+        var grantedRequests = admitted ? 1 + (lease?.Requests ?? 0) : 0;
+        var grantedItems = admitted ? items + (lease?.Items ?? 0) : 0;
+        var giveBack = default(Carried);
+        lock (holder)
+        {
+            holder.Renewing = false;
+            if (holder.Retired || !string.Equals(holder.KeyHash, keyHash, StringComparison.Ordinal))
+            {
+                // The lease here ended meanwhile (revoked, expired and dropped, or another key's): all of it goes back.
+                giveBack = new Carried(null, grantedRequests, grantedItems);
+            }
+            else if (lease is not null)
+            {
+                holder.EndLease();
+                holder.Start(grantedRequests, grantedItems, lease.Milliseconds, admission with { Lease = null });
+            }
+            else
+            {
+                // Refused, or admitted without a lease: the client's requests ask the grain again.
+                holder.EndLease();
+                holder.UnusedRequests += grantedRequests;
+                holder.UnusedItems += grantedItems;
+            }
+        }
+
+        _metrics.LeaseRenewals.WithLabels(lease is not null ? "renewed" : "ended").Inc();
+        if (!giveBack.IsEmpty)
+        {
+            Send(clientId, giveBack);
         }
     }
 
@@ -349,6 +451,21 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
         public int UnusedRequests;
         public long UnusedItems;
         public bool Retired;
+        public bool Renewing;
+        public int RenewBelowRequests;
+        public long RenewAt;
+
+        /// <summary>Holds a lease of <paramref name="requests"/> requests and <paramref name="items"/> items for <paramref name="milliseconds"/> from now.</summary>
+        public void Start(int requests, long items, int milliseconds, Admission admission)
+        {
+            var now = Environment.TickCount64;
+            Requests = requests;
+            Items = items;
+            ExpiresAt = now + milliseconds;
+            RenewAt = now + (milliseconds * 3L / 4);
+            RenewBelowRequests = requests / 2;
+            Admission = admission;
+        }
 
         /// <summary>Ends the lease here: what it had left becomes unused, to be given back.</summary>
         public void EndLease()
@@ -383,6 +500,9 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
 
         [LoggerMessage(2, LogLevel.Warning, "The admission-lease flush failed; retried on the next tick")]
         public static partial void FlushLoopFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(4, LogLevel.Debug, "Renewing the lease of client {ClientId} ahead of its end failed; it runs its course")]
+        public static partial void RenewalFailed(ILogger logger, Exception exception, string clientId);
 
         [LoggerMessage(3, LogLevel.Warning, "Client {ClientId}: its grain could not be reached for long; the {Dropped} oldest leased records were dropped")]
         public static partial void RecordsDropped(ILogger logger, string clientId, int dropped);

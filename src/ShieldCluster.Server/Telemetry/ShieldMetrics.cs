@@ -28,8 +28,12 @@ public sealed class ShieldMetrics
             new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512] });
         ModelCalls = factory.CreateCounter("shield_model_calls_total", "Model calls made by the dynamic batcher, by model and version", "model", "version");
         ModelCallItems = factory.CreateCounter("shield_model_call_items_total", "Items in the dynamic batcher's model calls (squeezed copies not counted): over shield_model_calls_total, how full the batches were", "model", "version");
+        LeaseRenewals = factory.CreateCounter("shield_lease_renewals_total", "Admission leases renewed in the background before they ran out, by outcome: 'renewed' (a new lease replaced the old), 'ended' (the grain refused or granted no lease: the lease ended here), 'failed' (the call failed: the lease ran its course)", "outcome");
         Admissions = factory.CreateCounter("shield_admissions_total", "Requests admitted or refused, by where: 'grain' (the client's grain decided) or 'lease' (this front end, under the client's admission lease)", "by");
     }
+
+    /// <summary>Background renewals of admission leases; label outcome.</summary>
+    public Counter LeaseRenewals { get; }
 
     /// <summary>This server's registry.</summary>
     public CollectorRegistry Registry { get; }
