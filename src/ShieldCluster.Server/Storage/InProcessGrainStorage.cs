@@ -193,29 +193,29 @@ public sealed class InProcessGrainStorage : IGrainStorage
     }
 
     /// <summary>
-    /// Arrays of cleared or outgrown states, by size in 4 KiB steps, for the next state of about
-    /// their size; at most 64 MiB of them (more goes to the collector). New arrays go on the pinned
-    /// object heap: kept for long and reused, they are never moved by a compaction.
+    /// Arrays of cleared or outgrown states, by size (rounded up to a sixteenth of the next power of
+    /// two, at least 64 bytes: a 40 KB segment's array is 44 KB, a 100-byte head's 128 bytes), for the
+    /// next state of about their size; at most 64 MiB of them (more goes to the collector). New arrays
+    /// go on the pinned object heap: kept for long and reused, they are never moved by a compaction.
     /// </summary>
     private sealed class FreeArrays
     {
-        private const int Step = 4096;
         private const long MaxBytes = 64L << 20;
-        private readonly ConcurrentDictionary<int, ConcurrentStack<byte[]>> _bySteps = new();
+        private readonly ConcurrentDictionary<int, ConcurrentStack<byte[]>> _bySize = new();
         private long _bytes;
 
         public long Bytes => Interlocked.Read(ref _bytes);
 
         public byte[] Rent(int length)
         {
-            var steps = Math.Max(1, (length + Step - 1) / Step);
-            if (_bySteps.TryGetValue(steps, out var free) && free.TryPop(out var array))
+            var size = Rounded(length);
+            if (_bySize.TryGetValue(size, out var free) && free.TryPop(out var array))
             {
                 Interlocked.Add(ref _bytes, -array.Length);
                 return array;
             }
 
-            return GC.AllocateUninitializedArray<byte>(steps * Step, pinned: true);
+            return GC.AllocateUninitializedArray<byte>(size, pinned: true);
         }
 
         public void Return(byte[]? array)
@@ -231,7 +231,13 @@ public sealed class InProcessGrainStorage : IGrainStorage
                 return;
             }
 
-            _bySteps.GetOrAdd(array.Length / Step, static _ => new ConcurrentStack<byte[]>()).Push(array);
+            _bySize.GetOrAdd(array.Length, static _ => new ConcurrentStack<byte[]>()).Push(array);
+        }
+
+        private static int Rounded(int length)
+        {
+            var step = Math.Max(64, (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, length)) / 16);
+            return (length + step - 1) / step * step;
         }
     }
 }
