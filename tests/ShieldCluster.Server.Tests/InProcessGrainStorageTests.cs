@@ -190,6 +190,7 @@ public abstract class InProcessGrainStorageTests(Func<IServiceProvider, InProces
         Assert.NotNull(read.State);
 
         await Assert.ThrowsAsync<InconsistentStateException>(() => Store.WriteStateAsync("history", Grain, new GrainState<ClientHistory>(new ClientHistory(), "gone")));
+        Assert.Equal(0, Store.Count); // the refused write leaves nothing behind
     }
 
     [Fact]

@@ -34,7 +34,10 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
     private readonly IGrainFactory _grains;
     private readonly ProtectionOptions _options;
     private readonly ILogger<AdmissionLeases> _logger;
-    private readonly Telemetry.ShieldMetrics _metrics;
+    // Resolved once, as the pipeline's admission counters are: a label lookup per renewal is not needed.
+    private readonly Prometheus.Counter.Child _renewed;
+    private readonly Prometheus.Counter.Child _ended;
+    private readonly Prometheus.Counter.Child _renewalFailed;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _startLock = new();
     private Task? _loop;
@@ -44,7 +47,9 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
     public AdmissionLeases(IGrainFactory grains, IOptions<ProtectionOptions> protection, Telemetry.ShieldMetrics metrics, ILogger<AdmissionLeases> logger)
     {
         _grains = grains;
-        _metrics = metrics;
+        _renewed = metrics.LeaseRenewals.WithLabels("renewed");
+        _ended = metrics.LeaseRenewals.WithLabels("ended");
+        _renewalFailed = metrics.LeaseRenewals.WithLabels("failed");
         _options = protection.Value;
         _logger = logger;
     }
@@ -112,8 +117,7 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
         lock (holder)
         {
             holder.EndLease();
-            var carried = holder.Drain();
-            return new AdmissionRenewal(items, keyHash, carried.Records ?? [], carried.UnusedRequests, carried.UnusedItems);
+            return holder.DrainInto(items, keyHash);
         }
     }
 
@@ -256,8 +260,7 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
         AdmissionRenewal renewal;
         lock (holder)
         {
-            var carried = holder.Drain();
-            renewal = new AdmissionRenewal(items, keyHash, carried.Records ?? [], carried.UnusedRequests, carried.UnusedItems);
+            renewal = holder.DrainInto(items, keyHash);
         }
 
         Admission admission;
@@ -268,7 +271,7 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
         catch (Exception ex)
         {
             Log.RenewalFailed(_logger, ex, clientId);
-            _metrics.LeaseRenewals.WithLabels("failed").Inc();
+            _renewalFailed.Inc();
             lock (holder)
             {
                 holder.Renewing = false;
@@ -306,7 +309,7 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
             }
         }
 
-        _metrics.LeaseRenewals.WithLabels(lease is not null ? "renewed" : "ended").Inc();
+        (lease is not null ? _renewed : _ended).Inc();
         if (!giveBack.IsEmpty)
         {
             Send(clientId, giveBack);
@@ -474,6 +477,13 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
             UnusedItems += Items;
             Requests = 0;
             Items = 0;
+        }
+
+        /// <summary>A renewal asking for a request of <paramref name="items"/> items, carrying what <see cref="Drain"/> takes.</summary>
+        public AdmissionRenewal DrainInto(int items, string? keyHash)
+        {
+            var carried = Drain();
+            return new AdmissionRenewal(items, keyHash, carried.Records ?? [], carried.UnusedRequests, carried.UnusedItems);
         }
 
         /// <summary>Takes the buffered records and the unused admissions, for the grain.</summary>

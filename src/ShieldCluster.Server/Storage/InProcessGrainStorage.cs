@@ -53,6 +53,9 @@ public sealed class InProcessGrainStorage : IGrainStorage
         _serializer = serializer;
     }
 
+    /// <summary>States held (and entries made for writes in progress).</summary>
+    internal int Count => _states.Count;
+
     /// <summary>Bytes held in arrays kept for reuse (not holding any state).</summary>
     internal long FreeBytes => _free.Bytes;
 
@@ -109,6 +112,13 @@ public sealed class InProcessGrainStorage : IGrainStorage
                     {
                         // Cleared meanwhile, and out of the table: the write goes to a new entry.
                         continue;
+                    }
+
+                    if (entry.ETag is null && grainState.ETag is not null)
+                    {
+                        // A write with an ETag for a state that does not exist, refused below: the entry made for it goes again.
+                        entry.Removed = true;
+                        _states.TryRemove(new KeyValuePair<(string, GrainId), Entry>(key, entry));
                     }
 
                     Check(entry.ETag, grainState.ETag, stateName, grainId, "write");
