@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using ShieldCluster.Protection.Numerics;
 
 namespace ShieldCluster.Inference.Batching;
 
@@ -100,7 +101,7 @@ public sealed class BatchInput
             var target = destination.Slice(offset, PartLength(i));
             if (IsHalf(i))
             {
-                TensorPrimitives.ConvertToSingle(_halves![i].Span, target);
+                HalfWidening.Widen(_halves![i].Span, target);
             }
             else
             {

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -7,6 +6,7 @@ using ShieldCluster.Inference.Batching;
 using ShieldCluster.Inference.Squeezing;
 using ShieldCluster.Protection.Features;
 using ShieldCluster.Protection.InputFilters;
+using ShieldCluster.Protection.Numerics;
 using ShieldCluster.Protection.Validation;
 
 namespace ShieldCluster.Inference.Runtime;
@@ -290,7 +290,7 @@ public sealed class ModelVersion : IDisposable
                 var halves = MemoryMarshal.Cast<Float16, Half>(value.GetTensorDataAsSpan<Float16>());
                 halves = halves[..(halves.Length / padded * batchSize)];
                 outputs[i] = new float[halves.Length];
-                TensorPrimitives.ConvertToSingle(halves, outputs[i]);
+                HalfWidening.Widen(halves, outputs[i]);
             }
             else
             {

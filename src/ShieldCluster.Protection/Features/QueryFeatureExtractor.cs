@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using ShieldCluster.Protection.Numerics;
 
 namespace ShieldCluster.Protection.Features;
 
@@ -134,11 +135,13 @@ public sealed class QueryFeatureExtractor
         var digest = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(item));
         if (_block == 1)
         {
-            TensorPrimitives.ConvertToSingle(item, channelCells[..ItemLength]);
+            HalfWidening.Widen(item, channelCells[..ItemLength]);
             return WithThumbnail(digest, channelCells);
         }
 
-        var bandLength = _block * _width;
+        // Bands are summed as they widen where that is vectorised; otherwise each band is widened
+        // into a buffer first.
+        var bandLength = HalfWidening.IsAccelerated ? 0 : _block * _width;
         float[]? rented = null;
         var band = bandLength <= 4096 ? stackalloc float[bandLength] : (rented = ArrayPool<float>.Shared.Rent(bandLength)).AsSpan(0, bandLength);
         try
@@ -178,7 +181,8 @@ public sealed class QueryFeatureExtractor
 
     /// <summary>
     /// The per-channel cell means of an item given in FP32 (<paramref name="singles"/>) or in FP16
-    /// (<paramref name="halves"/>, each band of rows widened into <paramref name="band"/> first).
+    /// (<paramref name="halves"/>: each band of rows summed as it widens, or, where that is not
+    /// vectorised, widened into <paramref name="band"/> first and then summed).
     /// Vectorised: the rows of one band of cells are summed column-wise first (all of the band's rows
     /// in one pass), then each band's column sums are folded into its cells, so the scalar work per
     /// value is gone (a 224-wide row band costs 224 scalar adds instead of 7 x 224).
@@ -196,18 +200,20 @@ public sealed class QueryFeatureExtractor
                 var first = cy * _block;
                 var rows = Math.Min(_block, _height - first);
                 var start = (c * plane) + (first * _width);
-                ReadOnlySpan<float> values;
                 if (halves.IsEmpty)
                 {
-                    values = singles.Slice(start, rows * _width);
+                    SumRows(singles.Slice(start, rows * _width), rows, bandSums);
+                }
+                else if (band.IsEmpty)
+                {
+                    HalfWidening.SumRows(halves.Slice(start, rows * _width), rows, bandSums);
                 }
                 else
                 {
                     TensorPrimitives.ConvertToSingle(halves.Slice(start, rows * _width), band[..(rows * _width)]);
-                    values = band[..(rows * _width)];
+                    SumRows(band[..(rows * _width)], rows, bandSums);
                 }
 
-                SumRows(values, rows, bandSums);
                 var cellRow = cells.Slice(cy * _outWidth, _outWidth);
                 for (var cx = 0; cx < _outWidth; cx++)
                 {

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using ShieldCluster.Protection.Numerics;
 
 namespace ShieldCluster.Server.Serving;
 
@@ -47,7 +47,7 @@ public static class Fp16Bytes
     {
         if (BitConverter.IsLittleEndian)
         {
-            TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(raw), values);
+            HalfWidening.Widen(MemoryMarshal.Cast<byte, Half>(raw), values);
             return;
         }
 

@@ -8,6 +8,7 @@ using ShieldCluster.Contracts;
 using ShieldCluster.Inference.Runtime;
 using ShieldCluster.Protection.Detectors;
 using ShieldCluster.Protection.Features;
+using ShieldCluster.Protection.Numerics;
 using ShieldCluster.Protection.OutputHardening;
 using ShieldCluster.Server.Options;
 
@@ -110,7 +111,7 @@ public sealed partial class QueryFeatures
                     features = extractor.Extract(item, cells);
                     if (widened is not null)
                     {
-                        TensorPrimitives.ConvertToSingle(item, widened.AsSpan(0, itemLength));
+                        HalfWidening.Widen(item, widened.AsSpan(0, itemLength));
                     }
 
                     hashed = reduce ? cells.AsSpan(0, extractor.ChannelCellsLength) : widened.AsSpan(0, itemLength);
