@@ -17,10 +17,11 @@ namespace ShieldCluster.Protection.Numerics;
 /// ones) get the FP32 exponent all ones and NaNs their quiet bit, and the sign is put back last.
 /// Exact on threads that keep subnormal inputs (no DAZ flag: .NET and ONNX Runtime leave it off
 /// unless told otherwise).
-/// Eleven vector instructions per 8 values, against the general conversion's branches and blends:
-/// on this project's 2-core VM (AMD EPYC, AVX2) a 3x224x224 image widens in ~25 µs against ~33 µs,
-/// and the feature pooling, which sums each band of rows as it widens instead of widening the band
-/// into a buffer first, takes ~28 µs against ~43 µs. Without 256-bit acceleration (ARM64's 128-bit
+/// About a dozen vector instructions per 8 values, against the general conversion's branches and
+/// blends. On this project's 2-core VM (AMD EPYC, AVX2; BenchmarkDotNet's LargeInputBenchmarks) a
+/// 3x224x224 image widens in 30.8 µs against 33.4 (the copy's memory traffic bounds both), and its
+/// features, whose pooling sums each band of rows as it widens instead of widening the band into a
+/// buffer first, take 54.8 µs against 66.9. Without 256-bit acceleration (ARM64's 128-bit
 /// vectors, for one) both fall back to <see cref="TensorPrimitives"/>.
 /// </remarks>
 public static class HalfWidening

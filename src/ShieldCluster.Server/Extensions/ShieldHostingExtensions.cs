@@ -289,6 +289,7 @@ public static class ShieldHostingExtensions
         services.AddSingleton<QueryFeatures>();
         services.AddSingleton<CrossClientIndex>();
         services.AddSingleton<AdmissionLeases>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FrontEndShutdown>();
         services.AddSingleton<ServerReadiness>();
         services.TryAddSingleton(new DemoKeyOutput(Console.Out));
         services.AddHostedService<StartupTasks>();

@@ -41,6 +41,8 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _startLock = new();
     private Task? _loop;
+    private Task? _stopped;
+    private volatile bool _stopping;
     private int _renewalsInFlight;
 
     /// <summary>Creates the lease table; its flush loop starts with the first lease.</summary>
@@ -129,6 +131,13 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
             return;
         }
 
+        if (_stopping)
+        {
+            // Stopping: nothing here will use the lease or deliver what its requests leave, so it goes back at once.
+            _ = SendAsync(clientId, new Carried(null, lease.Requests, lease.Items));
+            return;
+        }
+
         var template = admission with { Lease = null };
         while (true)
         {
@@ -190,21 +199,70 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
         }
     }
 
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops leasing on this front end and delivers what the leases hold (buffered records, unused
+    /// admissions) to the client grains, awaiting every delivery: called when the silo begins to
+    /// stop, while the grains can still take them in and before they write their state and
+    /// deactivate (see <see cref="FrontEndShutdown"/>). A request that comes after asks its grain and
+    /// sends its own record; a lease granted after is given back at once. Idempotent.
+    /// </summary>
+    public Task StopAsync()
     {
+        lock (_startLock)
+        {
+            return _stopped ??= StopCoreAsync();
+        }
+    }
+
+    private async Task StopCoreAsync()
+    {
+        _stopping = true;
         await _stop.CancelAsync();
-        if (_loop is { } loop)
+        if (Volatile.Read(ref _loop) is { } loop)
         {
             await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        // What is left reaches the grains before the silo stops.
-        foreach (var clientId in _holders.Keys)
+        // A renewal in flight brings back a lease or leftovers for its holder: let it land first (briefly).
+        var waitUntil = Environment.TickCount64 + 2_000;
+        while (RenewalsInFlight > 0 && Environment.TickCount64 < waitUntil)
         {
-            Revoke(clientId);
+            await Task.Delay(5);
         }
 
+        // A grant that raced the flag above may still add a holder: sweep until none is left (a few passes at most).
+        for (var pass = 0; pass < 3 && !_holders.IsEmpty; pass++)
+        {
+            var deliveries = new List<Task>();
+            foreach (var (clientId, holder) in _holders)
+            {
+                if (!_holders.TryRemove(new KeyValuePair<string, Holder>(clientId, holder)))
+                {
+                    continue;
+                }
+
+                Carried carried;
+                lock (holder)
+                {
+                    holder.Retired = true;
+                    holder.EndLease();
+                    carried = holder.Drain();
+                }
+
+                if (!carried.IsEmpty)
+                {
+                    deliveries.Add(SendAsync(clientId, carried));
+                }
+            }
+
+            await Task.WhenAll(deliveries);
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         _stop.Dispose();
     }
 
@@ -366,6 +424,13 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
             return;
         }
 
+        if (_stopping)
+        {
+            // No flush will come: the grain could not be reached while this front end stops.
+            Log.DroppedAtStop(_logger, clientId, records?.Count ?? 0, unusedRequests);
+            return;
+        }
+
         while (true)
         {
             var holder = _holders.GetOrAdd(clientId, static _ => new Holder());
@@ -415,7 +480,10 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
 
         lock (_startLock)
         {
-            _loop ??= Task.Run(RunAsync);
+            if (_stopped is null)
+            {
+                _loop ??= Task.Run(RunAsync);
+            }
         }
     }
 
@@ -516,5 +584,8 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
 
         [LoggerMessage(3, LogLevel.Warning, "Client {ClientId}: its grain could not be reached for long; the {Dropped} oldest leased records were dropped")]
         public static partial void RecordsDropped(ILogger logger, string clientId, int dropped);
+
+        [LoggerMessage(5, LogLevel.Warning, "Client {ClientId}: its grain could not be reached while this front end stopped; {Records} leased records and {Unused} unused admissions were not delivered")]
+        public static partial void DroppedAtStop(ILogger logger, string clientId, int records, int unused);
     }
 }

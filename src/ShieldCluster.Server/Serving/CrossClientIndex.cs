@@ -176,16 +176,26 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
         await Task.WhenAll(calls);
     }
 
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Stops the lookups: requests enqueued after are not looked up, and what the queue holds is
+    /// dropped (the cross-client evidence lives in memory, in the shards and the client grains, and
+    /// goes with them). Called when the silo begins to stop, so that no report reaches a client
+    /// grain while it deactivates (see <see cref="FrontEndShutdown"/>). Idempotent.
+    /// </summary>
+    public async Task StopAsync()
     {
         _queue.Writer.TryComplete();
         await _stop.CancelAsync();
-        if (_loop is { } loop)
+        if (Volatile.Read(ref _loop) is { } loop)
         {
             await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
+    }
 
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
         _stop.Dispose();
     }
 

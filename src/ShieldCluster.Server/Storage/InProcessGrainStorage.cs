@@ -59,6 +59,24 @@ public sealed class InProcessGrainStorage : IGrainStorage
     /// <summary>Bytes held in arrays kept for reuse (not holding any state).</summary>
     internal long FreeBytes => _free.Bytes;
 
+    /// <summary>
+    /// The stored copy of a state in the copying mode, itself (not to be changed), or null: for tests
+    /// that read what a silo wrote after it stopped, when its copier is gone.
+    /// </summary>
+    internal T? StoredCopy<T>(string stateName, GrainId grainId)
+        where T : class
+    {
+        if (_copier is null || !_states.TryGetValue((stateName, grainId), out var entry))
+        {
+            return null;
+        }
+
+        lock (entry)
+        {
+            return entry.ETag is null ? null : (T?)entry.State;
+        }
+    }
+
     /// <inheritdoc />
     public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
