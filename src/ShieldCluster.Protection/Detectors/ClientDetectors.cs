@@ -21,6 +21,7 @@ public sealed class ClientDetectors
     private readonly HashSet<int> _labels = [];
     private readonly byte[]?[] _recentFeatures;
     private readonly int[] _recentLengths;
+    private readonly long[] _recentTotals;
     private int[] _recentSums = [];
     private int _sumsStride;
     private int[] _sums = [];
@@ -52,6 +53,7 @@ public sealed class ClientDetectors
         _recentFeatures = new byte[Math.Max(1, options.NearDuplicateMemory)][];
         _recentLengths = new int[_recentFeatures.Length];
         Array.Fill(_recentLengths, -1);
+        _recentTotals = new long[_recentFeatures.Length];
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SqueezeWindow, 1);
         _flagged = new bool[options.SqueezeWindow];
         _lineSearch = new LineSearchDetector(options.LineSearch);
@@ -66,7 +68,12 @@ public sealed class ClientDetectors
     /// <remarks>
     /// Each input's sums over runs of <see cref="SumRun"/> values are kept beside it: by Cauchy-Schwarz,
     /// the squared distance is at least the sum over runs of (difference of run sums)² / run length,
-    /// so most recent inputs are ruled out on a few dozen sums without touching their bytes. The
+    /// so most recent inputs are ruled out on a few dozen sums without touching their bytes. Before
+    /// those, the whole input's sum: the squared distance is also at least (difference of the
+    /// totals)² / length, and inputs of different brightness are ruled out on one number each (the
+    /// 64 totals are one small array; the run sums of 64 thumbnails of 1,024 bytes are 16 KB, cold in
+    /// cache when many clients take turns). The answer is the same: only inputs that are no near
+    /// duplicate are skipped sooner. The
     /// sums of every recent input sit side by side in one array (a slot's at slot x stride) and their
     /// lengths in another, so ruling inputs out streams two small arrays and reads no input's array
     /// (inputs of another length are never compared).
@@ -82,11 +89,21 @@ public sealed class ClientDetectors
 
         var sums = _sums.AsSpan(0, runs);
         RunSums(features, sums);
+        long total = 0;
+        foreach (var sum in sums)
+        {
+            total += sum;
+        }
+
         ReserveRecent(_recentNext + 1, runs);
         var near = false;
+        var totalLimit = limit * features.Length;
         for (var r = 0; r < _recentFeatures.Length; r++)
         {
-            if (_recentLengths[r] != features.Length || LowerBound(_recentSums.AsSpan(r * _sumsStride, runs), sums) >= limit * SumRun)
+            // The totals first (one number per input, all in one small array), then the run sums.
+            var difference = _recentTotals[r] - total;
+            if (_recentLengths[r] != features.Length || difference * difference >= totalLimit
+                || LowerBound(_recentSums.AsSpan(r * _sumsStride, runs), sums) >= limit * SumRun)
             {
                 continue;
             }
@@ -100,6 +117,7 @@ public sealed class ClientDetectors
 
         sums.CopyTo(_recentSums.AsSpan(_recentNext * _sumsStride));
         _recentLengths[_recentNext] = features.Length;
+        _recentTotals[_recentNext] = total;
         KeptInputs.Keep(ref _recentFeatures[_recentNext], features);
         _recentNext = (_recentNext + 1) % _recentFeatures.Length;
         return near;
