@@ -58,9 +58,10 @@ public static class HalfWidening
             Widen8(ref from, (nuint)i).StoreUnsafe(ref to, (nuint)i);
         }
 
+        // The tail: the runtime's own conversion, bit for bit the vectors' (the tests check both).
         for (; i < source.Length; i++)
         {
-            destination[i] = WidenScalar(source[i]);
+            destination[i] = (float)source[i];
         }
     }
 
@@ -119,28 +120,14 @@ public static class HalfWidening
 
         for (; x < width; x++)
         {
-            var sum = WidenScalar(band[x]);
+            var sum = (float)band[x];
             for (var r = 1; r < rows; r++)
             {
-                sum += WidenScalar(band[(r * width) + x]);
+                sum += (float)band[(r * width) + x];
             }
 
             sums[x] = sum;
         }
-    }
-
-    /// <summary>One value, as the vectors widen it (and as <see cref="TensorPrimitives"/> does).</summary>
-    private static float WidenScalar(Half value)
-    {
-        var h = (uint)BitConverter.HalfToUInt16Bits(value);
-        var magnitude = (h & MagnitudeMask) << 13;
-        var bits = BitConverter.SingleToUInt32Bits(BitConverter.UInt32BitsToSingle(magnitude) * BitConverter.UInt32BitsToSingle(TwoTo112));
-        if ((magnitude & ShiftedExponent) == ShiftedExponent)
-        {
-            bits |= SingleExponent | (magnitude == ShiftedExponent ? 0 : QuietBit);
-        }
-
-        return BitConverter.UInt32BitsToSingle(bits | ((h & SignMask) << 16));
     }
 
     /// <summary>The 8 FP16 values at <paramref name="at"/>, widened.</summary>

@@ -134,7 +134,7 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
         if (_stopping)
         {
             // Stopping: nothing here will use the lease or deliver what its requests leave, so it goes back at once.
-            _ = SendAsync(clientId, new Carried(null, lease.Requests, lease.Items));
+            Send(clientId, new Carried(null, lease.Requests, lease.Items));
             return;
         }
 
@@ -195,7 +195,7 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
     {
         if (_holders.TryRemove(clientId, out var holder))
         {
-            Retire(clientId, holder, deliver);
+            _ = Retire(clientId, holder, deliver);
         }
     }
 
@@ -236,22 +236,9 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
             var deliveries = new List<Task>();
             foreach (var (clientId, holder) in _holders)
             {
-                if (!_holders.TryRemove(new KeyValuePair<string, Holder>(clientId, holder)))
+                if (_holders.TryRemove(new KeyValuePair<string, Holder>(clientId, holder)))
                 {
-                    continue;
-                }
-
-                Carried carried;
-                lock (holder)
-                {
-                    holder.Retired = true;
-                    holder.EndLease();
-                    carried = holder.Drain();
-                }
-
-                if (!carried.IsEmpty)
-                {
-                    deliveries.Add(SendAsync(clientId, carried));
+                    deliveries.Add(Retire(clientId, holder, deliver: true));
                 }
             }
 
@@ -374,7 +361,8 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
         }
     }
 
-    private void Retire(string clientId, Holder holder, bool deliver)
+    /// <summary>Ends the holder here; its records and leftovers go to the grain when <paramref name="deliver"/> (the task is that delivery).</summary>
+    private Task Retire(string clientId, Holder holder, bool deliver)
     {
         Carried carried;
         lock (holder)
@@ -384,19 +372,12 @@ public sealed partial class AdmissionLeases : IAsyncDisposable
             carried = holder.Drain();
         }
 
-        if (deliver)
-        {
-            Send(clientId, carried);
-        }
+        return deliver ? Deliver(clientId, carried) : Task.CompletedTask;
     }
 
-    private void Send(string clientId, Carried carried)
-    {
-        if (!carried.IsEmpty)
-        {
-            _ = SendAsync(clientId, carried);
-        }
-    }
+    private void Send(string clientId, Carried carried) => _ = Deliver(clientId, carried);
+
+    private Task Deliver(string clientId, Carried carried) => carried.IsEmpty ? Task.CompletedTask : SendAsync(clientId, carried);
 
     private async Task SendAsync(string clientId, Carried carried)
     {
