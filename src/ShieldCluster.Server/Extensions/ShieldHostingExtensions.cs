@@ -291,6 +291,7 @@ public static class ShieldHostingExtensions
         services.AddSingleton<AdmissionLeases>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, FrontEndShutdown>();
         services.AddSingleton<ServerReadiness>();
+        services.AddSingleton<AccessLog>();
         services.TryAddSingleton(new DemoKeyOutput(Console.Out));
         services.AddHostedService<StartupTasks>();
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);

@@ -4,13 +4,14 @@ using ShieldCluster.Server.Identity;
 namespace ShieldCluster.Server.Http;
 
 /// <summary>
-/// Assigns the request id, puts it on the response and into the logging scope, and writes one
-/// access-log line per request (category <c>ShieldCluster.Access</c>; raise its level to silence it).
-/// The line names the client id, never a key.
+/// Assigns the request id, puts it on the response and into the logging scope of the request's own
+/// lines, and writes one access-log line per request through <see cref="AccessLog"/> (request id in
+/// the message, no scopes). The line names the client id, never a key.
 /// </summary>
-public sealed partial class RequestIdMiddleware(RequestDelegate next, ILoggerFactory loggers)
+public sealed partial class RequestIdMiddleware(RequestDelegate next, ILoggerFactory loggers, AccessLog accessLog)
 {
-    private readonly ILogger _access = loggers.CreateLogger("ShieldCluster.Access");
+    private readonly ILogger _requests = loggers.CreateLogger<RequestIdMiddleware>();
+    private readonly ILogger _access = accessLog.Logger;
 
     /// <summary>Runs the rest of the pipeline inside the request's logging scope.</summary>
     public async Task InvokeAsync(HttpContext context)
@@ -22,21 +23,22 @@ public sealed partial class RequestIdMiddleware(RequestDelegate next, ILoggerFac
             return Task.CompletedTask;
         });
         var started = Stopwatch.GetTimestamp();
-        using (_access.BeginScope("RequestId:{RequestId}", id))
+        using (_requests.BeginScope("RequestId:{RequestId}", id))
         {
             await next(context);
-            if (_access.IsEnabled(LogLevel.Information))
-            {
-                var client = context.Items.TryGetValue(typeof(ClientIdentity), out var identity) ? ((ClientIdentity)identity!).ClientId : "-";
-                Log.Request(_access, context.Request.Method, context.Request.Path, context.Response.StatusCode,
-                    Stopwatch.GetElapsedTime(started).TotalMilliseconds, client);
-            }
+        }
+
+        if (_access.IsEnabled(LogLevel.Information))
+        {
+            var client = context.Items.TryGetValue(typeof(ClientIdentity), out var identity) ? ((ClientIdentity)identity!).ClientId : "-";
+            Log.Request(_access, context.Request.Method, context.Request.Path, context.Response.StatusCode,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds, client, id);
         }
     }
 
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Information, "{Method} {Path} {StatusCode} {ElapsedMs:0.0} ms client {ClientId}")]
-        public static partial void Request(ILogger logger, string method, string path, int statusCode, double elapsedMs, string clientId);
+        [LoggerMessage(1, LogLevel.Information, "{Method} {Path} {StatusCode} {ElapsedMs:0.0} ms client {ClientId} RequestId:{RequestId}")]
+        public static partial void Request(ILogger logger, string method, string path, int statusCode, double elapsedMs, string clientId, string requestId);
     }
 }
