@@ -113,6 +113,7 @@ public sealed class AccessLogTests
         Assert.Equal(7, log.Dropped);
         output.Release.Set();
         log.Dispose();
+        Assert.Equal(7, log.Dropped);
 
         var text = output.ToString();
         var lines = text.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);

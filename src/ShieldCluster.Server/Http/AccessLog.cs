@@ -47,6 +47,7 @@ public sealed class AccessLog : IDisposable
     private char[] _chars = [];
     private int _queued;
     private long _dropped;
+    private long _unreported;
     private int _disposed;
 
     /// <summary>Builds the access log from the host's <c>Logging</c> configuration and starts its writer.</summary>
@@ -81,7 +82,7 @@ public sealed class AccessLog : IDisposable
     /// <summary>The logger the request middleware writes through (filtered by the configured levels).</summary>
     public ILogger Logger { get; }
 
-    /// <summary>Lines dropped because <see cref="MaxQueuedLines"/> were waiting.</summary>
+    /// <summary>Lines dropped so far because <see cref="MaxQueuedLines"/> were waiting.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
     /// <summary>Writes what has queued, then stops the writer.</summary>
@@ -103,10 +104,22 @@ public sealed class AccessLog : IDisposable
         {
             Interlocked.Decrement(ref _queued);
             Interlocked.Increment(ref _dropped);
+            Interlocked.Increment(ref _unreported);
             return;
         }
 
-        _lines.Enqueue(Format(level, eventId, state, exception, format));
+        string line;
+        try
+        {
+            line = Format(level, eventId, state, exception, format);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _queued);
+            throw;
+        }
+
+        _lines.Enqueue(line);
     }
 
     private string Format<TState>(LogLevel level, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> format)
@@ -151,7 +164,7 @@ public sealed class AccessLog : IDisposable
             _batch.Append(line);
         }
 
-        var dropped = Interlocked.Exchange(ref _dropped, 0);
+        var dropped = Interlocked.Exchange(ref _unreported, 0);
         if (dropped > 0)
         {
             _batch.Append(Format(LogLevel.Warning, new EventId(2, "Dropped"), dropped, null,
