@@ -250,7 +250,9 @@ public static partial class InferRequestParser
                             buffer = larger;
                         }
 
-                        if (!reader.TryGetSingle(out var value) || !float.IsFinite(value))
+                        // Most tokens take the exact fast path; the rest, the general parser.
+                        if ((reader.HasValueSequence || !JsonFloats.TryParse(reader.ValueSpan, out var value))
+                            && (!reader.TryGetSingle(out value) || !float.IsFinite(value)))
                         {
                             input.DataProblem ??= $"'data' holds a number that is not a finite FP32 value at index {count} (NaN or infinity)";
                             value = 0;
