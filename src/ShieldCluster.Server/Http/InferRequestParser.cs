@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Text.Json;
 using ShieldCluster.Server.Serving;
 
@@ -69,7 +70,8 @@ public static partial class InferRequestParser
         try
         {
             var reader = new Utf8JsonReader(json, ReaderOptions);
-            var request = ParseRequest(ref reader);
+            var body = json;
+            var request = ParseRequest(ref reader, ref body);
             if (reader.Read())
             {
                 throw ApiException.BadRequest("unexpected content after the request object");
@@ -83,7 +85,8 @@ public static partial class InferRequestParser
         }
     }
 
-    private static InferRequest ParseRequest(ref Utf8JsonReader reader)
+    /// <remarks><paramref name="body"/> is what <paramref name="reader"/> reads: the data arrays' scan restarts the reader past them.</remarks>
+    private static InferRequest ParseRequest(ref Utf8JsonReader reader, ref ReadOnlySpan<byte> body)
     {
         Expect(ref reader, JsonTokenType.StartObject, "the request must be a JSON object");
         var request = new InferRequest();
@@ -99,7 +102,7 @@ public static partial class InferRequestParser
                     Expect(ref reader, JsonTokenType.StartArray, "'inputs' must be an array");
                     while (Next(ref reader) != JsonTokenType.EndArray)
                     {
-                        request.Inputs.Add(ParseInput(ref reader));
+                        request.Inputs.Add(ParseInput(ref reader, ref body));
                     }
 
                     sawInputs = true;
@@ -134,7 +137,7 @@ public static partial class InferRequestParser
         return request;
     }
 
-    private static InferInput ParseInput(ref Utf8JsonReader reader)
+    private static InferInput ParseInput(ref Utf8JsonReader reader, ref ReadOnlySpan<byte> body)
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
@@ -156,7 +159,7 @@ public static partial class InferRequestParser
                     input.Shape = ParseShape(ref reader);
                     break;
                 case "data":
-                    ParseData(ref reader, input);
+                    ParseData(ref reader, ref body, input);
                     break;
                 case "parameters":
                     ParseParameters(ref reader, "an input's 'parameters' must be an object", (ref Utf8JsonReader r, string name) =>
@@ -223,7 +226,7 @@ public static partial class InferRequestParser
         return [.. dims];
     }
 
-    private static void ParseData(ref Utf8JsonReader reader, InferInput input)
+    private static void ParseData(ref Utf8JsonReader reader, ref ReadOnlySpan<byte> body, InferInput input)
     {
         Expect(ref reader, JsonTokenType.StartArray, "'data' must be an array");
         var buffer = ArrayPool<float>.Shared.Rent(4096);
@@ -231,6 +234,27 @@ public static partial class InferRequestParser
         var depth = 1;
         try
         {
+            // Arrays of numbers are scanned straight from the body, and the reader restarts at the
+            // closing bracket; anything else (or anything the scan is unsure of) goes through the reader.
+            var problem = input.DataProblem;
+            var start = checked((int)reader.TokenStartIndex) + 1;
+            var end = ScanNumbers(body, start, ref buffer, out count, input);
+            if (end >= 0)
+            {
+                var state = reader.CurrentState;
+                body = body[end..];
+                reader = new Utf8JsonReader(body, isFinalBlock: true, state);
+                if (Next(ref reader) != JsonTokenType.EndArray)
+                {
+                    throw new InvalidOperationException("the data scan stopped before a closing bracket");
+                }
+
+                input.Data = buffer.AsSpan(0, count).ToArray();
+                return;
+            }
+
+            input.DataProblem = problem;
+            count = 0;
             while (depth > 0)
             {
                 switch (Next(ref reader))
@@ -279,6 +303,170 @@ public static partial class InferRequestParser
             ArrayPool<float>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>
+    /// Reads the numbers of a data array (flat or nested) from <paramref name="body"/>, starting just
+    /// after its opening bracket, into <paramref name="buffer"/>. Answers the index of the array's
+    /// closing bracket, or -1 where the scan stops short: any token but a number or a bracket, any
+    /// doubt about JSON's grammar (the reader then reads the array from its start and says what is
+    /// wrong), a number the parser cannot read.
+    /// </summary>
+    private static int ScanNumbers(ReadOnlySpan<byte> body, int position, ref float[] buffer, out int count, InferInput input)
+    {
+        count = 0;
+        var depth = 1;
+        var afterValue = false; // a value or a closing bracket just ended: ',' or ']' next
+        var afterComma = false; // a value must come next
+        while (true)
+        {
+            while (position < body.Length && body[position] is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t')
+            {
+                position++;
+            }
+
+            if (position == body.Length)
+            {
+                return -1;
+            }
+
+            var next = body[position];
+            if (next == ']')
+            {
+                if (afterComma)
+                {
+                    return -1;
+                }
+
+                if (--depth == 0)
+                {
+                    return position;
+                }
+
+                position++;
+                afterValue = true;
+            }
+            else if (next == '[')
+            {
+                if (afterValue || depth == 8)
+                {
+                    return -1;
+                }
+
+                depth++;
+                position++;
+                afterComma = false;
+            }
+            else if (next == ',')
+            {
+                if (!afterValue)
+                {
+                    return -1;
+                }
+
+                position++;
+                afterValue = false;
+                afterComma = true;
+            }
+            else
+            {
+                var length = afterValue ? 0 : NumberLength(body[position..]);
+                if (length == 0)
+                {
+                    return -1;
+                }
+
+                var token = body.Slice(position, length);
+                if (!JsonFloats.TryParse(token, out var value))
+                {
+                    var format = token.IndexOfAny((byte)'e', (byte)'E') >= 0 ? 'e' : default;
+                    if (!Utf8Parser.TryParse(token, out value, out var consumed, format) || consumed != length)
+                    {
+                        return -1;
+                    }
+
+                    if (!float.IsFinite(value))
+                    {
+                        input.DataProblem ??= $"'data' holds a number that is not a finite FP32 value at index {count} (NaN or infinity)";
+                        value = 0;
+                    }
+                }
+
+                if (count == buffer.Length)
+                {
+                    var larger = ArrayPool<float>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, count).CopyTo(larger);
+                    ArrayPool<float>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                buffer[count++] = value;
+                position += length;
+                afterValue = true;
+                afterComma = false;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The length of the JSON number (<c>-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?</c>) that
+    /// <paramref name="text"/> starts with, when a delimiter (whitespace, ',' or ']') follows it; 0 otherwise.
+    /// </summary>
+    private static int NumberLength(ReadOnlySpan<byte> text)
+    {
+        var i = 0;
+        if (i < text.Length && text[i] == '-')
+        {
+            i++;
+        }
+
+        if (i < text.Length && text[i] == '0')
+        {
+            i++;
+        }
+        else if (i < text.Length && text[i] is >= (byte)'1' and <= (byte)'9')
+        {
+            while (++i < text.Length && IsDigit(text[i]))
+            {
+            }
+        }
+        else
+        {
+            return 0;
+        }
+
+        if (i < text.Length && text[i] == '.')
+        {
+            if (++i == text.Length || !IsDigit(text[i]))
+            {
+                return 0;
+            }
+
+            while (++i < text.Length && IsDigit(text[i]))
+            {
+            }
+        }
+
+        if (i < text.Length && (text[i] | 0x20) == 'e')
+        {
+            if (++i < text.Length && text[i] is (byte)'+' or (byte)'-')
+            {
+                i++;
+            }
+
+            if (i == text.Length || !IsDigit(text[i]))
+            {
+                return 0;
+            }
+
+            while (++i < text.Length && IsDigit(text[i]))
+            {
+            }
+        }
+
+        return i < text.Length && text[i] is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t' or (byte)',' or (byte)']' ? i : 0;
+    }
+
+    private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
 
     private static List<RequestedOutput> ParseOutputs(ref Utf8JsonReader reader)
     {
