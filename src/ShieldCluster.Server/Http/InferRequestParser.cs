@@ -236,6 +236,7 @@ public static partial class InferRequestParser
         {
             // Arrays of numbers are scanned straight from the body, and the reader restarts at the
             // closing bracket; anything else (or anything the scan is unsure of) goes through the reader.
+            // A restarted reader's error positions (BytePositionInLine) do not count the scanned bytes.
             var problem = input.DataProblem;
             var start = checked((int)reader.TokenStartIndex) + 1;
             var end = ScanNumbers(body, start, ref buffer, out count, input);
