@@ -210,7 +210,7 @@ public sealed class AccessLog : IDisposable
     private sealed class Writer(AccessLog owner) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => NullScope.Instance;
+            where TState : notnull => NullLogger.Instance.BeginScope(state);
 
         public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
 
@@ -220,15 +220,6 @@ public sealed class AccessLog : IDisposable
             {
                 owner.Enqueue(logLevel, eventId, state, exception, formatter);
             }
-        }
-    }
-
-    private sealed class NullScope : IDisposable
-    {
-        public static readonly NullScope Instance = new();
-
-        public void Dispose()
-        {
         }
     }
 }

@@ -267,23 +267,15 @@ public static partial class InferRequestParser
                         depth--;
                         break;
                     case JsonTokenType.Number:
-                        if (count == buffer.Length)
-                        {
-                            var larger = ArrayPool<float>.Shared.Rent(buffer.Length * 2);
-                            buffer.AsSpan(0, count).CopyTo(larger);
-                            ArrayPool<float>.Shared.Return(buffer);
-                            buffer = larger;
-                        }
-
                         // Most tokens take the exact fast path; the rest, the general parser.
                         if ((reader.HasValueSequence || !JsonFloats.TryParse(reader.ValueSpan, out var value))
                             && (!reader.TryGetSingle(out value) || !float.IsFinite(value)))
                         {
-                            input.DataProblem ??= $"'data' holds a number that is not a finite FP32 value at index {count} (NaN or infinity)";
+                            input.DataProblem ??= NotFinite(count);
                             value = 0;
                         }
 
-                        buffer[count++] = value;
+                        Append(ref buffer, ref count, value);
                         break;
                     case JsonTokenType.String:
                     case JsonTokenType.True:
@@ -320,7 +312,7 @@ public static partial class InferRequestParser
         var afterComma = false; // a value must come next
         while (true)
         {
-            while (position < body.Length && body[position] is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t')
+            while (position < body.Length && IsWhitespace(body[position]))
             {
                 position++;
             }
@@ -387,20 +379,12 @@ public static partial class InferRequestParser
 
                     if (!float.IsFinite(value))
                     {
-                        input.DataProblem ??= $"'data' holds a number that is not a finite FP32 value at index {count} (NaN or infinity)";
+                        input.DataProblem ??= NotFinite(count);
                         value = 0;
                     }
                 }
 
-                if (count == buffer.Length)
-                {
-                    var larger = ArrayPool<float>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, count).CopyTo(larger);
-                    ArrayPool<float>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                buffer[count++] = value;
+                Append(ref buffer, ref count, value);
                 position += length;
                 afterValue = true;
                 afterComma = false;
@@ -464,10 +448,28 @@ public static partial class InferRequestParser
             }
         }
 
-        return i < text.Length && text[i] is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t' or (byte)',' or (byte)']' ? i : 0;
+        return i < text.Length && (IsWhitespace(text[i]) || text[i] is (byte)',' or (byte)']') ? i : 0;
     }
 
     private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
+
+    private static bool IsWhitespace(byte b) => b is (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t';
+
+    private static string NotFinite(int index) => $"'data' holds a number that is not a finite FP32 value at index {index} (NaN or infinity)";
+
+    /// <summary>Appends a value to a pooled buffer, renting one twice the size when it is full.</summary>
+    private static void Append(ref float[] buffer, ref int count, float value)
+    {
+        if (count == buffer.Length)
+        {
+            var larger = ArrayPool<float>.Shared.Rent(buffer.Length * 2);
+            buffer.AsSpan(0, count).CopyTo(larger);
+            ArrayPool<float>.Shared.Return(buffer);
+            buffer = larger;
+        }
+
+        buffer[count++] = value;
+    }
 
     private static List<RequestedOutput> ParseOutputs(ref Utf8JsonReader reader)
     {
