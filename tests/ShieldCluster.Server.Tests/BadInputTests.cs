@@ -61,6 +61,48 @@ public class BadInputTests(ShieldServerFactory server) : IClassFixture<ShieldSer
         Assert.Contains("more than once", await ErrorAsync(response), StringComparison.Ordinal);
     }
 
+    /// <summary>Where a request carries strings: "@@" marks where invalid UTF-8 goes.</summary>
+    public static TheoryData<string> StringSites => new()
+    {
+        "{\"@@\":1,\"inputs\":[]}",
+        "{\"id\":\"a@@\",\"inputs\":[]}",
+        "{\"inputs\":[{\"name\":\"@@\",\"shape\":[1,1,28,28],\"datatype\":\"FP32\",\"data\":[0]}]}",
+        "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,1,28,28],\"datatype\":\"FP@@\",\"data\":[0]}]}",
+        "{\"inputs\":[{\"name\":\"input\",\"sh@@ape\":[1,1,28,28],\"datatype\":\"FP32\",\"data\":[0]}]}",
+        "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,1,28,28],\"datatype\":\"FP32\",\"data\":[\"@@\"]}]}",
+        "{\"inputs\":[],\"outputs\":[{\"name\":\"@@\"}]}",
+        "{\"parameters\":{\"@@\":true},\"inputs\":[]}",
+    };
+
+    /// <summary>
+    /// Invalid UTF-8 inside a JSON string (which the reader checks only when the string is read) is
+    /// the client's malformed JSON: 400, in a JSON body and in a binary request's JSON header.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(StringSites))]
+    public async Task Infer_InvalidUtf8InAString_Is400(string template)
+    {
+        var client = server.ClientWithKey(ShieldServerFactory.AliceKey);
+        byte[][] invalid = [[0xE6], [0xFF], [0xC3, 0x28], [0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80]];
+        foreach (var bytes in invalid)
+        {
+            var parts = template.Split("@@");
+            byte[] body = [.. System.Text.Encoding.UTF8.GetBytes(parts[0]), .. bytes, .. System.Text.Encoding.UTF8.GetBytes(parts[1])];
+            var json = new ByteArrayContent(body);
+            json.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            var response = await client.PostAsync(InferPath, json);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{Convert.ToHexString(bytes)} in {template}: {response.StatusCode}");
+            Assert.NotEmpty(await ErrorAsync(response));
+
+            var binary = new ByteArrayContent([.. body, .. new byte[16]]);
+            binary.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            binary.Headers.TryAddWithoutValidation("Inference-Header-Content-Length", body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            response = await client.PostAsync(InferPath, binary);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"binary header, {Convert.ToHexString(bytes)} in {template}: {response.StatusCode}");
+            Assert.NotEmpty(await ErrorAsync(response));
+        }
+    }
+
     [Fact]
     public async Task Infer_BadRequests_SpendNoQuota()
     {

@@ -526,8 +526,24 @@ public static partial class InferRequestParser
             return false;
         }
 
-        name = reader.GetString()!;
+        name = GetString(ref reader);
         return true;
+    }
+
+    /// <summary>
+    /// The current string token. The reader checks a string's UTF-8 only when it is transcoded, and
+    /// says so with an <see cref="InvalidOperationException"/>: that is the client's malformed JSON.
+    /// </summary>
+    private static string GetString(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException ex) when (ex.InnerException is System.Text.DecoderFallbackException)
+        {
+            throw ApiException.BadRequest($"malformed JSON: invalid UTF-8 in a string ending at byte {reader.BytesConsumed}");
+        }
     }
 
     private static JsonTokenType Next(ref Utf8JsonReader reader)
@@ -551,6 +567,6 @@ public static partial class InferRequestParser
     private static string ReadString(ref Utf8JsonReader reader, string message)
     {
         Expect(ref reader, JsonTokenType.String, message);
-        return reader.GetString()!;
+        return GetString(ref reader);
     }
 }
