@@ -43,6 +43,62 @@ public class FuzzTests(ShieldServerFactory server) : IClassFixture<ShieldServerF
         Assert.Equal(HttpStatusCode.OK, (await server.CreateClient().GetAsync("/v2/health/ready")).StatusCode);
     }
 
+    /// <summary>
+    /// The same at the byte level, where a string mutation cannot go: bytes that are not UTF-8
+    /// (0x80-0xFF anywhere, strings included), in JSON bodies and in binary requests' JSON headers.
+    /// </summary>
+    [Theory]
+    [InlineData(11)]
+    [InlineData(12)]
+    public async Task Infer_ByteMutatedRequests_NeverAnswer5xx(int seed)
+    {
+        var random = new Random(seed);
+        var valid = Encoding.UTF8.GetBytes(Json(seed, 1).Replace("\"inputs\"", "\"id\":\"fuzz\",\"inputs\"", StringComparison.Ordinal));
+        var client = server.ClientWithKey(ShieldServerFactory.FuzzKey);
+        var refused = 0;
+        for (var i = 0; i < 150; i++)
+        {
+            var mutated = new List<byte>(valid);
+            for (var m = random.Next(1, 4); m > 0 && mutated.Count > 0; m--)
+            {
+                var at = random.Next(mutated.Count);
+                switch (random.Next(3))
+                {
+                    case 0:
+                        mutated[at] = (byte)random.Next(0x80, 0x100);
+                        break;
+                    case 1:
+                        mutated.InsertRange(at, [(byte)random.Next(0xC0, 0x100), (byte)random.Next(0x00, 0x100)]);
+                        break;
+                    default:
+                        mutated[at] = (byte)random.Next(0x100);
+                        break;
+                }
+            }
+
+            var body = mutated.ToArray();
+            var binary = i % 3 == 0;
+            var content = new ByteArrayContent(binary ? [.. body, .. new byte[8]] : body);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(binary ? "application/octet-stream" : "application/json");
+            if (binary)
+            {
+                content.Headers.TryAddWithoutValidation("Inference-Header-Content-Length", body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            var response = await client.PostAsync(InferPath, content);
+            var status = (int)response.StatusCode;
+            Assert.True(status < 500, $"seed {seed}, case {i}: {response.StatusCode} for a body starting '{Truncate(Encoding.Latin1.GetString(body))}'");
+            if (status >= 400)
+            {
+                refused++;
+                Assert.NotEmpty(await ErrorAsync(response));
+            }
+        }
+
+        Assert.True(refused > 50, "the mutations hardly ever broke the request: the fuzzer tests nothing");
+        Assert.Equal(HttpStatusCode.OK, (await server.CreateClient().GetAsync("/v2/health/ready")).StatusCode);
+    }
+
     private static string Mutate(string json, Random random)
     {
         var text = new StringBuilder(json);
