@@ -173,6 +173,8 @@ public class GrpcModelInferReaderTests
     [InlineData("a9010102", "ends in the middle")]
     [InlineData("2a03ffffff", "malformed ModelInferRequest")]
     [InlineData("0a02c0", "malformed ModelInferRequest")]
+    [InlineData("0a01ff", "malformed ModelInferRequest")]
+    [InlineData("1a0a0a01ff120446503332", "malformed ModelInferRequest")]
     public void Read_MalformedMessage_IsInvalidArgumentWithAMessage(string hex, string expected)
     {
         var error = Assert.Throws<RpcException>(() => ModelInferReader.Read(new ReadOnlySequence<byte>(Convert.FromHexString(hex))));
