@@ -87,6 +87,7 @@ public sealed class InferenceOptions
     /// protected fp32): 4 in flight served 8,110 images/s, 8 served 6,590 and 16 (a processor each on
     /// that 16-core host) 2,462; bare ONNX Runtime itself gains 60-70% from 4 concurrent runs.
     /// </summary>
+    [Range(0, 1024)]
     public int ConcurrentBatches { get; set; }
 
     /// <summary>
