@@ -135,6 +135,66 @@ public class GrpcModelInferTests(ShieldServerFactory server) : IClassFixture<Shi
         Assert.Equal(0.25f, back[^1]);
     }
 
+    /// <summary>
+    /// Byte-level mutations of real ModelInfer messages (raw tensors and typed contents) through the
+    /// real server: whatever arrives, the answer is a result or a refusal with a code a client can
+    /// act on and a message, never Internal or Unknown (gRPC's 5xx), and the server serves on.
+    /// </summary>
+    [Theory]
+    [InlineData(21)]
+    [InlineData(22)]
+    public async Task MutatedMessages_AreNeverInternal(int seed)
+    {
+        var random = new Random(seed);
+        var raw = Infer(Images(seed, 1), raw: true);
+        raw.Id = "fuzz";
+        var typed = Infer(Images(seed + 1, 2), raw: false);
+        typed.Outputs.Add(new ModelInferRequest.Types.InferRequestedOutputTensor { Name = "probabilities" });
+        byte[][] valid = [raw.ToByteArray(), typed.ToByteArray()];
+        var invoker = Invoker();
+        var refused = 0;
+        for (var i = 0; i < 200; i++)
+        {
+            var bytes = valid[i % 2].ToList();
+            for (var m = random.Next(1, 4); m > 0 && bytes.Count > 0; m--)
+            {
+                var at = random.Next(Math.Min(bytes.Count, random.Next(2) == 0 ? 64 : bytes.Count));
+                switch (random.Next(4))
+                {
+                    case 0:
+                        bytes[at] = (byte)random.Next(256);
+                        break;
+                    case 1:
+                        bytes.Insert(at, (byte)random.Next(256));
+                        break;
+                    case 2:
+                        bytes.RemoveAt(at);
+                        break;
+                    default:
+                        bytes[at] = (byte)(bytes[at] ^ (1 << random.Next(8)));
+                        break;
+                }
+            }
+
+            try
+            {
+                await invoker.AsyncUnaryCall(ModelInferBytes, null, new CallOptions(Key(ShieldServerFactory.FuzzKey)), bytes.ToArray());
+            }
+            catch (RpcException ex)
+            {
+                refused++;
+                Assert.True(
+                    ex.StatusCode is not (StatusCode.Internal or StatusCode.Unknown or StatusCode.DataLoss or StatusCode.Unimplemented),
+                    $"seed {seed}, case {i}: {ex.StatusCode} '{ex.Status.Detail}'");
+                Assert.False(string.IsNullOrWhiteSpace(ex.Status.Detail), $"seed {seed}, case {i}: {ex.StatusCode} without a message");
+            }
+        }
+
+        Assert.True(refused > 50, "the mutations hardly ever broke the request: the fuzzer tests nothing");
+        var answered = await invoker.AsyncUnaryCall(ModelInferBytes, null, new CallOptions(Key(ShieldServerFactory.AliceKey)), valid[0]);
+        Assert.Single(Predictions(answered));
+    }
+
     private CallInvoker Invoker() =>
         GrpcChannel.ForAddress(server.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = server.Server.CreateHandler() }).CreateCallInvoker();
 }
