@@ -54,7 +54,7 @@ public class FuzzTests(ShieldServerFactory server) : IClassFixture<ShieldServerF
     {
         var random = new Random(seed);
         var valid = Encoding.UTF8.GetBytes(Json(seed, 1).Replace("\"inputs\"", "\"id\":\"fuzz\",\"inputs\"", StringComparison.Ordinal));
-        var client = server.ClientWithKey(ShieldServerFactory.FuzzKey);
+        var client = server.ClientWithKey(ShieldServerFactory.ByteFuzzKey);
         var refused = 0;
         for (var i = 0; i < 150; i++)
         {

@@ -178,7 +178,7 @@ public class GrpcModelInferTests(ShieldServerFactory server) : IClassFixture<Shi
 
             try
             {
-                await invoker.AsyncUnaryCall(ModelInferBytes, null, new CallOptions(Key(ShieldServerFactory.FuzzKey)), bytes.ToArray());
+                await invoker.AsyncUnaryCall(ModelInferBytes, null, new CallOptions(Key(ShieldServerFactory.ByteFuzzKey)), bytes.ToArray());
             }
             catch (RpcException ex)
             {

@@ -23,6 +23,9 @@ public class ShieldServerFactory : WebApplicationFactory<Program>
     public const string TightKey = "tight-key-for-tests";
     public const string DailyKey = "daily-key-for-tests";
     public const string FuzzKey = "fuzz-key-for-tests";
+
+    /// <summary>The byte-level fuzz tests' key: they get it blocked, so no other test may rely on it.</summary>
+    public const string ByteFuzzKey = "byte-fuzz-key-for-tests";
     public const string MalloryKey = "mallory-key-for-tests";
     public const string NervousKey = "nervous-key-for-tests";
     public const string SecurityAdminKey = "security-admin-key-for-tests";
@@ -45,6 +48,8 @@ public class ShieldServerFactory : WebApplicationFactory<Program>
         ["Shield:Clients:daily:Plan"] = "daily",
         ["Shield:Clients:fuzz:ApiKeySha256"] = ApiKeys.Hash(FuzzKey),
         ["Shield:Clients:fuzz:Plan"] = "unlimited",
+        ["Shield:Clients:bytefuzz:ApiKeySha256"] = ApiKeys.Hash(ByteFuzzKey),
+        ["Shield:Clients:bytefuzz:Plan"] = "unlimited",
         ["Shield:Clients:mallory:ApiKeySha256"] = ApiKeys.Hash(MalloryKey),
         ["Shield:Clients:mallory:Plan"] = "unlimited",
         ["Shield:Clients:nervous:ApiKeySha256"] = ApiKeys.Hash(NervousKey),
