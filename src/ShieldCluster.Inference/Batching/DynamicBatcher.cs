@@ -15,15 +15,15 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private readonly BatchRunner _run;
     private readonly BatchingSettings _settings;
     private readonly TimeProvider _time;
-    // The queue and whether it is closed, under _take. Each queued request adds one permit to
-    // _signal, which the runners (threads of their own) wait on: a submission wakes a runner directly,
-    // with no thread-pool hop between them (the pool may be backed up with request work).
+    // The queue, under _take. Each queued request adds one permit to _signal, which the runners
+    // (threads of their own) wait on: a submission wakes a runner directly, with no thread-pool hop
+    // between them (the pool may be backed up with request work).
     private readonly Queue<Pending> _queue = new();
     private readonly Lock _take = new();
     private readonly SemaphoreSlim _signal = new(0);
     private readonly Task[] _runners;
-    private bool _closed;
-    private volatile bool _stopping;
+    // Set under _take, so no request is queued after it; read by the runners without the lock.
+    private volatile bool _closed;
     private int _queuedItems;
     private long _calls;
     private long _callItems;
@@ -89,7 +89,6 @@ public sealed class DynamicBatcher : IAsyncDisposable
             _closed = true;
         }
 
-        _stopping = true;
         _signal.Release(_runners.Length);
         await Task.WhenAll(_runners).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         lock (_take)
@@ -115,10 +114,10 @@ public sealed class DynamicBatcher : IAsyncDisposable
         {
             // Stopping releases one permit per runner; a runner that spent one in its queue delay sees
             // the flag here instead, so none is left waiting.
-            while (!_stopping)
+            while (!_closed)
             {
                 _signal.Wait();
-                if (_stopping)
+                if (_closed)
                 {
                     return;
                 }
@@ -144,7 +143,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
                             break;
                         }
 
-                        if (_stopping)
+                        if (_closed)
                         {
                             return;
                         }
