@@ -88,16 +88,11 @@ public class BadInputTests(ShieldServerFactory server) : IClassFixture<ShieldSer
         {
             var parts = template.Split("@@");
             byte[] body = [.. System.Text.Encoding.UTF8.GetBytes(parts[0]), .. bytes, .. System.Text.Encoding.UTF8.GetBytes(parts[1])];
-            var json = new ByteArrayContent(body);
-            json.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
-            var response = await client.PostAsync(InferPath, json);
+            var response = await client.PostAsync(InferPath, Content(body));
             Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{Convert.ToHexString(bytes)} in {template}: {response.StatusCode}");
             Assert.NotEmpty(await ErrorAsync(response));
 
-            var binary = new ByteArrayContent([.. body, .. new byte[16]]);
-            binary.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
-            binary.Headers.TryAddWithoutValidation("Inference-Header-Content-Length", body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            response = await client.PostAsync(InferPath, binary);
+            response = await client.PostAsync(InferPath, BinaryHttpTests.Binary(body, new byte[16]));
             Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"binary header, {Convert.ToHexString(bytes)} in {template}: {response.StatusCode}");
             Assert.NotEmpty(await ErrorAsync(response));
         }

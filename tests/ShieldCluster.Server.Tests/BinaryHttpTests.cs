@@ -203,9 +203,12 @@ public class BinaryHttpTests(ShieldServerFactory server) : IClassFixture<ShieldS
     private static byte[] Bytes(float[] values) => GrpcRequests.RawBytes(values);
 
     /// <summary>A body of Triton's binary tensor extension: <paramref name="header"/> as JSON, then <paramref name="data"/>.</summary>
-    internal static ByteArrayContent Binary(string header, byte[] data, string? headerLength = null)
+    internal static ByteArrayContent Binary(string header, byte[] data, string? headerLength = null) =>
+        Binary(Encoding.UTF8.GetBytes(header), data, headerLength);
+
+    /// <summary>As <see cref="Binary(string, byte[], string?)"/>, the header as bytes (which need not be UTF-8).</summary>
+    internal static ByteArrayContent Binary(byte[] json, byte[] data, string? headerLength = null)
     {
-        var json = Encoding.UTF8.GetBytes(header);
         var content = new ByteArrayContent([.. json, .. data]);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         content.Headers.TryAddWithoutValidation(HeaderName, headerLength ?? json.Length.ToString(CultureInfo.InvariantCulture));

@@ -77,15 +77,7 @@ public class FuzzTests(ShieldServerFactory server) : IClassFixture<ShieldServerF
             }
 
             var body = mutated.ToArray();
-            var binary = i % 3 == 0;
-            var content = new ByteArrayContent(binary ? [.. body, .. new byte[8]] : body);
-            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(binary ? "application/octet-stream" : "application/json");
-            if (binary)
-            {
-                content.Headers.TryAddWithoutValidation("Inference-Header-Content-Length", body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            }
-
-            var response = await client.PostAsync(InferPath, content);
+            var response = await client.PostAsync(InferPath, i % 3 == 0 ? BinaryHttpTests.Binary(body, new byte[8]) : Content(body));
             var status = (int)response.StatusCode;
             Assert.True(status < 500, $"seed {seed}, case {i}: {response.StatusCode} for a body starting '{Truncate(Encoding.Latin1.GetString(body))}'");
             if (status >= 400)

@@ -68,6 +68,14 @@ internal static class InferenceRequests
 
     public static StringContent Content(string json) => new(json, Encoding.UTF8, "application/json");
 
+    /// <summary>A JSON body as bytes, as they are (which need not be UTF-8).</summary>
+    public static ByteArrayContent Content(byte[] json)
+    {
+        var content = new ByteArrayContent(json);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
     public static Task<HttpResponseMessage> PostAsync(HttpClient client, string json, string path = InferPath) =>
         client.PostAsync(path, Content(json));
 
