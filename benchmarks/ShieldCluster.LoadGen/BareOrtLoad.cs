@@ -163,7 +163,7 @@ internal static class BareOrtLoad
 
                     if (t1 >= Volatile.Read(ref measureStart))
                     {
-                        log.Add(200, t1 - t0);
+                        log.Add(200, t1 - t0, t1);
                     }
                 }
             }
@@ -220,6 +220,7 @@ internal static class BareOrtLoad
             Statuses = statuses,
             Throughput = Math.Round(ok * batch / seconds, 1),
             Latency = latency,
+            Timeline = Timeline.From(logs.SelectMany(l => l.OkAt), cpuStart.Timestamp, cpuEnd.Timestamp, batch),
             Cpu = CpuSnapshot.Between(cpuStart, cpuEnd, ok * batch),
         };
     }

@@ -47,6 +47,9 @@ internal sealed record PhaseResult
     /// <summary>Of answered requests. Open loop: from each request's scheduled send time.</summary>
     public required LatencyStats Latency { get; init; }
 
+    /// <summary>Answers over the measured window in bins (stalls). Open loop: answers to the measured arrivals that came inside the window.</summary>
+    public Timeline? Timeline { get; init; }
+
     /// <summary>Open loop: how late the generator sent each request after its scheduled time.</summary>
     public LatencyStats? SendLag { get; init; }
 
@@ -150,7 +153,7 @@ internal static class HttpLoad
 
                 if (t1 >= Volatile.Read(ref measureStart))
                 {
-                    log.Add(status, t1 - t0);
+                    log.Add(status, t1 - t0, t1);
                 }
             }
         }
@@ -184,6 +187,7 @@ internal static class HttpLoad
             Statuses = statuses,
             Throughput = Math.Round(ok / seconds, 1),
             Latency = latency,
+            Timeline = Timeline.From(logs.SelectMany(l => l.OkAt), cpuStart.Timestamp, cpuEnd.Timestamp),
             Cpu = CpuSnapshot.Between(cpuStart, cpuEnd, ok + failed),
             Server = MetricsSnapshot.Between(metricsStart, metricsEnd),
             Drain = drain,
@@ -236,13 +240,14 @@ internal static class HttpLoad
             var slot = free.TryTake(out var s) ? s : context.Slots.Create();
             factory.Prepare(slot, context.Cursor.Next(key));
             var status = await client.SendAsync(slot, key, cancellation);
-            var latency = Stopwatch.GetTimestamp() - scheduled;
+            var answered = Stopwatch.GetTimestamp();
+            var latency = answered - scheduled;
             free.Add(slot);
             if (measured)
             {
                 lock (gate)
                 {
-                    log.Add(status, latency);
+                    log.Add(status, latency, answered);
                 }
             }
 
@@ -307,10 +312,12 @@ internal static class HttpLoad
 
         LatencyStats lag;
         (LatencyStats Ok, long OkCount, long Failed, Dictionary<string, long> Statuses) merged;
+        Timeline timeline;
         lock (gate)
         {
             lag = LatencyStats.FromTicks([.. log.LagTicks]);
             merged = WorkerLog.Merge([log]);
+            timeline = Timeline.From(log.OkAt, measureFrom, measureTo);
         }
 
         var seconds = duration.TotalSeconds;
@@ -331,6 +338,7 @@ internal static class HttpLoad
             Statuses = merged.Statuses,
             Throughput = Math.Round(merged.OkCount / seconds, 1),
             Latency = merged.Ok,
+            Timeline = timeline,
             SendLag = lag,
             Cpu = CpuSnapshot.Between(cpuStart, cpuEnd, merged.OkCount + merged.Failed),
             Server = MetricsSnapshot.Between(metricsStart, metricsEnd),

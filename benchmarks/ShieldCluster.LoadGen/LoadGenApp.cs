@@ -214,6 +214,7 @@ internal static class LoadGenApp
                         : $"Open loop: arrivals at the offered rate ({rateSource ?? "none"})" +
                           $", {o.Schedule.ToString().ToLowerInvariant()} schedule seeded {o.Seed} (the same arrival times for both servers); latency runs from each request's scheduled send time, so generator or server stalls are not hidden (no coordinated omission).",
                     "The generator runs on the same machine as the server (one server at a time, bare ONNX Runtime alone); its CPU use is in the CPU table.",
+                    string.Create(CultureInfo.InvariantCulture, $"Stalls: the measured window's answers are counted in bins of 100 ms; 'slowest second' is the fewest items answered in any 1 s stretch of it, 'stalled s' the time in bins that answered under {Timeline.StallShare:P0} of the window's mean bin (a server or GPU pipeline that stopped answering). Open loop: answers to the window's arrivals that came inside it."),
                     images.Synthetic
                         ? $"Synthetic inputs: each client key walks its own stretch of {images.Count:N0} different pseudo-random images, each composed in place in the worker's own buffer, so no request repeats or nearly repeats another (resends are retries, which the detectors skip; near-duplicates look like a query-based attack). Keys: {clients} in the many-keys phases."
                         : images.Count < MinRealImages
@@ -266,7 +267,8 @@ internal static class LoadGenApp
     }
 
     private static string Summary(PhaseResult p) => string.Create(CultureInfo.InvariantCulture,
-        $"[{p.Name}] {p.Throughput:0.#} items/s, p50 {p.Latency.P50Ms:0.00} ms, p99 {p.Latency.P99Ms:0.00} ms, not 200: {p.Failed}{(p.Dropped > 0 ? $", dropped {p.Dropped}" : "")}; " +
+        $"[{p.Name}] {p.Throughput:0.#} items/s, p50 {p.Latency.P50Ms:0.00} ms, p99 {p.Latency.P99Ms:0.00} ms, not 200: {p.Failed}{(p.Dropped > 0 ? $", dropped {p.Dropped}" : "")}" +
+        $"{(p.Timeline is { } t ? $", slowest second {t.SlowestSecondRate:0.#} items/s, stalled {t.StalledSeconds:0.0#} s" : "")}; " +
         $"CPU server {p.Cpu?.ServerCores:0.00} generator {p.Cpu?.GeneratorCores:0.00} other {p.Cpu?.OtherCores:0.00} cores{(p.Drain is { } d ? $"; busy {d.Seconds:0.0} s ({d.ServerCpuSeconds:0.0} CPU s) after the load" : "")}");
 
     internal static string? FindRepositoryRoot()

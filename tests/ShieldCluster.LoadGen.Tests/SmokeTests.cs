@@ -35,6 +35,12 @@ public class SmokeTests(ITestOutputHelper output)
             Assert.True(phase.Ok > 0 && phase.Throughput > 0, $"{phase.Name}: no answered requests");
             var l = phase.Latency;
             Assert.True(l.P50Ms > 0 && l.P50Ms <= l.P95Ms && l.P95Ms <= l.P99Ms && l.P99Ms <= l.MaxMs, $"{phase.Name}: percentiles out of order: {l}");
+            // The timeline covers the 1 s window in 100 ms bins and counts only answers inside it.
+            var timeline = phase.Timeline;
+            Assert.NotNull(timeline);
+            Assert.InRange(timeline.Items.Length, 9, 11);
+            Assert.InRange(timeline.Items.Sum(), 1, phase.Ok * phase.Batch);
+            Assert.InRange(timeline.SlowestSecondRate, 0, timeline.Items.Sum() * 10.0 / timeline.Items.Length + 0.1);
             if (phase.Mode == "closed")
             {
                 // Nothing but answers: the bench plan has no rate limit, every request is valid.
