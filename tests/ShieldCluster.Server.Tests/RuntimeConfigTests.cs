@@ -1,0 +1,28 @@
+using System.Text.Json;
+
+namespace ShieldCluster.Server.Tests;
+
+/// <summary>
+/// The runtime settings the server ships in its <c>runtimeconfig.json</c> (the file every launch reads:
+/// <c>dotnet run</c>, the published app, the container). Why each is there: benchmarks/LOADGEN.md.
+/// </summary>
+public class RuntimeConfigTests
+{
+    private static JsonElement ConfigProperties()
+    {
+        // The server's own file, copied beside the tests with its assembly (the process tests start that copy).
+        var path = Path.Combine(AppContext.BaseDirectory, "ShieldCluster.Server.runtimeconfig.json");
+        Assert.True(File.Exists(path), $"{path} is missing");
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        return document.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").Clone();
+    }
+
+    [Fact]
+    public void Hot_methods_are_counted_for_tier_one_without_the_quiet_period()
+    {
+        // Under load the default 100 ms quiet period kept the hot paths at tier 0 for 15-20 s after a start.
+        var delay = ConfigProperties().GetProperty("System.Runtime.TieredCompilation.CallCountingDelayMs");
+
+        Assert.Equal("0", delay.ValueKind == JsonValueKind.Number ? delay.GetRawText() : delay.GetString());
+    }
+}
