@@ -9,6 +9,13 @@ namespace ShieldCluster.Grains.Clients;
 /// pool's queue beside them. Off unless the process runs with <c>SHIELD_STAGE_TIMINGS=1</c>; then one
 /// line (<c>STAGES ...</c>, mean milliseconds and counts per stage) goes to standard error every 5 s.
 /// </summary>
+/// <remarks>
+/// Two probes look for stalls of the whole process: a thread of its own that sleeps 10 ms at a time
+/// and measures how late it wakes (<c>wakeLateMax</c>: the process was paused, by the collector or
+/// anything else that stops every thread, or had no core), and a thread-pool item queued every 10 ms
+/// that measures how long it waited to run (<c>poolWaitMax</c>, and <c>poolWaits50</c>: how many waited
+/// over 50 ms; the pool was starved).
+/// </remarks>
 public static class StageTimings
 {
     /// <summary>Whether timings are collected (<c>SHIELD_STAGE_TIMINGS=1</c>).</summary>
@@ -23,6 +30,9 @@ public static class StageTimings
     private static int _lastGen0;
     private static int _lastGen1;
     private static int _lastGen2;
+    private static long _wakeLateMax;
+    private static long _poolWaitMax;
+    private static long _poolWaits50;
 
     /// <summary>The stages timed.</summary>
     public enum Stage
@@ -61,8 +71,51 @@ public static class StageTimings
         {
             lock (Gate)
             {
-                _timer ??= new Timer(_ => Print(), null, 5000, 5000);
+                if (_timer is null)
+                {
+                    new Thread(Probe) { IsBackground = true, Name = "stage-timings probe" }.Start();
+                    _timer = new Timer(_ => Print(), null, 5000, 5000);
+                }
             }
+        }
+    }
+
+    /// <summary>The probes' loop: sleeps 10 ms, notes how late it woke, queues the next pool probe.</summary>
+    private static void Probe()
+    {
+        var tenMs = Stopwatch.Frequency / 100;
+        while (true)
+        {
+            var before = Stopwatch.GetTimestamp();
+            Thread.Sleep(10);
+            var now = Stopwatch.GetTimestamp();
+            Max(ref _wakeLateMax, now - before - tenMs);
+            ThreadPool.UnsafeQueueUserWorkItem(static queued => PoolProbe(queued), now, preferLocal: false);
+        }
+    }
+
+    private static void PoolProbe(long queued)
+    {
+        var waited = Stopwatch.GetTimestamp() - queued;
+        Max(ref _poolWaitMax, waited);
+        if (waited > Stopwatch.Frequency / 20)
+        {
+            Interlocked.Increment(ref _poolWaits50);
+        }
+    }
+
+    private static void Max(ref long location, long value)
+    {
+        var current = Volatile.Read(ref location);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref location, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
         }
     }
 
@@ -84,6 +137,9 @@ public static class StageTimings
         parts.Add(FormattableString.Invariant(
             $"gcPause={(pause - _lastPause).TotalMilliseconds:F0}ms gcs={gen0 - _lastGen0}/{gen1 - _lastGen1}/{gen2 - _lastGen2} threadPoolQueue={ThreadPool.PendingWorkItemCount} threads={ThreadPool.ThreadCount} heap={GC.GetTotalMemory(false) >> 20}MB"));
         (_lastPause, _lastGen0, _lastGen1, _lastGen2) = (pause, gen0, gen1, gen2);
+        static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+        parts.Add(FormattableString.Invariant(
+            $"wakeLateMax={Ms(Interlocked.Exchange(ref _wakeLateMax, 0)):F0}ms poolWaitMax={Ms(Interlocked.Exchange(ref _poolWaitMax, 0)):F0}ms poolWaits50={Interlocked.Exchange(ref _poolWaits50, 0)}"));
         var ephemeral = GC.GetGCMemoryInfo(GCKind.Ephemeral);
         var background = GC.GetGCMemoryInfo(GCKind.Background);
         parts.Add(FormattableString.Invariant(
