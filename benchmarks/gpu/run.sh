@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # benchmarks/gpu/run.sh: the GPU benchmark, run on the GPU host from the repository root after
 # ../shared/gpu/stage's assemble.sh has unpacked the self-contained server and load generator
-# (published together with -p:OrtFlavor=Gpu) into /tmp/app. See benchmarks/gpu/README.md.
+# (published together with -p:OrtFlavor=Gpu) into /tmp/app. How to run it: README.md (Benchmarks, GPU) and
+# benchmarks/LOADGEN.md (each GPU session, with its exact commands).
 #
 # usage: benchmarks/gpu/run.sh MODEL:WIRE:CONCURRENCY[:PHASES] ...
 #   e.g. resnet50:binary:256 resnet50-fp16:binary:256 resnet50:grpc:256:unprotected,protected
