@@ -10,7 +10,8 @@ internal sealed record CpuUsage(
     double MachineBusyCores,
     double OtherCores,
     double? ServerCpuMsPerRequest,
-    double GeneratorCpuMsPerRequest);
+    double GeneratorCpuMsPerRequest,
+    double? GeneratorGcPauseMs = null);
 
 /// <summary>
 /// Work the server still did after a phase's load stopped (one-way detector calls and state writes
@@ -18,8 +19,11 @@ internal sealed record CpuUsage(
 /// </summary>
 internal sealed record DrainStats(double Seconds, double ServerCpuSeconds);
 
-/// <summary>A snapshot of the CPU time of the server process, this process and the whole machine.</summary>
-internal readonly record struct CpuSnapshot(long Timestamp, double ServerSeconds, double GeneratorSeconds, double MachineBusySeconds)
+/// <summary>
+/// A snapshot of the CPU time of the server process, this process and the whole machine, and of this
+/// process's garbage-collection pauses (a generator that pauses stops sending, which looks like a server stall).
+/// </summary>
+internal readonly record struct CpuSnapshot(long Timestamp, double ServerSeconds, double GeneratorSeconds, double MachineBusySeconds, TimeSpan GeneratorGcPause)
 {
     private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
 
@@ -27,7 +31,8 @@ internal readonly record struct CpuSnapshot(long Timestamp, double ServerSeconds
         Stopwatch.GetTimestamp(),
         serverPid is { } pid ? ProcessSeconds($"/proc/{pid}/stat") : double.NaN,
         ProcessSeconds("/proc/self/stat"),
-        ReadMachineBusySeconds());
+        ReadMachineBusySeconds(),
+        GC.GetTotalPauseDuration());
 
     public static CpuUsage Between(CpuSnapshot start, CpuSnapshot end, long requests)
     {
@@ -43,7 +48,8 @@ internal readonly record struct CpuSnapshot(long Timestamp, double ServerSeconds
             Math.Round(busy, 3),
             Math.Round(Math.Max(0, busy - known - generator), 3),
             double.IsNaN(server) || requests == 0 ? null : Math.Round(server * perRequest, 4),
-            requests == 0 ? 0 : Math.Round(generator * perRequest, 4));
+            requests == 0 ? 0 : Math.Round(generator * perRequest, 4),
+            Math.Round((end.GeneratorGcPause - start.GeneratorGcPause).TotalMilliseconds, 1));
     }
 
     /// <summary>

@@ -269,7 +269,7 @@ internal static class LoadGenApp
     private static string Summary(PhaseResult p) => string.Create(CultureInfo.InvariantCulture,
         $"[{p.Name}] {p.Throughput:0.#} items/s, p50 {p.Latency.P50Ms:0.00} ms, p99 {p.Latency.P99Ms:0.00} ms, not 200: {p.Failed}{(p.Dropped > 0 ? $", dropped {p.Dropped}" : "")}" +
         $"{(p.Timeline is { } t ? $", slowest second {t.SlowestSecondRate:0.#} items/s, stalled {t.StalledSeconds:0.0#} s" : "")}; " +
-        $"CPU server {p.Cpu?.ServerCores:0.00} generator {p.Cpu?.GeneratorCores:0.00} other {p.Cpu?.OtherCores:0.00} cores{(p.Drain is { } d ? $"; busy {d.Seconds:0.0} s ({d.ServerCpuSeconds:0.0} CPU s) after the load" : "")}");
+        $"CPU server {p.Cpu?.ServerCores:0.00} generator {p.Cpu?.GeneratorCores:0.00} (GC pauses {p.Cpu?.GeneratorGcPauseMs:0} ms) other {p.Cpu?.OtherCores:0.00} cores{(p.Drain is { } d ? $"; busy {d.Seconds:0.0} s ({d.ServerCpuSeconds:0.0} CPU s) after the load" : "")}");
 
     internal static string? FindRepositoryRoot()
     {

@@ -41,6 +41,9 @@ public class SmokeTests(ITestOutputHelper output)
             Assert.InRange(timeline.Items.Length, 9, 11);
             Assert.InRange(timeline.Items.Sum(), 1, phase.Ok * phase.Batch);
             Assert.InRange(timeline.SlowestSecondRate, 0, timeline.Items.Sum() * 10.0 / timeline.Items.Length + 0.1);
+            // The generator's own collector pauses inside the window (a paused generator looks like a stalled server).
+            Assert.NotNull(phase.Cpu);
+            Assert.InRange(phase.Cpu.GeneratorGcPauseMs ?? -1, 0, (phase.DurationSeconds + 1) * 1000);
             if (phase.Mode == "closed")
             {
                 // Nothing but answers: the bench plan has no rate limit, every request is valid.
