@@ -131,7 +131,8 @@ internal sealed record Timeline(double BinMs, long[] Items)
     /// <summary>
     /// Counts <paramref name="completedAt"/> (<see cref="Stopwatch"/> timestamps) from <paramref name="start"/>
     /// to <paramref name="end"/> in bins of <paramref name="binMs"/>, <paramref name="itemsEach"/> items each;
-    /// a last bin shorter than half a bin is left out (it would look stalled). Times outside the window are not counted.
+    /// a last part of the window shorter than half a bin is left out (it would look stalled), a longer one
+    /// is a bin of its own (it holds fewer answers than a whole bin). Times outside the window are not counted.
     /// </summary>
     public static Timeline From(IEnumerable<long> completedAt, long start, long end, int itemsEach = 1, double binMs = 100)
     {

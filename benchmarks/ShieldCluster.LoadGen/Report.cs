@@ -125,8 +125,9 @@ internal sealed record BenchmarkReport
         foreach (var p in Phases)
         {
             var l = p.Latency;
+            var timeline = p.Timeline;
             var failed = p.Failed + p.Dropped == 0 ? "0" : string.Join(", ", p.Statuses.Where(kv => kv.Key != "200").Select(kv => $"{kv.Key}: {kv.Value}").Append(p.Dropped > 0 ? $"dropped: {p.Dropped}" : null).OfType<string>());
-            s.AppendLine(inv, $"| {p.Name} | {p.Mode} | {(p.Mode == "open" ? "-" : p.Concurrency.ToString(inv))} | {p.Batch.ToString(inv)}{(p.Device is { } dev ? " " + dev : "")} | {(p.Keys == 0 ? "-" : p.Keys.ToString(inv))} | {(p.OfferedRate is { } r ? r.ToString("0.#", inv) : "-")} | {p.Throughput:0.#} | {(p.Timeline is { } t ? t.SlowestSecondRate.ToString("0.#", inv) : "-")} | {(p.Timeline is { } u ? u.StalledSeconds.ToString("0.0#", inv) : "-")} | {l.P50Ms:0.00} | {l.P95Ms:0.00} | {l.P99Ms:0.00} | {l.P999Ms:0.00} | {l.MaxMs:0.0} | {failed} |");
+            s.AppendLine(inv, $"| {p.Name} | {p.Mode} | {(p.Mode == "open" ? "-" : p.Concurrency.ToString(inv))} | {p.Batch.ToString(inv)}{(p.Device is { } dev ? " " + dev : "")} | {(p.Keys == 0 ? "-" : p.Keys.ToString(inv))} | {(p.OfferedRate is { } r ? r.ToString("0.#", inv) : "-")} | {p.Throughput:0.#} | {timeline?.SlowestSecondRate.ToString("0.#", inv) ?? "-"} | {timeline?.StalledSeconds.ToString("0.0#", inv) ?? "-"} | {l.P50Ms:0.00} | {l.P95Ms:0.00} | {l.P99Ms:0.00} | {l.P999Ms:0.00} | {l.MaxMs:0.0} | {failed} |");
         }
 
         s.AppendLine();
