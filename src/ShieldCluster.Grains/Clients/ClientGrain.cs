@@ -78,9 +78,12 @@ public sealed partial class ClientGrain(
         Migrate();
         DropExpiredHistory(time.GetUtcNow());
         RebuildDetectors();
+
+        // Spread over one interval: grains activated together do not all write at the same moment.
+        _historyWrittenAt = WriteSchedule.HistoryWrittenAt(Environment.TickCount64, protection.Value.HistoryWriteInterval, Random.Shared);
         _writer = this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions
         {
-            DueTime = protection.Value.StateWriteInterval,
+            DueTime = WriteSchedule.FirstDue(protection.Value.StateWriteInterval, Random.Shared),
             Period = protection.Value.StateWriteInterval,
             Interleave = false,
             KeepAlive = false,

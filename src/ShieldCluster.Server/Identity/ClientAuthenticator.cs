@@ -79,7 +79,9 @@ public sealed class ClientAuthenticator
         // The client grain checks the key on every admission too, so a rotated-out key stops at once
         // on every silo, whatever this cache holds.
         var resolved = new ClientIdentity(clientId, profile.Models, hash);
-        var ttl = (long)(_http.Value.KeyCacheDuration.TotalSeconds * _time.TimestampFrequency);
+        // Somewhere in the last quarter of the duration: keys first used together (a load test's, a
+        // silo's first seconds) do not all expire, and cost their two grain calls, in the same moment.
+        var ttl = (long)(_http.Value.KeyCacheDuration.TotalSeconds * _time.TimestampFrequency * (1 - (0.25 * Random.Shared.NextDouble())));
         _cache[hash] = (resolved, now + ttl);
         return resolved;
     }

@@ -13,8 +13,9 @@ public sealed class HttpOptions
     public long MaxRequestBodyBytes { get; set; } = 8L << 20;
 
     /// <summary>
-    /// How long a silo caches the resolution of a key created through the admin API. Default 10
-    /// seconds. Keys from configuration resolve without a cache.
+    /// How long a silo caches the resolution of a key created through the admin API, at most (each
+    /// entry expires at a random point in the last quarter, so keys cached together do not renew
+    /// together). Default 10 seconds. Keys from configuration resolve without a cache.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(10);
