@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # benchmarks/gpu/all.sh: one GPU-host session's measurements in one command, packed into one file
 # ($OUT/results.tgz, rewritten after every step, so a run stopped at its time limit still returns what
-# it measured: the run tool returns at most 8 files). Samples GPU utilisation every second
-# (gpu-util.csv) and the busiest threads every 15 s (top.txt) while it runs run.sh once per spec,
+# it measured: the run tool returns at most 8 files). Samples GPU utilisation every 200 ms
+# (gpu-util.csv; GPU_SAMPLE_MS to change) and the busiest threads every 15 s (top.txt) while it runs
+# run.sh once per spec, with the servers' STAGES lines (SHIELD_STAGE_TIMINGS=1) every second unless
+# SHIELD_STAGE_TIMINGS_PERIOD_MS says otherwise,
 # then, where VARIANTS is set ('MODEL WIRE CONCURRENCY NAME=K=V+K=V ...', several such groups
 # separated by ';'), variants.sh once per group.
 # usage (on the host, after assemble.sh): [SHIELD_STAGE_TIMINGS=1] [VARIANTS='...'] [VARIANTS_FIRST=1] benchmarks/gpu/all.sh SPEC ...
 set -uo pipefail
 out=${OUT:-/tmp/gpu-out}
 mkdir -p "$out/r" && touch "$out/r/started"
-nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 1 > "$out/r/gpu-util.csv" 2>&1 &
+export SHIELD_STAGE_TIMINGS_PERIOD_MS=${SHIELD_STAGE_TIMINGS_PERIOD_MS:-1000}
+nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -lms "${GPU_SAMPLE_MS:-200}" > "$out/r/gpu-util.csv" 2>&1 &
 sampler=$!
 while sleep 15; do { date -u +%T; top -b -n 1 -H -w 200 | head -40; } >> "$out/r/top.txt" 2>&1; done &
 threads=$!

@@ -7,7 +7,10 @@ namespace ShieldCluster.Grains.Clients;
 /// admission's round trip to the client grain, the model behind its batching queue, the record) and
 /// how long the client grain spends on each record, with the garbage collector's pauses and the thread
 /// pool's queue beside them. Off unless the process runs with <c>SHIELD_STAGE_TIMINGS=1</c>; then one
-/// line (<c>STAGES ...</c>, mean milliseconds and counts per stage) goes to standard error every 5 s.
+/// line (<c>STAGES at=HH:mm:ss.fff ...</c>: the UTC time it was written, then mean milliseconds and
+/// counts per stage) goes to standard error every 5 s, or every <c>SHIELD_STAGE_TIMINGS_PERIOD_MS</c>
+/// milliseconds (100 to 60,000), so that short stalls can be matched against other per-second
+/// figures (the GPU's utilisation, the load generator's timeline).
 /// </summary>
 /// <remarks>
 /// Two probes look for stalls of the whole process: a thread of its own that sleeps 10 ms at a time
@@ -20,6 +23,9 @@ public static class StageTimings
 {
     /// <summary>Whether timings are collected (<c>SHIELD_STAGE_TIMINGS=1</c>).</summary>
     public static readonly bool Enabled = Environment.GetEnvironmentVariable("SHIELD_STAGE_TIMINGS") == "1";
+
+    /// <summary>Milliseconds between two lines: <c>SHIELD_STAGE_TIMINGS_PERIOD_MS</c> when it is a whole number from 100 to 60,000, else 5,000.</summary>
+    internal static readonly int PeriodMs = PeriodFrom(Environment.GetEnvironmentVariable("SHIELD_STAGE_TIMINGS_PERIOD_MS"));
 
     private static readonly string[] Names = ["validate", "admit", "infer", "record", "answer", "total", "grainRecord", "historyFlush"];
     private static readonly long[] Sums = new long[Names.Length];
@@ -74,11 +80,15 @@ public static class StageTimings
                 if (_timer is null)
                 {
                     new Thread(Probe) { IsBackground = true, Name = "stage-timings probe" }.Start();
-                    _timer = new Timer(_ => Print(), null, 5000, 5000);
+                    _timer = new Timer(_ => Print(), null, PeriodMs, PeriodMs);
                 }
             }
         }
     }
+
+    /// <summary>The period a <c>SHIELD_STAGE_TIMINGS_PERIOD_MS</c> value asks for; 5,000 when it is absent or out of range.</summary>
+    internal static int PeriodFrom(string? value) =>
+        int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ms) && ms is >= 100 and <= 60_000 ? ms : 5_000;
 
     /// <summary>The probes' loop: sleeps 10 ms, notes how late it woke, queues the next pool probe.</summary>
     private static void Probe()
@@ -121,7 +131,7 @@ public static class StageTimings
 
     private static void Print()
     {
-        var parts = new List<string>();
+        var parts = new List<string> { FormattableString.Invariant($"at={DateTime.UtcNow:HH:mm:ss.fff}") };
         for (var i = 0; i < Names.Length; i++)
         {
             var count = Interlocked.Exchange(ref Counts[i], 0);
