@@ -12,7 +12,11 @@ set -uo pipefail
 out=${OUT:-/tmp/gpu-out}
 mkdir -p "$out/r" && touch "$out/r/started"
 export SHIELD_STAGE_TIMINGS_PERIOD_MS=${SHIELD_STAGE_TIMINGS_PERIOD_MS:-1000}
-nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -lms "${GPU_SAMPLE_MS:-200}" > "$out/r/gpu-util.csv" 2>&1 &
+query=(--query-gpu=timestamp,utilization.gpu,memory.used --format=csv)
+# A millisecond loop runs until it is stopped; an nvidia-smi without one exits at once: then every second.
+loop=(-lms "${GPU_SAMPLE_MS:-200}")
+timeout 1 nvidia-smi "${query[@]}" "${loop[@]}" > /dev/null 2>&1; [[ $? == 124 ]] || loop=(-l 1)
+nvidia-smi "${query[@]}" "${loop[@]}" > "$out/r/gpu-util.csv" 2>&1 &
 sampler=$!
 while sleep 15; do { date -u +%T; top -b -n 1 -H -w 200 | head -40; } >> "$out/r/top.txt" 2>&1; done &
 threads=$!
