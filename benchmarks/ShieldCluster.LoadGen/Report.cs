@@ -141,12 +141,12 @@ internal sealed record BenchmarkReport
         s.AppendLine();
         s.AppendLine("Where the CPU went (cores = CPU seconds per second over the measured window; the machine has " + Machine.Cores.ToString(inv) + "; 'after the window': how long the server stayed busy once the load stopped, finishing queued detector and state work):");
         s.AppendLine();
-        s.AppendLine("| phase | server cores | generator cores | other processes | server CPU ms/req | after the window: s busy, CPU s | server CPU ms/req incl. after | generator CPU ms/req | generator GC pause ms | server-side mean ms | server-side p99 | items per model call | admitted under a lease | open-loop send lag p99 ms |");
-        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+        s.AppendLine("| phase | server cores | generator cores | other processes | server CPU ms/req | after the window: s busy, CPU s | server CPU ms/req incl. after | generator CPU ms/req | generator GC pause ms | server-side mean ms | server-side p99 | items per model call | admitted under a lease | cross-client checks skipped | open-loop send lag p99 ms |");
+        s.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|");
         foreach (var p in Phases)
         {
             var c = p.Cpu;
-            s.AppendLine(inv, $"| {p.Name} | {c?.ServerCores?.ToString("0.00", inv) ?? "-"} | {c?.GeneratorCores.ToString("0.00", inv) ?? "?"} | {c?.OtherCores.ToString("0.00", inv) ?? "?"} | {c?.ServerCpuMsPerRequest?.ToString("0.000", inv) ?? "-"} | {(p.Drain is { } d ? $"{d.Seconds:0.0}, {d.ServerCpuSeconds:0.0}" : "-")} | {p.ServerCpuMsPerRequestWithDrain?.ToString("0.000", inv) ?? "-"} | {c?.GeneratorCpuMsPerRequest.ToString("0.000", inv) ?? "?"} | {c?.GeneratorGcPauseMs?.ToString("0.#", inv) ?? "-"} | {p.Server?.MeanMs.ToString("0.00", inv) ?? "-"} | {p.Server?.P99Bucket ?? "-"} | {p.Server?.MeanModelBatch?.ToString("0.0", inv) ?? "-"} | {(p.Server?.LeasedShare is { } share ? share.ToString("P0", inv) : "-")} | {p.SendLag?.P99Ms.ToString("0.00", inv) ?? "-"} |");
+            s.AppendLine(inv, $"| {p.Name} | {c?.ServerCores?.ToString("0.00", inv) ?? "-"} | {c?.GeneratorCores.ToString("0.00", inv) ?? "?"} | {c?.OtherCores.ToString("0.00", inv) ?? "?"} | {c?.ServerCpuMsPerRequest?.ToString("0.000", inv) ?? "-"} | {(p.Drain is { } d ? $"{d.Seconds:0.0}, {d.ServerCpuSeconds:0.0}" : "-")} | {p.ServerCpuMsPerRequestWithDrain?.ToString("0.000", inv) ?? "-"} | {c?.GeneratorCpuMsPerRequest.ToString("0.000", inv) ?? "?"} | {c?.GeneratorGcPauseMs?.ToString("0.#", inv) ?? "-"} | {p.Server?.MeanMs.ToString("0.00", inv) ?? "-"} | {p.Server?.P99Bucket ?? "-"} | {p.Server?.MeanModelBatch?.ToString("0.0", inv) ?? "-"} | {(p.Server?.LeasedShare is { } share ? share.ToString("P0", inv) : "-")} | {(p.Server?.CrossClientSkippedShare is { } skipped ? skipped.ToString("P1", inv) : "-")} | {p.SendLag?.P99Ms.ToString("0.00", inv) ?? "-"} |");
         }
 
         if (ProtectedRisk is { } risk)

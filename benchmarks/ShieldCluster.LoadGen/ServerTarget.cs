@@ -311,7 +311,11 @@ internal sealed record RiskSummary(int ClientsWithRisk, double MaxRisk, Dictiona
 /// <summary>The server's own view of a phase, from the difference of two /metrics scrapes.</summary>
 /// <param name="MeanBatchSize">Items per request (the requests' batch dimension).</param>
 /// <param name="MeanModelBatch">Items per model call of the dynamic batcher: how full the batches the model ran were.</param>
-internal sealed record ServerSideStats(long Requests, double MeanMs, string P99Bucket, double? MeanBatchSize, double? LeasedShare = null, double? MeanModelBatch = null);
+/// <param name="CrossClientSkippedShare">
+/// Of the items queued for the cluster-wide fingerprint check in the window, the share that skipped
+/// it because the queue was full (the check fell behind); null where none was queued (protection off).
+/// </param>
+internal sealed record ServerSideStats(long Requests, double MeanMs, string P99Bucket, double? MeanBatchSize, double? LeasedShare = null, double? MeanModelBatch = null, double? CrossClientSkippedShare = null);
 
 /// <summary>The counters this generator reads from the server's Prometheus text.</summary>
 internal sealed class MetricsSnapshot
@@ -326,7 +330,8 @@ internal sealed class MetricsSnapshot
         foreach (var line in text.Split('\n'))
         {
             if (line.StartsWith("shield_inference_duration_seconds", StringComparison.Ordinal) || line.StartsWith("shield_inference_batch_size", StringComparison.Ordinal)
-                || line.StartsWith("shield_admissions_total", StringComparison.Ordinal) || line.StartsWith("shield_model_call", StringComparison.Ordinal))
+                || line.StartsWith("shield_admissions_total", StringComparison.Ordinal) || line.StartsWith("shield_model_call", StringComparison.Ordinal)
+                || line.StartsWith("shield_crossclient_", StringComparison.Ordinal))
             {
                 var space = line.LastIndexOf(' ');
                 if (space > 0 && double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
@@ -387,6 +392,11 @@ internal sealed class MetricsSnapshot
         double? leased = decisions > 0 ? Math.Round((end.Sum(Admissions, "by=\"lease\"") - start.Sum(Admissions, "by=\"lease\"")) / decisions, 3) : null;
         var calls = end.Sum("shield_model_calls_total") - start.Sum("shield_model_calls_total");
         double? modelBatch = calls > 0 ? Math.Round((end.Sum("shield_model_call_items_total") - start.Sum("shield_model_call_items_total")) / calls, 2) : null;
-        return new ServerSideStats((long)count, Math.Round(mean, 3), p99, meanBatch, leased, modelBatch);
+        // Items that skipped the cluster-wide fingerprint check (its queue full), of those queued for
+        // it: a protected figure bought by skipping detection shows here. None queued: no figure.
+        var skipped = end.Sum("shield_crossclient_skipped_total") - start.Sum("shield_crossclient_skipped_total");
+        var checkedItems = end.Sum("shield_crossclient_batch_items_sum") - start.Sum("shield_crossclient_batch_items_sum");
+        double? skippedShare = skipped + checkedItems > 0 ? Math.Round(skipped / (skipped + checkedItems), 4) : null;
+        return new ServerSideStats((long)count, Math.Round(mean, 3), p99, meanBatch, leased, modelBatch, skippedShare);
     }
 }

@@ -35,6 +35,25 @@ public class MetricsSnapshotTests
     }
 
     [Fact]
+    public void Between_GivesTheShareOfQueuedItemsThatSkippedTheCrossClientCheck()
+    {
+        static string WithCrossClient(string scrape, long skipped, long checkedItems) => string.Join('\n',
+            scrape,
+            $"shield_crossclient_skipped_total {skipped}",
+            $"shield_crossclient_batch_items_sum {checkedItems}",
+            $"shield_crossclient_batch_items_count {checkedItems / 8}");
+        var start = MetricsSnapshot.Parse(WithCrossClient(Scrape(100, 1, 10, 100, 50, 50), skipped: 40, checkedItems: 1_000));
+        var end = MetricsSnapshot.Parse(WithCrossClient(Scrape(740, 7.4, 30, 740, 530, 210), skipped: 140, checkedItems: 1_300));
+
+        // 100 skipped and 300 checked in the window.
+        Assert.Equal(0.25, MetricsSnapshot.Between(start, end)!.CrossClientSkippedShare);
+
+        // Protection off: the series are absent (or still), and there is no figure rather than 0%.
+        Assert.Null(MetricsSnapshot.Between(MetricsSnapshot.Parse(Scrape(100, 1, 10, 100, 50, 50)), MetricsSnapshot.Parse(Scrape(740, 7.4, 30, 740, 530, 210)))!.CrossClientSkippedShare);
+        Assert.Null(MetricsSnapshot.Between(start, start)?.CrossClientSkippedShare);
+    }
+
+    [Fact]
     public void Between_WithoutModelCalls_HasNoItemsPerCall()
     {
         var start = MetricsSnapshot.Parse(Scrape(10, 0.1, 5, 10, 0, 10));
