@@ -346,6 +346,20 @@ public sealed partial class ClientGrain(
         _segments.Mark(_history.End - 1, _history.End - 1);
         DropOverCapacity();
         _dirty = true;
+        if (!_historyDirty)
+        {
+            // The first change since the last write. A grain idle for a whole interval would write at
+            // its next tick, so grains whose clients start sending together (a load's start, a burst
+            // after a quiet spell) would write together from then on; its first write is due a random
+            // part of the interval from now instead, never later than one interval.
+            var ticks = Environment.TickCount64;
+            var interval = protection.Value.HistoryWriteInterval;
+            if (ticks - _historyWrittenAt >= (long)interval.TotalMilliseconds)
+            {
+                _historyWrittenAt = WriteSchedule.HistoryWrittenAt(ticks, interval, Random.Shared);
+            }
+        }
+
         _historyDirty = true;
 
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).DayNumber;
