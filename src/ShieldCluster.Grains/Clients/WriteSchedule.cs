@@ -16,8 +16,9 @@ internal static class WriteSchedule
 
     /// <summary>
     /// The time (in <see cref="Environment.TickCount64"/> milliseconds) to take as the last history
-    /// write at activation, so that the first write is due a uniform part of
-    /// <paramref name="interval"/> after <paramref name="now"/>, never later than one interval.
+    /// write at activation, and at a history's first change after a whole interval without one, so
+    /// that the next write is due a uniform part of <paramref name="interval"/> after
+    /// <paramref name="now"/>, never later than one interval.
     /// </summary>
     public static long HistoryWrittenAt(long now, TimeSpan interval, Random random) =>
         now - (long)(interval.TotalMilliseconds * random.NextDouble());
