@@ -35,10 +35,13 @@ public class SmokeTests(ITestOutputHelper output)
             Assert.True(phase.Ok > 0 && phase.Throughput > 0, $"{phase.Name}: no answered requests");
             var l = phase.Latency;
             Assert.True(l.P50Ms > 0 && l.P50Ms <= l.P95Ms && l.P95Ms <= l.P99Ms && l.P99Ms <= l.MaxMs, $"{phase.Name}: percentiles out of order: {l}");
-            // The timeline covers the 1 s window in 100 ms bins and counts only answers inside it.
+            // The timeline covers the measured window in 100 ms bins and counts only answers inside it.
+            // The window is 1 s asked, but as long as the generator's timer took: on 2 busy cores a
+            // starting server can hold the generator's 1 s delay to several seconds (41 bins once in CI).
             var timeline = phase.Timeline;
             Assert.NotNull(timeline);
-            Assert.InRange(timeline.Items.Length, 9, 11);
+            Assert.True(phase.DurationSeconds >= 0.95, $"{phase.Name}: a window of {phase.DurationSeconds} s");
+            Assert.InRange(timeline.Items.Length, (int)Math.Round(phase.DurationSeconds * 10) - 1, (int)Math.Round(phase.DurationSeconds * 10) + 1);
             Assert.InRange(timeline.Items.Sum(), 1, phase.Ok * phase.Batch);
             // No faster than the window's first second (all of it when it is shorter). Not the mean over
             // all bins: an 11th, partial bin lowers that mean below every whole second's rate.
