@@ -357,14 +357,17 @@ internal sealed class MetricsSnapshot
             return null;
         }
 
+        // How much a series grew over the window.
+        double Delta(string name, string? labelFilter = null) => end.Sum(name, labelFilter) - start.Sum(name, labelFilter);
+
         const string Latency = "shield_inference_duration_seconds";
-        var count = end.Sum(Latency + "_count") - start.Sum(Latency + "_count");
+        var count = Delta(Latency + "_count");
         if (count <= 0)
         {
             return null;
         }
 
-        var mean = 1000 * (end.Sum(Latency + "_sum") - start.Sum(Latency + "_sum")) / count;
+        var mean = 1000 * Delta(Latency + "_sum") / count;
         var bounds = end._values.Keys
             .Where(k => k.StartsWith(Latency + "_bucket", StringComparison.Ordinal))
             .Select(k => k[(k.IndexOf("le=\"", StringComparison.Ordinal) + 4)..k.LastIndexOf('"')])
@@ -375,7 +378,7 @@ internal sealed class MetricsSnapshot
         foreach (var (text, value) in bounds)
         {
             var filter = $"le=\"{text}\"";
-            var inBucket = end.Sum(Latency + "_bucket", filter) - start.Sum(Latency + "_bucket", filter);
+            var inBucket = Delta(Latency + "_bucket", filter);
             if (inBucket >= 0.99 * count)
             {
                 p99 = double.IsPositiveInfinity(value) ? "> largest bucket" : $"<= {value * 1000:0.#} ms";
@@ -384,18 +387,18 @@ internal sealed class MetricsSnapshot
         }
 
         const string Batch = "shield_inference_batch_size";
-        var batches = end.Sum(Batch + "_count") - start.Sum(Batch + "_count");
-        double? meanBatch = batches > 0 ? Math.Round((end.Sum(Batch + "_sum") - start.Sum(Batch + "_sum")) / batches, 2) : null;
+        var batches = Delta(Batch + "_count");
+        double? meanBatch = batches > 0 ? Math.Round(Delta(Batch + "_sum") / batches, 2) : null;
         // Admissions made under a lease by the front end (no grain call), of all admission decisions.
         const string Admissions = "shield_admissions_total";
-        var decisions = end.Sum(Admissions) - start.Sum(Admissions);
-        double? leased = decisions > 0 ? Math.Round((end.Sum(Admissions, "by=\"lease\"") - start.Sum(Admissions, "by=\"lease\"")) / decisions, 3) : null;
-        var calls = end.Sum("shield_model_calls_total") - start.Sum("shield_model_calls_total");
-        double? modelBatch = calls > 0 ? Math.Round((end.Sum("shield_model_call_items_total") - start.Sum("shield_model_call_items_total")) / calls, 2) : null;
+        var decisions = Delta(Admissions);
+        double? leased = decisions > 0 ? Math.Round(Delta(Admissions, "by=\"lease\"") / decisions, 3) : null;
+        var calls = Delta("shield_model_calls_total");
+        double? modelBatch = calls > 0 ? Math.Round(Delta("shield_model_call_items_total") / calls, 2) : null;
         // Items that skipped the cluster-wide fingerprint check (its queue full), of those queued for
         // it: a protected figure bought by skipping detection shows here. None queued: no figure.
-        var skipped = end.Sum("shield_crossclient_skipped_total") - start.Sum("shield_crossclient_skipped_total");
-        var checkedItems = end.Sum("shield_crossclient_batch_items_sum") - start.Sum("shield_crossclient_batch_items_sum");
+        var skipped = Delta("shield_crossclient_skipped_total");
+        var checkedItems = Delta("shield_crossclient_batch_items_sum");
         double? skippedShare = skipped + checkedItems > 0 ? Math.Round(skipped / (skipped + checkedItems), 4) : null;
         return new ServerSideStats((long)count, Math.Round(mean, 3), p99, meanBatch, leased, modelBatch, skippedShare);
     }

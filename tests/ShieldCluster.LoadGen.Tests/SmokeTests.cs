@@ -41,7 +41,8 @@ public class SmokeTests(ITestOutputHelper output)
             var timeline = phase.Timeline;
             Assert.NotNull(timeline);
             Assert.True(phase.DurationSeconds >= 0.95, $"{phase.Name}: a window of {phase.DurationSeconds} s");
-            Assert.InRange(timeline.Items.Length, (int)Math.Round(phase.DurationSeconds * 10) - 1, (int)Math.Round(phase.DurationSeconds * 10) + 1);
+            var windowBins = (int)Math.Round(phase.DurationSeconds * 10);
+            Assert.InRange(timeline.Items.Length, windowBins - 1, windowBins + 1);
             Assert.InRange(timeline.Items.Sum(), 1, phase.Ok * phase.Batch);
             // No faster than the window's first second (all of it when it is shorter). Not the mean over
             // all bins: an 11th, partial bin lowers that mean below every whole second's rate.

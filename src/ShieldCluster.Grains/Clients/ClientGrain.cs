@@ -346,18 +346,14 @@ public sealed partial class ClientGrain(
         _segments.Mark(_history.End - 1, _history.End - 1);
         DropOverCapacity();
         _dirty = true;
-        if (!_historyDirty)
+        // The first change after a whole interval without a write: the grain would write at its next
+        // tick, so grains whose clients start sending together (a load's start, a burst after a quiet
+        // spell) would write together from then on; its write is due a random part of the interval
+        // from now instead, never later than one interval.
+        var now = Environment.TickCount64;
+        if (!_historyDirty && HistoryWriteDue(now))
         {
-            // The first change since the last write. A grain idle for a whole interval would write at
-            // its next tick, so grains whose clients start sending together (a load's start, a burst
-            // after a quiet spell) would write together from then on; its first write is due a random
-            // part of the interval from now instead, never later than one interval.
-            var ticks = Environment.TickCount64;
-            var interval = protection.Value.HistoryWriteInterval;
-            if (ticks - _historyWrittenAt >= (long)interval.TotalMilliseconds)
-            {
-                _historyWrittenAt = WriteSchedule.HistoryWrittenAt(ticks, interval, Random.Shared);
-            }
+            _historyWrittenAt = WriteSchedule.HistoryWrittenAt(now, protection.Value.HistoryWriteInterval, Random.Shared);
         }
 
         _historyDirty = true;
@@ -779,11 +775,14 @@ public sealed partial class ClientGrain(
         }
     }
 
+    /// <summary>Whether a history write is due at <paramref name="now"/> (<see cref="Environment.TickCount64"/>): one interval since the last.</summary>
+    private bool HistoryWriteDue(long now) => now - _historyWrittenAt >= (long)protection.Value.HistoryWriteInterval.TotalMilliseconds;
+
     /// <summary>Starts writing the history when it changed, no write is running and the write interval has passed (or <paramref name="final"/>).</summary>
     private void FlushHistory(bool final, long now, CancellationToken cancellationToken)
     {
         if (_historyDirty && (_historyWrite is null || _historyWrite.IsCompleted)
-            && (final || now - _historyWrittenAt >= (long)protection.Value.HistoryWriteInterval.TotalMilliseconds))
+            && (final || HistoryWriteDue(now)))
         {
             var started = StageTimings.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             DropExpiredHistory(time.GetUtcNow());
