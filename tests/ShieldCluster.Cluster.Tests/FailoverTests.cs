@@ -82,16 +82,18 @@ public class FailoverTests(ITestOutputHelper output)
         {
             await AssertNothingLostBeyondTheBounds(cluster, load, active, kills);
         }
-        catch
+        catch (Exception ex)
         {
-            // What the silos said about writes and activations, for a failure seen only under CI's load.
+            // What the silos said about writes and activations, for a failure seen only under CI's
+            // load; then the failure again, last, where a log's tail shows it.
             foreach (var line in cluster.Output.Split('\n').Where(l =>
                 l.Contains("writing state failed", StringComparison.Ordinal) || l.Contains("Inconsistent", StringComparison.Ordinal)
-                || l.Contains("--- silo", StringComparison.Ordinal) || l.Contains("Timeout", StringComparison.OrdinalIgnoreCase)).Take(200))
+                || l.Contains("--- silo", StringComparison.Ordinal) || l.Contains("TimeoutException", StringComparison.Ordinal)).Take(100))
             {
-                output.WriteLine(line);
+                output.WriteLine(line.Length > 400 ? line[..400] : line);
             }
 
+            output.WriteLine($"failed: {ex.Message.ReplaceLineEndings(" ")}");
             throw;
         }
     }
@@ -106,7 +108,7 @@ public class FailoverTests(ITestOutputHelper output)
             var report = await cluster.ReportAsync(id);
             var counted = report.GetProperty("usage").GetProperty("itemsToday").GetInt64();
             var history = report.GetProperty("historyItems").GetInt32();
-            output.WriteLine($"{id}: served {served}, counted {counted}, history {history}, loss bound {lossBound}");
+            output.WriteLine($"{id}: served {served}, counted {counted}, history {history}, loss bound {lossBound}, history loss bound {historyLossBound}");
             Assert.InRange(counted, served - lossBound, long.MaxValue);
             Assert.InRange(history, Math.Min(1000, served - historyLossBound), 1000);
         }

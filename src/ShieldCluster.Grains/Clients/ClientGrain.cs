@@ -80,7 +80,7 @@ public sealed partial class ClientGrain(
         RebuildDetectors();
 
         // Spread over one interval: grains activated together do not all write at the same moment.
-        _historyWrittenAt = WriteSchedule.HistoryWrittenAt(Environment.TickCount64, protection.Value.HistoryWriteInterval, Random.Shared);
+        _historyWrittenAt = WriteSchedule.HistoryWrittenAt(Environment.TickCount64, protection.Value.HistoryWriteInterval, protection.Value.StateWriteInterval, Random.Shared);
         _writer = this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions
         {
             DueTime = WriteSchedule.FirstDue(protection.Value.StateWriteInterval, Random.Shared),
@@ -349,11 +349,12 @@ public sealed partial class ClientGrain(
         // The first change after a whole interval without a write: the grain would write at its next
         // tick, so grains whose clients start sending together (a load's start, a burst after a quiet
         // spell) would write together from then on; its write is due a random part of the interval
-        // from now instead, never later than one interval.
+        // from now instead, never later than one interval. (A change while a write is in flight is
+        // not after a quiet interval: that write's end sets the time of the last write.)
         var now = Environment.TickCount64;
-        if (!_historyDirty && HistoryWriteDue(now))
+        if (!_historyDirty && (_historyWrite is null || _historyWrite.IsCompleted) && HistoryWriteDue(now))
         {
-            _historyWrittenAt = WriteSchedule.HistoryWrittenAt(now, protection.Value.HistoryWriteInterval, Random.Shared);
+            _historyWrittenAt = WriteSchedule.HistoryWrittenAt(now, protection.Value.HistoryWriteInterval, protection.Value.StateWriteInterval, Random.Shared);
         }
 
         _historyDirty = true;
