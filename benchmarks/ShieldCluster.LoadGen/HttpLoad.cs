@@ -53,6 +53,9 @@ internal sealed record PhaseResult
     /// <summary>Open loop: how late the generator sent each request after its scheduled time.</summary>
     public LatencyStats? SendLag { get; init; }
 
+    /// <summary>Open loop: where in the window the answers at or above the p99 were scheduled.</summary>
+    public TailTimeline? Tail { get; init; }
+
     public CpuUsage? Cpu { get; init; }
 
     public ServerSideStats? Server { get; init; }
@@ -313,11 +316,17 @@ internal static class HttpLoad
         LatencyStats lag;
         (LatencyStats Ok, long OkCount, long Failed, Dictionary<string, long> Statuses) merged;
         Timeline timeline;
+        TailTimeline tail;
         lock (gate)
         {
             lag = LatencyStats.FromTicks([.. log.LagTicks]);
             merged = WorkerLog.Merge([log]);
             timeline = Timeline.From(log.OkAt, measureFrom, measureTo);
+            // The p99 in ticks, as LatencyStats takes it (nearest rank), from the answers' latencies.
+            var sorted = log.OkTicks.ToArray();
+            Array.Sort(sorted);
+            var threshold = sorted.Length == 0 ? long.MaxValue : sorted[Math.Clamp((int)Math.Ceiling(0.99 * sorted.Length) - 1, 0, sorted.Length - 1)];
+            tail = TailTimeline.From(log.OkTicks, log.OkAt, threshold, measureFrom, measureTo);
         }
 
         var seconds = duration.TotalSeconds;
@@ -340,6 +349,7 @@ internal static class HttpLoad
             Latency = merged.Ok,
             Timeline = timeline,
             SendLag = lag,
+            Tail = tail,
             Cpu = CpuSnapshot.Between(cpuStart, cpuEnd, merged.OkCount + merged.Failed),
             Server = MetricsSnapshot.Between(metricsStart, metricsEnd),
             Drain = drained,

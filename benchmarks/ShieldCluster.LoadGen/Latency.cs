@@ -153,3 +153,112 @@ internal sealed record Timeline(double BinMs, long[] Items)
         return new Timeline(binMs, items);
     }
 }
+
+/// <summary>
+/// Where in the window an open loop's tail came from: the answers at or above the phase's p99
+/// latency, counted by the bin of <see cref="BinMs"/> in which each was scheduled. A tail made by
+/// queueing on busy cores is spread over the window; one made by pauses or by periodic work (a
+/// collector, a burst of writes every few seconds) sits in a few bins, and periodic work puts it at
+/// the same place in every period (<see cref="Folded"/>).
+/// </summary>
+/// <param name="BinMs">The width of a bin in milliseconds.</param>
+/// <param name="ThresholdMs">The latency at and above which an answer is in the tail (the phase's p99).</param>
+/// <param name="Counts">Tail answers scheduled in each bin, from the window's start.</param>
+internal sealed record TailTimeline(double BinMs, double ThresholdMs, long[] Counts)
+{
+    /// <summary>The periods (seconds) <see cref="Folded"/> is given for: the server's periodic writes and sweeps.</summary>
+    public static readonly int[] Periods = [1, 2, 5];
+
+    /// <summary>
+    /// The fewest bins that hold half of the tail, as a share of the window's bins: about 0.5 for a tail
+    /// spread evenly, near 0 for one that came in a few stretches.
+    /// </summary>
+    public double HalfShare
+    {
+        get
+        {
+            var total = Counts.Sum();
+            if (total == 0)
+            {
+                return 0;
+            }
+
+            var sorted = Counts.OrderDescending().ToArray();
+            long sum = 0;
+            var bins = 0;
+            while (sum * 2 < total)
+            {
+                sum += sorted[bins++];
+            }
+
+            return Math.Round((double)bins / Counts.Length, 3);
+        }
+    }
+
+    /// <summary>
+    /// For each of <see cref="Periods"/> (whole bins only): the tail folded onto one period, and the
+    /// share of it in that period's busiest bin, times the bins in a period. 1 for a tail that does not
+    /// follow the period; the number of bins in a period (10 per second at 100 ms) when all of it came at
+    /// the same point of every period. Periods longer than half the window are left out.
+    /// </summary>
+    public Dictionary<string, double> Folded
+    {
+        get
+        {
+            var folded = new Dictionary<string, double>(StringComparer.Ordinal);
+            var total = Counts.Sum();
+            foreach (var period in Periods)
+            {
+                var width = (int)Math.Round(period * 1000 / BinMs);
+                if (total == 0 || width < 1 || Counts.Length < 2 * width)
+                {
+                    continue;
+                }
+
+                var phases = new long[width];
+                for (var i = 0; i < Counts.Length; i++)
+                {
+                    phases[i % width] += Counts[i];
+                }
+
+                folded[$"{period}s"] = Math.Round((double)phases.Max() / total * width, 2);
+            }
+
+            return folded;
+        }
+    }
+
+    /// <summary>
+    /// From each answer's latency and completion time (<see cref="Stopwatch"/> ticks and timestamps,
+    /// paired by index): answers whose latency is at least <paramref name="thresholdTicks"/>, counted by
+    /// the bin in which they were scheduled (completion less latency), from <paramref name="start"/> to
+    /// <paramref name="end"/> in bins of <paramref name="binMs"/>; unlike <see cref="Timeline.From"/>, a
+    /// last part of the window shorter than a bin is a bin of its own, so every answer scheduled in the
+    /// window is counted.
+    /// </summary>
+    public static TailTimeline From(IReadOnlyList<long> latencies, IReadOnlyList<long> completedAt, long thresholdTicks, long start, long end, double binMs = 100)
+    {
+        ArgumentNullException.ThrowIfNull(latencies);
+        ArgumentNullException.ThrowIfNull(completedAt);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(latencies.Count, completedAt.Count);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(binMs);
+        var binTicks = binMs * Stopwatch.Frequency / 1000;
+        var counts = new long[Math.Max(0, (int)Math.Ceiling((end - start) / binTicks))];
+        for (var i = 0; i < latencies.Count; i++)
+        {
+            if (latencies[i] < thresholdTicks)
+            {
+                continue;
+            }
+
+            var scheduled = completedAt[i] - latencies[i];
+            var bin = (long)Math.Floor((scheduled - start) / binTicks);
+            if (scheduled >= start && scheduled < end && bin < counts.Length)
+            {
+                counts[bin]++;
+            }
+        }
+
+        return new TailTimeline(binMs, Math.Round(thresholdTicks * 1000.0 / Stopwatch.Frequency, 3), counts);
+    }
+}

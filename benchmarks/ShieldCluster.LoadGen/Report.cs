@@ -149,6 +149,23 @@ internal sealed record BenchmarkReport
             s.AppendLine(inv, $"| {p.Name} | {c?.ServerCores?.ToString("0.00", inv) ?? "-"} | {c?.GeneratorCores.ToString("0.00", inv) ?? "?"} | {c?.OtherCores.ToString("0.00", inv) ?? "?"} | {c?.ServerCpuMsPerRequest?.ToString("0.000", inv) ?? "-"} | {(p.Drain is { } d ? $"{d.Seconds:0.0}, {d.ServerCpuSeconds:0.0}" : "-")} | {p.ServerCpuMsPerRequestWithDrain?.ToString("0.000", inv) ?? "-"} | {c?.GeneratorCpuMsPerRequest.ToString("0.000", inv) ?? "?"} | {c?.GeneratorGcPauseMs?.ToString("0.#", inv) ?? "-"} | {p.Server?.MeanMs.ToString("0.00", inv) ?? "-"} | {p.Server?.P99Bucket ?? "-"} | {p.Server?.MeanModelBatch?.ToString("0.0", inv) ?? "-"} | {(p.Server?.LeasedShare is { } share ? share.ToString("P0", inv) : "-")} | {(p.Server?.CrossClientSkippedShare is { } skipped ? skipped.ToString("P1", inv) : "-")} | {p.SendLag?.P99Ms.ToString("0.00", inv) ?? "-"} |");
         }
 
+        var tails = Phases.Where(p => p.Tail is { Counts.Length: > 0 }).ToList();
+        if (tails.Count > 0)
+        {
+            s.AppendLine();
+            s.AppendLine("Where the open loops' tails came from (answers at or above the p99, by the 100 ms bin in which they were scheduled; 'half in': the fewest bins holding half of them, as a share of the window, about 50 % when spread evenly; 'folded': the tail folded onto each period, its busiest bin's share times the bins in a period, 1 when it does not follow the period):");
+            s.AppendLine();
+            s.AppendLine("| phase | p99 ms | answers in the tail | half in | folded 1 s | folded 2 s | folded 5 s |");
+            s.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+            foreach (var p in tails)
+            {
+                var t = p.Tail!;
+                var folded = t.Folded;
+                string Fold(string period) => folded.TryGetValue(period, out var v) ? v.ToString("0.00", inv) : "-";
+                s.AppendLine(inv, $"| {p.Name} | {t.ThresholdMs:0.00} | {t.Counts.Sum()} | {t.HalfShare:P1} | {Fold("1s")} | {Fold("2s")} | {Fold("5s")} |");
+            }
+        }
+
         if (ProtectedRisk is { } risk)
         {
             s.AppendLine();

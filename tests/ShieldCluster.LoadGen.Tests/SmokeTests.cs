@@ -63,6 +63,16 @@ public class SmokeTests(ITestOutputHelper output)
         Assert.Equal(4, report.Phases.Single(p => p.Name == PhaseNames.Protected).Keys);
         var open = report.Phases.Where(p => p.Mode == "open").ToList();
         Assert.All(open, p => Assert.Equal(open[0].OfferedRate, p.OfferedRate));
+        // Each open loop's tail: every answer at or above its p99 (nearest rank: at least the answers
+        // ranked from the p99 up, more where others tie with it), by 100 ms bins over the same window.
+        Assert.All(open, p =>
+        {
+            Assert.NotNull(p.Tail);
+            Assert.InRange(p.Tail.Counts.Length, p.Timeline!.Items.Length, p.Timeline.Items.Length + 1);
+            Assert.Equal(p.Latency.P99Ms, p.Tail.ThresholdMs, 0.001);
+            Assert.InRange(p.Tail.Counts.Sum(), p.Ok - (long)Math.Ceiling(0.99 * p.Ok) + 1, p.Ok);
+        });
+        Assert.All(report.Phases.Where(p => p.Mode == "closed"), p => Assert.Null(p.Tail));
         Assert.Equal(Math.Round(report.Phases.Single(p => p.Name == PhaseNames.Unprotected).Throughput / 2, 1), open[0].OfferedRate!.Value, 0.2);
 
         // Every ratio the issue asks for is computed (reported, not asserted).
