@@ -56,6 +56,9 @@ internal sealed record PhaseResult
     /// <summary>Open loop: where in the window the answers at or above the p99 were scheduled.</summary>
     public TailTimeline? Tail { get; init; }
 
+    /// <summary>Open loop: when the measured window began (UTC, to the millisecond), to match its bins with the server's timed lines (STAGES).</summary>
+    public DateTimeOffset? WindowStart { get; init; }
+
     public CpuUsage? Cpu { get; init; }
 
     public ServerSideStats? Server { get; init; }
@@ -297,6 +300,8 @@ internal static class HttpLoad
 
         var dispatcher = new Thread(Dispatch) { IsBackground = true, Name = "open-loop dispatcher" };
         dispatcher.Start();
+        // The window's start on the wall clock: now, plus what is left until it.
+        var windowStart = DateTimeOffset.UtcNow + Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), measureFrom);
         await DelayUntilAsync(measureFrom, cancellation);
         var metricsStart = await context.Server.ScrapeAsync(MetricsHttp, cancellation);
         var cpuStart = CpuSnapshot.Take(context.Server.Pid);
@@ -350,6 +355,7 @@ internal static class HttpLoad
             Timeline = timeline,
             SendLag = lag,
             Tail = tail,
+            WindowStart = windowStart,
             Cpu = CpuSnapshot.Between(cpuStart, cpuEnd, merged.OkCount + merged.Failed),
             Server = MetricsSnapshot.Between(metricsStart, metricsEnd),
             Drain = drained,

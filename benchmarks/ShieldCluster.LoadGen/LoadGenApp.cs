@@ -248,6 +248,10 @@ internal static class LoadGenApp
         factory.Prepare(check, factory.Images.Count - 1);
         using var transport = InferTransport.Create(factory, server, o.Model, keys, 1, 1);
         await transport.VerifyAsync(check, 0, server.Name);
+        // The first /metrics scrape of a server compiles its export (about 0.3 s of a core), and the
+        // generator's parser with it: done here, not at the start of the first measured window, where
+        // on 2 busy cores it held up the open loop's first 200 ms (the p99 tail of '--phases open').
+        await server.ScrapeAsync(http, cancellation);
         return new HttpLoad.Context(server, o.Model, slots, cursor, keys, o.GrpcWorkersPerChannel, log);
     }
 

@@ -71,6 +71,7 @@ public class SmokeTests(ITestOutputHelper output)
             Assert.InRange(p.Tail.Counts.Length, p.Timeline!.Items.Length, p.Timeline.Items.Length + 1);
             Assert.Equal(p.Latency.P99Ms, p.Tail.ThresholdMs, 0.001);
             Assert.InRange(p.Tail.Counts.Sum(), p.Ok - (long)Math.Ceiling(0.99 * p.Ok) + 1, p.Ok);
+            Assert.InRange(p.WindowStart!.Value, new DateTimeOffset(started), DateTimeOffset.UtcNow);
         });
         Assert.All(report.Phases.Where(p => p.Mode == "closed"), p => Assert.Null(p.Tail));
         Assert.Equal(Math.Round(report.Phases.Single(p => p.Name == PhaseNames.Unprotected).Throughput / 2, 1), open[0].OfferedRate!.Value, 0.2);
