@@ -34,19 +34,38 @@ internal static class LoadGenApp
 
         try
         {
-            var report = await RunReportAsync(options, "loadgen " + string.Join(' ', args), stderr, cancellation);
-            await stdout.WriteLineAsync(options.Json ? report.ToJson() : report.ToText());
-            if (options.JsonOut is not null)
+            var command = "loadgen " + string.Join(' ', args);
+            if (options.Repeat == 1)
             {
-                await File.WriteAllTextAsync(options.JsonOut, report.ToJson(), cancellation);
+                var report = await RunReportAsync(options, command, stderr, cancellation);
+                await WriteAsync(report.ToJson(), report.ToText());
+                return 0;
             }
 
+            var rounds = new List<BenchmarkReport>();
+            for (var round = 1; round <= options.Repeat; round++)
+            {
+                await stderr.WriteLineAsync($"[round {round} of {options.Repeat}]");
+                rounds.Add(await RunReportAsync(options, command, stderr, cancellation));
+            }
+
+            var repeated = new RepeatedReport { Command = command, Rounds = rounds };
+            await WriteAsync(repeated.ToJson(), repeated.ToText());
             return 0;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             await stderr.WriteLineAsync($"load generator failed: {ex.Message}");
             return 1;
+        }
+
+        async Task WriteAsync(string json, string text)
+        {
+            await stdout.WriteLineAsync(options.Json ? json : text);
+            if (options.JsonOut is not null)
+            {
+                await File.WriteAllTextAsync(options.JsonOut, json, cancellation);
+            }
         }
     }
 

@@ -115,6 +115,9 @@ internal sealed record LoadGenOptions
 
     public bool Smoke { get; init; }
 
+    /// <summary>Runs the whole selection this many times, one round after another (servers started afresh each round), and reports each round's ratios and their medians.</summary>
+    public int Repeat { get; init; } = 1;
+
     public bool Help { get; init; }
 
     public int EffectiveClients => Clients > 0 ? Clients : Concurrency;
@@ -150,6 +153,9 @@ internal sealed record LoadGenOptions
           --bare-batch <n>        rows per bare ONNX Runtime Run call (default 1); throughput is in items (rows)/s
           --bare-concurrency <n>  concurrent bare Run callers (default: = concurrency)
           --smoke                 CI preset: 1 s phases, 1 s warm-up, concurrency 4
+          --repeat <n>            run the whole selection n times (1-20, default 1), servers started afresh
+                                  each round, and report each round's ratios and their medians: on a shared
+                                  VM one run's ratio moves by several percent, a median of rounds less
           --json                  print the JSON report on stdout instead of the tables
           --json-out <file>       also write the JSON report to a file
           --server-dll <path>     the server to start (default: the built one, see above)
@@ -264,6 +270,10 @@ internal sealed record LoadGenOptions
                 case "--unprotected-grpc-url": o = o with { UnprotectedGrpcUrl = Url(arg, Value()) }; break;
                 case "--bare-squeezed": o = o with { BareSqueezed = true }; break;
                 case "--smoke": o = o with { Smoke = true }; break;
+                case "--repeat":
+                    var repeat = PositiveInt(arg, Value());
+                    o = o with { Repeat = repeat <= 20 ? repeat : throw new ArgumentException($"--repeat takes 1 to 20 rounds (got {repeat})") };
+                    break;
                 case "--json": o = o with { Json = true }; break;
                 case "--json-out": o = o with { JsonOut = Value() }; break;
                 case "--server-dll": o = o with { ServerDll = Value() }; break;

@@ -78,11 +78,11 @@ internal sealed record BenchmarkReport
         var oneKeyRatio = Div(oneKey, protectedMany);
         return
         [
-            new("protected / unprotected throughput", protectedRatio, ">= 0.80", protectedRatio is { } a ? a >= 0.80 : null,
+            new("protected / unprotected throughput", protectedRatio, ">= 0.80", Meets(">= 0.80", protectedRatio),
                 "closed loop, many keys, same concurrency: protected req/s over unprotected req/s"),
-            new("one key / many keys throughput (protected)", oneKeyRatio, ">= 0.70", oneKeyRatio is { } b ? b >= 0.70 : null,
+            new("one key / many keys throughput (protected)", oneKeyRatio, ">= 0.70", Meets(">= 0.70", oneKeyRatio),
                 "protected server: all connections on one client key over one key per connection"),
-            new("p99 added by protection at the fixed offered load (ms)", p99Added, "<= 1 ms", p99Added is { } c ? c <= 1.0 : null,
+            new("p99 added by protection at the fixed offered load (ms)", p99Added, "<= 1 ms", Meets("<= 1 ms", p99Added),
                 $"open loop at {openOff?.OfferedRate?.ToString("0.#", CultureInfo.InvariantCulture) ?? "?"} req/s: protected p99 minus unprotected p99, latency from the scheduled send time"),
             new("p50 added by protection at the fixed offered load (ms)", p50Added, null, null, "as above, at the median"),
             new("protected / bare ONNX Runtime throughput", Div(protectedMany, bare), null, null,
@@ -90,6 +90,20 @@ internal sealed record BenchmarkReport
             new("unprotected / bare ONNX Runtime throughput", Div(unprotected, bare), null, null,
                 $"items/s: HTTP or gRPC, parsing, grains without protection against the model alone{BareSetting(bare)}"),
         ];
+    }
+
+    /// <summary>Whether <paramref name="value"/> meets <paramref name="target"/> (<c>&gt;= X</c> or <c>&lt;= X</c>, a unit after X ignored); null without either.</summary>
+    public static bool? Meets(string? target, double? value)
+    {
+        if (target is null || value is not { } v)
+        {
+            return null;
+        }
+
+        var bound = double.Parse(target[2..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        return target.StartsWith(">=", StringComparison.Ordinal) ? v >= bound
+            : target.StartsWith("<=", StringComparison.Ordinal) ? v <= bound
+            : throw new ArgumentException($"a target is '>= X' or '<= X' (got '{target}')", nameof(target));
     }
 
     private static string BareSetting(PhaseResult? bare) =>
@@ -192,4 +206,62 @@ internal static class PhaseNames
     public const string Protected = "protected";
     public const string ProtectedOneKey = "protected-one-key";
     public const string ProtectedOpen = "protected-open";
+}
+
+/// <summary>Several rounds of the same selection (<c>--repeat</c>): each round's report, and each ratio's median over the rounds.</summary>
+internal sealed record RepeatedReport
+{
+    public required string Command { get; init; }
+
+    public required IReadOnlyList<BenchmarkReport> Rounds { get; init; }
+
+    /// <summary>Each ratio's median over the rounds that gave it a value (the mean of the middle two for an even count), judged against its target.</summary>
+    public IReadOnlyList<Ratio> Medians => Rounds.Count == 0 ? [] :
+    [
+        .. Rounds[0].Ratios.Select(first =>
+        {
+            var values = Rounds.Select(r => r.Ratios.FirstOrDefault(x => x.Name == first.Name)?.Value).OfType<double>().Order().ToList();
+            double? median = values.Count == 0 ? null
+                : Math.Round(values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2, 3);
+            return first with { Value = median, Met = BenchmarkReport.Meets(first.Target, median), Definition = $"median of {values.Count} round(s): {first.Definition}" };
+        }),
+    ];
+
+    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, JsonOptions);
+
+    public static RepeatedReport FromJson(string json) => System.Text.Json.JsonSerializer.Deserialize<RepeatedReport>(json, JsonOptions)!;
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Every round's tables, then one table of each ratio by round with its median.</summary>
+    public string ToText()
+    {
+        var s = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        for (var i = 0; i < Rounds.Count; i++)
+        {
+            s.AppendLine(inv, $"## Round {i + 1} of {Rounds.Count}");
+            s.AppendLine();
+            s.AppendLine(Rounds[i].ToText());
+        }
+
+        s.AppendLine(inv, $"## The {Rounds.Count} rounds together");
+        s.AppendLine();
+        s.AppendLine(inv, $"| ratio | {string.Join(" | ", Rounds.Select((_, i) => $"round {i + 1}"))} | median | target | median met |");
+        s.AppendLine(inv, $"|---|{string.Concat(Rounds.Select(_ => "---:|"))}---:|---|---|");
+        foreach (var median in Medians)
+        {
+            var values = Rounds.Select(r => r.Ratios.FirstOrDefault(x => x.Name == median.Name)?.Value is { } v ? v.ToString("0.###", inv) : "n/a");
+            var met = median.Met is null ? (median.Target is null ? "-" : "n/a") : median.Met.Value ? "met" : "NOT met";
+            s.AppendLine(inv, $"| {median.Name} | {string.Join(" | ", values)} | {(median.Value is { } m ? m.ToString("0.###", inv) : "n/a")} | {median.Target ?? "-"} | {met} |");
+        }
+
+        return s.ToString();
+    }
 }

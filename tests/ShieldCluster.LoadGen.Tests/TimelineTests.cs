@@ -97,16 +97,7 @@ public class TimelineTests
             Latency = LatencyStats.Empty,
             Timeline = new Timeline(100, [5, 0, 7]),
         };
-        var report = new BenchmarkReport
-        {
-            StartedAt = DateTimeOffset.UnixEpoch,
-            Command = "loadgen",
-            Machine = new MachineInfo("cpu", 2, 1, "0", "0", null, null),
-            Images = "synthetic",
-            Phases = [phase],
-            Ratios = [],
-            Notes = [],
-        };
+        var report = Reports.Of(phase);
 
         var back = BenchmarkReport.FromJson(report.ToJson()).Phases.Single().Timeline;
 
