@@ -330,7 +330,7 @@ internal static class HttpLoad
             // The p99 in ticks, as LatencyStats takes it (nearest rank), from the answers' latencies.
             var sorted = log.OkTicks.ToArray();
             Array.Sort(sorted);
-            var threshold = sorted.Length == 0 ? long.MaxValue : sorted[Math.Clamp((int)Math.Ceiling(0.99 * sorted.Length) - 1, 0, sorted.Length - 1)];
+            var threshold = sorted.Length == 0 ? long.MaxValue : LatencyStats.AtRank(sorted, 0.99);
             tail = TailTimeline.From(log.OkTicks, log.OkAt, threshold, measureFrom, measureTo);
         }
 

@@ -7,6 +7,9 @@ internal sealed record LatencyStats(long Count, double MeanMs, double P50Ms, dou
 {
     public static LatencyStats Empty { get; } = new(0, 0, 0, 0, 0, 0, 0, 0);
 
+    /// <summary>The value at the nearest rank of <paramref name="p"/> (0-1) in <paramref name="sorted"/>, which is sorted and not empty.</summary>
+    public static long AtRank(long[] sorted, double p) => sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+
     /// <summary>From durations in <see cref="Stopwatch"/> ticks; sorts <paramref name="ticks"/>.</summary>
     public static LatencyStats FromTicks(long[] ticks)
     {
@@ -17,7 +20,7 @@ internal sealed record LatencyStats(long Count, double MeanMs, double P50Ms, dou
 
         Array.Sort(ticks);
         double Ms(long t) => t * 1000.0 / Stopwatch.Frequency;
-        double At(double p) => Ms(ticks[Math.Clamp((int)Math.Ceiling(p * ticks.Length) - 1, 0, ticks.Length - 1)]);
+        double At(double p) => Ms(AtRank(ticks, p));
         var sum = 0.0;
         foreach (var t in ticks)
         {

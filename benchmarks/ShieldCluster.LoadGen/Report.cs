@@ -41,7 +41,8 @@ internal sealed record BenchmarkReport
 
     public double ElapsedSeconds { get; init; }
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    /// <summary>How reports are written as JSON (<see cref="RepeatedReport"/> too).</summary>
+    internal static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
@@ -106,6 +107,10 @@ internal sealed record BenchmarkReport
             : throw new ArgumentException($"a target is '>= X' or '<= X' (got '{target}')", nameof(target));
     }
 
+    /// <summary>A ratio's verdict in the tables: met, NOT met, n/a (a target but no value), - (no target).</summary>
+    internal static string Verdict(Ratio ratio) =>
+        ratio.Met is { } met ? (met ? "met" : "NOT met") : ratio.Target is null ? "-" : "n/a";
+
     private static string BareSetting(PhaseResult? bare) =>
         bare is null ? "" : string.Create(CultureInfo.InvariantCulture, $" ({bare.Concurrency} concurrent Run calls of batch {bare.Batch} on {bare.Device ?? "cpu"})");
 
@@ -149,7 +154,7 @@ internal sealed record BenchmarkReport
         s.AppendLine("|---|---:|---|---|");
         foreach (var r in Ratios)
         {
-            s.AppendLine(inv, $"| {r.Name} | {(r.Value is { } v ? v.ToString("0.###", inv) : "n/a")} | {r.Target ?? "-"} | {(r.Met is null ? (r.Target is null ? "-" : "n/a") : r.Met.Value ? "met" : "NOT met")} |");
+            s.AppendLine(inv, $"| {r.Name} | {(r.Value is { } v ? v.ToString("0.###", inv) : "n/a")} | {r.Target ?? "-"} | {Verdict(r)} |");
         }
 
         s.AppendLine();
@@ -227,17 +232,9 @@ internal sealed record RepeatedReport
         }),
     ];
 
-    public string ToJson() => System.Text.Json.JsonSerializer.Serialize(this, JsonOptions);
+    public string ToJson() => JsonSerializer.Serialize(this, BenchmarkReport.JsonOptions);
 
-    public static RepeatedReport FromJson(string json) => System.Text.Json.JsonSerializer.Deserialize<RepeatedReport>(json, JsonOptions)!;
-
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
+    public static RepeatedReport FromJson(string json) => JsonSerializer.Deserialize<RepeatedReport>(json, BenchmarkReport.JsonOptions)!;
 
     /// <summary>Every round's tables, then one table of each ratio by round with its median.</summary>
     public string ToText()
@@ -258,8 +255,7 @@ internal sealed record RepeatedReport
         foreach (var median in Medians)
         {
             var values = Rounds.Select(r => r.Ratios.FirstOrDefault(x => x.Name == median.Name)?.Value is { } v ? v.ToString("0.###", inv) : "n/a");
-            var met = median.Met is null ? (median.Target is null ? "-" : "n/a") : median.Met.Value ? "met" : "NOT met";
-            s.AppendLine(inv, $"| {median.Name} | {string.Join(" | ", values)} | {(median.Value is { } m ? m.ToString("0.###", inv) : "n/a")} | {median.Target ?? "-"} | {met} |");
+            s.AppendLine(inv, $"| {median.Name} | {string.Join(" | ", values)} | {(median.Value is { } m ? m.ToString("0.###", inv) : "n/a")} | {median.Target ?? "-"} | {BenchmarkReport.Verdict(median)} |");
         }
 
         return s.ToString();

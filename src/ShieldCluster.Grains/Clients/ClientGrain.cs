@@ -352,7 +352,7 @@ public sealed partial class ClientGrain(
         // from now instead, never later than one interval. (A change while a write is in flight is
         // not after a quiet interval: that write's end sets the time of the last write.)
         var now = Environment.TickCount64;
-        if (!_historyDirty && (_historyWrite is null || _historyWrite.IsCompleted) && HistoryWriteDue(now))
+        if (!_historyDirty && !HistoryWriteRunning && HistoryWriteDue(now))
         {
             _historyWrittenAt = WriteSchedule.HistoryWrittenAt(now, protection.Value.HistoryWriteInterval, protection.Value.StateWriteInterval, Random.Shared);
         }
@@ -776,13 +776,16 @@ public sealed partial class ClientGrain(
         }
     }
 
+    /// <summary>Whether a history write started and has not ended (one runs at a time).</summary>
+    private bool HistoryWriteRunning => _historyWrite is { IsCompleted: false };
+
     /// <summary>Whether a history write is due at <paramref name="now"/> (<see cref="Environment.TickCount64"/>): one interval since the last.</summary>
     private bool HistoryWriteDue(long now) => now - _historyWrittenAt >= (long)protection.Value.HistoryWriteInterval.TotalMilliseconds;
 
     /// <summary>Starts writing the history when it changed, no write is running and the write interval has passed (or <paramref name="final"/>).</summary>
     private void FlushHistory(bool final, long now, CancellationToken cancellationToken)
     {
-        if (_historyDirty && (_historyWrite is null || _historyWrite.IsCompleted)
+        if (_historyDirty && !HistoryWriteRunning
             && (final || HistoryWriteDue(now)))
         {
             var started = StageTimings.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
