@@ -12,7 +12,7 @@ public class TracingTests
 {
     private sealed class Factory : ShieldServerFactory
     {
-        public List<Activity> Spans { get; } = [];
+        public LockedSpans Spans { get; } = new();
 
         protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
         {
@@ -40,12 +40,7 @@ public class TracingTests
         List<Activity> grainCalls = [];
         while (DateTime.UtcNow < deadline && http is null)
         {
-            Activity[] spans;
-            lock (server.Spans)
-            {
-                spans = [.. server.Spans];
-            }
-
+            var spans = server.Spans.Snapshot();
             foreach (var candidate in spans.Where(s => s.Kind == ActivityKind.Server && s.DisplayName.Contains("infer", StringComparison.Ordinal)))
             {
                 var calls = spans.Where(s => s.TraceId == candidate.TraceId && s.Source.Name.StartsWith("Microsoft.Orleans", StringComparison.Ordinal)).ToList();
@@ -61,9 +56,81 @@ public class TracingTests
         Assert.NotNull(http);
         Assert.Contains(grainCalls, s => s.DisplayName.Contains("IClientGrain", StringComparison.Ordinal));
         Assert.Contains(grainCalls, s => s.DisplayName.Contains("IInferenceGrain", StringComparison.Ordinal));
-        lock (server.Spans)
+        Assert.DoesNotContain(server.Spans.Snapshot().SelectMany(s => s.TagObjects), t => t.Value?.ToString()?.Contains(ShieldServerFactory.AliceKey, StringComparison.Ordinal) == true);
+    }
+
+    /// <summary>
+    /// The exporter's collection. OpenTelemetry's in-memory exporter adds to it from the processor's
+    /// thread under a lock of its own, not this list's: every member locks the list, and the test reads
+    /// snapshots. (A plain list locked only by the reader threw "collection was modified" in CI.)
+    /// </summary>
+    private sealed class LockedSpans : ICollection<Activity>
+    {
+        private readonly List<Activity> _items = [];
+
+        public int Count
         {
-            Assert.DoesNotContain(server.Spans.SelectMany(s => s.TagObjects), t => t.Value?.ToString()?.Contains(ShieldServerFactory.AliceKey, StringComparison.Ordinal) == true);
+            get
+            {
+                lock (_items)
+                {
+                    return _items.Count;
+                }
+            }
         }
+
+        public bool IsReadOnly => false;
+
+        public Activity[] Snapshot()
+        {
+            lock (_items)
+            {
+                return [.. _items];
+            }
+        }
+
+        public void Add(Activity item)
+        {
+            lock (_items)
+            {
+                _items.Add(item);
+            }
+        }
+
+        public void Clear()
+        {
+            lock (_items)
+            {
+                _items.Clear();
+            }
+        }
+
+        public bool Contains(Activity item)
+        {
+            lock (_items)
+            {
+                return _items.Contains(item);
+            }
+        }
+
+        public void CopyTo(Activity[] array, int arrayIndex)
+        {
+            lock (_items)
+            {
+                _items.CopyTo(array, arrayIndex);
+            }
+        }
+
+        public bool Remove(Activity item)
+        {
+            lock (_items)
+            {
+                return _items.Remove(item);
+            }
+        }
+
+        public IEnumerator<Activity> GetEnumerator() => ((IEnumerable<Activity>)Snapshot()).GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
