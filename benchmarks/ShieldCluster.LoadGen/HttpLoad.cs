@@ -114,7 +114,8 @@ internal sealed class SlotPool(RequestFactory factory)
 internal static class HttpLoad
 {
     /// <summary>What a phase needs from its server.</summary>
-    internal sealed record Context(ServerTarget Server, string Model, SlotPool Slots, ImageCursor Cursor, string[] Keys, int WorkersPerChannel, TextWriter Log)
+    internal sealed record Context(ServerTarget Server, string Model, SlotPool Slots, ImageCursor Cursor, string[] Keys, int WorkersPerChannel, TextWriter Log,
+        HttpClientKind HttpClient = HttpClientKind.Raw)
     {
         public RequestFactory Factory => Slots.Factory;
 
@@ -132,7 +133,7 @@ internal static class HttpLoad
         // both phases start from clients the server has not seen (a new client's detectors cost more).
         var many = context.Keys.Length - 1;
         var phaseKeys = oneKey ? context.Keys[many..] : context.Keys[..many];
-        using var client = InferTransport.Create(context.Factory, context.Server, context.Model, phaseKeys, concurrency, context.WorkersPerChannel);
+        using var client = InferTransport.Create(context.Factory, context.Server, context.Model, phaseKeys, concurrency, context.WorkersPerChannel, context.HttpClient);
         var slots = context.Slots.Take(concurrency);
         var factory = context.Factory;
         var cursorBase = oneKey ? many : 0;
@@ -210,7 +211,7 @@ internal static class HttpLoad
         int maxInFlight, TimeSpan warmup, TimeSpan duration, CancellationToken cancellation)
     {
         var phaseKeys = context.Keys[..^1];
-        using var client = InferTransport.Create(context.Factory, context.Server, context.Model, phaseKeys, Math.Max(64, maxInFlight), context.WorkersPerChannel);
+        using var client = InferTransport.Create(context.Factory, context.Server, context.Model, phaseKeys, Math.Max(64, maxInFlight), context.WorkersPerChannel, context.HttpClient);
         var factory = context.Factory;
         // Slots for the requests in flight: rented for a request, returned when its answer came.
         var free = new System.Collections.Concurrent.ConcurrentBag<RequestSlot>(context.Slots.Take(Math.Min(maxInFlight, 128)));

@@ -265,13 +265,20 @@ internal static class LoadGenApp
         // A slot of its own (not one a worker uses), holding the last image, checked once over the wire in use.
         var check = factory.CreateSlot(factory.Images.Count - 1);
         factory.Prepare(check, factory.Images.Count - 1);
-        using var transport = InferTransport.Create(factory, server, o.Model, keys, 1, 1);
+        using var transport = InferTransport.Create(factory, server, o.Model, keys, 1, 1, o.HttpClient);
         await transport.VerifyAsync(check, 0, server.Name);
+        // The same request through the client the phases use (the generator's own, by default): a 200 with the model's output.
+        var sent = await transport.SendAsync(check, 0, cancellation);
+        if (sent != 200)
+        {
+            throw new InvalidOperationException($"the {server.Name} server answered the load's {o.HttpClient} client with {(sent == InferTransport.BadOutput ? "a 200 without the model's output" : sent == InferTransport.TransportError ? "no answer" : sent.ToString(CultureInfo.InvariantCulture))} where HttpClient got a valid answer to the same request");
+        }
+
         // The first /metrics scrape of a server compiles its export (about 0.3 s of a core), and the
         // generator's parser with it: done here, not at the start of the first measured window, where
         // on 2 busy cores it held up the open loop's first 200 ms (the p99 tail of '--phases open').
         await server.ScrapeAsync(http, cancellation);
-        return new HttpLoad.Context(server, o.Model, slots, cursor, keys, o.GrpcWorkersPerChannel, log);
+        return new HttpLoad.Context(server, o.Model, slots, cursor, keys, o.GrpcWorkersPerChannel, log, o.HttpClient);
     }
 
     private static string WireName(Wire wire) => wire switch

@@ -45,6 +45,9 @@ internal sealed record LoadGenOptions
     /// <summary>How requests travel to the servers.</summary>
     public Wire Wire { get; init; } = Wire.Json;
 
+    /// <summary>The HTTP wires' client: the generator's own (default) or HttpClient.</summary>
+    public HttpClientKind HttpClient { get; init; } = HttpClientKind.Raw;
+
     /// <summary>gRPC: concurrent workers per channel (one HTTP/2 connection each).</summary>
     public int GrpcWorkersPerChannel { get; init; } = 8;
 
@@ -148,6 +151,8 @@ internal sealed record LoadGenOptions
                                   any other: synthetic inputs from its config.json, every request distinct)
           --wire json|binary|grpc the servers' protocol (default json): KServe v2 JSON, Triton's binary tensor
                                   extension over HTTP/1.1, or gRPC ModelInfer with raw_input_contents (HTTP/2)
+          --http-client raw|httpclient  the HTTP wires' client (default raw: the generator's own HTTP/1.1 keep-alive
+                                  client, which allocates nothing per request; httpclient: .NET's HttpClient)
           --grpc-workers-per-channel <n>  gRPC: concurrent workers per channel/connection (default 8)
           --device cpu|cuda       bare ONNX Runtime's execution provider (default cpu; cuda needs -p:OrtFlavor=Gpu)
           --bare-batch <n>        rows per bare ONNX Runtime Run call (default 1); throughput is in items (rows)/s
@@ -248,6 +253,17 @@ internal sealed record LoadGenOptions
                             "binary" => Wire.Binary,
                             "grpc" => Wire.Grpc,
                             var s => throw new ArgumentException($"--wire must be json, binary or grpc (got '{s}')"),
+                        },
+                    };
+                    break;
+                case "--http-client":
+                    o = o with
+                    {
+                        HttpClient = Value() switch
+                        {
+                            "raw" => HttpClientKind.Raw,
+                            "httpclient" => HttpClientKind.HttpClient,
+                            var s => throw new ArgumentException($"--http-client must be raw or httpclient (got '{s}')"),
                         },
                     };
                     break;

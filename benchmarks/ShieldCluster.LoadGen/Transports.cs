@@ -24,6 +24,9 @@ internal abstract class InferTransport : IDisposable
     /// <summary>Triton's binary tensor extension: the JSON header's length, on requests and responses.</summary>
     public const string BinaryHeader = "Inference-Header-Content-Length";
 
+    /// <summary><see cref="BinaryHeader"/> as UTF-8.</summary>
+    public static ReadOnlySpan<byte> BinaryHeaderUtf8 => "Inference-Header-Content-Length"u8;
+
     protected InferTransport(RequestFactory factory) => Factory = factory;
 
     protected RequestFactory Factory { get; }
@@ -36,11 +39,12 @@ internal abstract class InferTransport : IDisposable
     /// <paramref name="connections"/> concurrent requests; gRPC opens one channel (one HTTP/2
     /// connection) per <paramref name="workersPerChannel"/> of them.
     /// </summary>
-    public static InferTransport Create(RequestFactory factory, ServerTarget server, string model, IReadOnlyList<string> keys, int connections, int workersPerChannel) =>
+    public static InferTransport Create(RequestFactory factory, ServerTarget server, string model, IReadOnlyList<string> keys, int connections, int workersPerChannel,
+        HttpClientKind httpClient = HttpClientKind.Raw) =>
         factory.Wire == Wire.Grpc
             ? new GrpcTransport(factory, server.GrpcAddress ?? throw new InvalidOperationException($"the {server.Name} server has no gRPC address (--{server.Name}-grpc-url)"),
                 keys, (connections + workersPerChannel - 1) / workersPerChannel)
-            : new HttpTransport(factory, server.BaseAddress, model, keys, connections);
+            : new HttpTransport(factory, server.BaseAddress, model, keys, connections, httpClient);
 
     public abstract Task<int> SendAsync(RequestSlot slot, int key, CancellationToken cancellation);
 
@@ -50,15 +54,25 @@ internal abstract class InferTransport : IDisposable
     public abstract void Dispose();
 }
 
-/// <summary>JSON or binary tensors over HTTP/1.1 keep-alive connections (SocketsHttpHandler, one connection per concurrent request).</summary>
+/// <summary>
+/// JSON or binary tensors over HTTP/1.1 keep-alive connections, one per concurrent request: the
+/// generator's own client (<see cref="HttpClientKind.Raw"/>, the default) or HttpClient. The check of
+/// a request before a phase (<see cref="VerifyAsync"/>) always goes through HttpClient, a second
+/// reading of the same server.
+/// </summary>
 internal sealed class HttpTransport : InferTransport
 {
+    /// <summary>A request's limit, as HttpClient.Timeout.</summary>
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(60);
+
     private readonly HttpClient _http;
     private readonly Uri _infer;
     private readonly string[] _authorizations;
     private readonly bool _binary;
+    private readonly RawHttpPool? _raw;
+    private readonly byte[][] _heads = [];
 
-    public HttpTransport(RequestFactory factory, Uri baseAddress, string model, IReadOnlyList<string> keys, int maxConnections)
+    public HttpTransport(RequestFactory factory, Uri baseAddress, string model, IReadOnlyList<string> keys, int maxConnections, HttpClientKind kind = HttpClientKind.Raw)
         : base(factory)
     {
         var handler = new SocketsHttpHandler
@@ -76,6 +90,15 @@ internal sealed class HttpTransport : InferTransport
         _infer = new Uri(baseAddress, $"/v2/models/{model}/infer");
         _authorizations = [.. keys.Select(k => "Bearer " + k)];
         _binary = factory.Wire == Wire.Binary;
+        if (kind == HttpClientKind.Raw)
+        {
+            _raw = new RawHttpPool(IPAddress.TryParse(_infer.Host.Trim('[', ']'), out var ip) ? new IPEndPoint(ip, _infer.Port) : new DnsEndPoint(_infer.Host, _infer.Port));
+            // Everything of a request but its Content-Length and body, once per key.
+            var type = _binary ? "application/octet-stream" : "application/json";
+            var binary = _binary ? $"{BinaryHeader}: {factory.HeaderLengthText}\r\n" : "";
+            _heads = [.. _authorizations.Select(a => System.Text.Encoding.ASCII.GetBytes(
+                $"POST {_infer.PathAndQuery} HTTP/1.1\r\nHost: {_infer.Authority}\r\nAuthorization: {a}\r\nContent-Type: {type}\r\n{binary}"))];
+        }
     }
 
     private HttpRequestMessage Request(RequestSlot slot, int key)
@@ -95,7 +118,37 @@ internal sealed class HttpTransport : InferTransport
         return request;
     }
 
-    public override async Task<int> SendAsync(RequestSlot slot, int key, CancellationToken cancellation)
+    public override Task<int> SendAsync(RequestSlot slot, int key, CancellationToken cancellation) =>
+        _raw is null ? SendWithHttpClientAsync(slot, key, cancellation) : SendRawAsync(slot, key, cancellation);
+
+    private async Task<int> SendRawAsync(RequestSlot slot, int key, CancellationToken cancellation)
+    {
+        try
+        {
+            var answer = await _raw!.SendAsync(_heads[key], slot.Buffer.AsMemory(0, slot.Length), RequestTimeout, cancellation);
+            if (_binary && answer.Status == 200)
+            {
+                // The answer is the JSON header, then the output's raw FP32 values: their count is the check.
+                return answer.BinaryHeaderLength >= 0 && answer.BodyBytes - answer.BinaryHeaderLength == OutputBytes ? 200 : BadOutput;
+            }
+
+            return answer.Status;
+        }
+        catch (IOException)
+        {
+            return TransportError; // refused, reset, closed early or not HTTP as this client reads it
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return TransportError;
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            return TransportError; // timeout
+        }
+    }
+
+    private async Task<int> SendWithHttpClientAsync(RequestSlot slot, int key, CancellationToken cancellation)
     {
         try
         {
@@ -179,7 +232,11 @@ internal sealed class HttpTransport : InferTransport
         }
     }
 
-    public override void Dispose() => _http.Dispose();
+    public override void Dispose()
+    {
+        _raw?.Dispose();
+        _http.Dispose();
+    }
 }
 
 /// <summary>

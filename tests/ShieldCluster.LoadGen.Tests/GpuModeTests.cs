@@ -60,6 +60,14 @@ public sealed class GpuModeTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Binary_wire_smoke_pass_through_HttpClient_answers_every_phase_with_200s()
+    {
+        // The generator's own client is the default; HttpClient stays selectable for comparing the two.
+        var report = await RunAsync("--smoke", "--wire", "binary", "--http-client", "httpclient", "--phases", "bare,unprotected,protected", "--bare-batch", "8", "--bare-concurrency", "2");
+        AssertEveryPhaseAnswered(report, "binary");
+    }
+
+    [Fact]
     public async Task Grpc_wire_smoke_pass_with_a_synthetic_model_answers_every_phase_with_200s()
     {
         TinyModels.Classifier(_repository, "tiny", [3, 32, 32]);
@@ -114,6 +122,9 @@ public sealed class GpuModeTests(ITestOutputHelper output) : IDisposable
         var withRate = LoadGenOptions.Parse(["--phases", "protected,one-key,open", "--rate", "100"]);
         Assert.True(withRate is { RunBare: false, RunUnprotected: false, RunUnprotectedOpen: true, RunProtected: true, RunProtectedOneKey: true, RunProtectedOpen: true });
         Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--wire", "http3"]));
+        Assert.Equal(HttpClientKind.Raw, LoadGenOptions.Parse([]).HttpClient);
+        Assert.Equal(HttpClientKind.HttpClient, LoadGenOptions.Parse(["--http-client", "httpclient"]).HttpClient);
+        Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--http-client", "curl"]));
         Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--device", "rocm"]));
         Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--bare-batch", "0"]));
         Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--phases", "bare,nope"]));
