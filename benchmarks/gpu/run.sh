@@ -6,7 +6,8 @@
 #
 # usage: benchmarks/gpu/run.sh MODEL:WIRE:CONCURRENCY[:PHASES] ...
 #   e.g. resnet50:binary:256 resnet50-fp16:binary:256 resnet50:grpc:256:unprotected,protected
-# Writes everything to $OUT (the run tool's result folder) or /tmp/gpu-out.
+# Writes everything to $OUT (the run tool's result folder) or /tmp/gpu-out. LOADGEN_ARGS: more options for
+# the load generator (e.g. '--http-client httpclient'), split at spaces.
 set -uo pipefail
 app=${APP:-/tmp/app}
 out=${OUT:-/tmp/gpu-out}
@@ -26,6 +27,8 @@ common=(--models "$repo" --server-exe "$app/ShieldCluster.Server" --device cuda
   --server-env Shield__Inference__Device=cuda
   ${BATCHES:+--server-env Shield__Inference__ConcurrentBatches=$BATCHES}
   --server-env Logging__LogLevel__ShieldCluster.Access=Warning)
+# shellcheck disable=SC2206
+[[ -n ${LOADGEN_ARGS:-} ]] && common+=($LOADGEN_ARGS)
 for spec in "$@"; do
   IFS=: read -r model wire concurrency phases <<< "$spec"
   name="$model-$wire-$concurrency"

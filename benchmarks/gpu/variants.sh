@@ -4,7 +4,8 @@
 # One 10 s window moves about 5% between runs of the same server on that host, so with REPEAT=N the
 # whole list runs N times, interleaved (A B A B ...): name the server's defaults 'default=none' in
 # the list to measure them beside the variants.
-# usage: [REPEAT=N] benchmarks/gpu/variants.sh MODEL WIRE CONCURRENCY 'NAME=K=V+K=V' ...
+# A setting '@--OPTION=VALUE' is the load generator's own (e.g. '@--http-client=httpclient'), not the server's.
+# usage: [REPEAT=N] benchmarks/gpu/variants.sh MODEL WIRE CONCURRENCY 'NAME=K=V+K=V+@--OPTION=VALUE' ...
 set -uo pipefail
 app=${APP:-/tmp/app}; out=${OUT:-/tmp/gpu-out}; repo=${GPU_MODELS:-/tmp/gpu-models}
 mkdir -p "$out"
@@ -17,7 +18,10 @@ for variant in "$@"; do
   name=${variant%%=*}; settings=${variant#*=}
   [[ ${REPEAT:-1} -gt 1 ]] && name="$name#$round"
   envs=(); IFS='+' read -ra pairs <<< "$settings"
-  for pair in "${pairs[@]}"; do [[ -n $pair && $pair != none ]] && envs+=(--server-env "$pair"); done
+  for pair in "${pairs[@]}"; do
+    if [[ $pair == @* ]]; then pair=${pair#@}; envs+=("${pair%%=*}" "${pair#*=}")
+    elif [[ -n $pair && $pair != none ]]; then envs+=(--server-env "$pair"); fi
+  done
   line=$(timeout 90 "$app/ShieldCluster.LoadGen" --model "$model" --wire "$wire" --concurrency "$concurrency" --models "$repo" \
     --server-exe "$app/ShieldCluster.Server" --phases protected --duration "${DURATION:-8}" --warmup "${WARMUP:-8}" \
     --server-env Shield__Inference__Device="${DEVICE:-cuda}" \

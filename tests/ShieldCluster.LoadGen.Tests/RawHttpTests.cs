@@ -339,17 +339,31 @@ public class RawHttpTests
         }
     }
 
-    [Fact]
-    public async Task The_pool_reuses_connections_and_resends_once_on_one_the_server_closed()
+    /// <summary>Runs <paramref name="test"/> with a pool to a scripted server (see <see cref="ServeAsync"/>) and the requests each of its connections served.</summary>
+    private static async Task WithServerAsync(Func<int, bool> closeAfterAnswer, Func<RawHttpPool, List<int>, Task> test)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         using var stop = new CancellationTokenSource();
         var requests = new List<int>();
-        // Each connection is closed after its second answer, with no word to the client.
-        var server = ServeAsync(listener, count => count == 2, requests, stop.Token);
+        var server = ServeAsync(listener, closeAfterAnswer, requests, stop.Token);
         using var pool = new RawHttpPool(listener.LocalEndpoint);
         try
+        {
+            await test(pool, requests);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            listener.Stop();
+            await server;
+        }
+    }
+
+    [Fact]
+    public Task The_pool_reuses_connections_and_resends_once_on_one_the_server_closed() =>
+        // Each connection is closed after its second answer, with no word to the client.
+        WithServerAsync(count => count == 2, async (pool, requests) =>
         {
             var answers = new List<RawAnswer>();
             for (var i = 0; i < 5; i++)
@@ -367,25 +381,11 @@ public class RawHttpTests
             }
 
             Assert.Equal(1, pool.Open);
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            listener.Stop();
-            await server;
-        }
-    }
+        });
 
     [Fact]
-    public async Task The_pool_opens_a_connection_per_concurrent_request_and_no_more()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        using var stop = new CancellationTokenSource();
-        var requests = new List<int>();
-        var server = ServeAsync(listener, _ => false, requests, stop.Token);
-        using var pool = new RawHttpPool(listener.LocalEndpoint);
-        try
+    public Task The_pool_opens_a_connection_per_concurrent_request_and_no_more() =>
+        WithServerAsync(_ => false, async (pool, requests) =>
         {
             for (var round = 0; round < 3; round++)
             {
@@ -400,14 +400,7 @@ public class RawHttpTests
                 Assert.Equal(24, requests.Sum());
                 Assert.Equal(pool.Open, requests.Count);
             }
-        }
-        finally
-        {
-            await stop.CancelAsync();
-            listener.Stop();
-            await server;
-        }
-    }
+        });
 
     [Fact]
     public async Task The_pool_reports_a_refused_connection_as_a_socket_error()
