@@ -154,7 +154,6 @@ internal sealed class RawHttpConnection : IDisposable
     private async ValueTask<RawAnswer> ReadAnswerAsync(CancellationToken token)
     {
         _start = _end = 0;
-        _answerBytes = 0;
         int headEnd;
         while ((headEnd = _receive.AsSpan(_start, _end - _start).IndexOf(HeadEnd)) < 0)
         {

@@ -24,8 +24,10 @@ internal abstract class InferTransport : IDisposable
     /// <summary>Triton's binary tensor extension: the JSON header's length, on requests and responses.</summary>
     public const string BinaryHeader = "Inference-Header-Content-Length";
 
+    private static readonly byte[] BinaryHeaderBytes = System.Text.Encoding.ASCII.GetBytes(BinaryHeader);
+
     /// <summary><see cref="BinaryHeader"/> as UTF-8.</summary>
-    public static ReadOnlySpan<byte> BinaryHeaderUtf8 => "Inference-Header-Content-Length"u8;
+    public static ReadOnlySpan<byte> BinaryHeaderUtf8 => BinaryHeaderBytes;
 
     protected InferTransport(RequestFactory factory) => Factory = factory;
 
@@ -69,6 +71,7 @@ internal sealed class HttpTransport : InferTransport
     private readonly Uri _infer;
     private readonly string[] _authorizations;
     private readonly bool _binary;
+    private readonly string _contentType;
     private readonly RawHttpPool? _raw;
     private readonly byte[][] _heads = [];
 
@@ -90,14 +93,14 @@ internal sealed class HttpTransport : InferTransport
         _infer = new Uri(baseAddress, $"/v2/models/{model}/infer");
         _authorizations = [.. keys.Select(k => "Bearer " + k)];
         _binary = factory.Wire == Wire.Binary;
+        _contentType = _binary ? "application/octet-stream" : "application/json";
         if (kind == HttpClientKind.Raw)
         {
             _raw = new RawHttpPool(IPAddress.TryParse(_infer.Host.Trim('[', ']'), out var ip) ? new IPEndPoint(ip, _infer.Port) : new DnsEndPoint(_infer.Host, _infer.Port));
             // Everything of a request but its Content-Length and body, once per key.
-            var type = _binary ? "application/octet-stream" : "application/json";
             var binary = _binary ? $"{BinaryHeader}: {factory.HeaderLengthText}\r\n" : "";
             _heads = [.. _authorizations.Select(a => System.Text.Encoding.ASCII.GetBytes(
-                $"POST {_infer.PathAndQuery} HTTP/1.1\r\nHost: {_infer.Authority}\r\nAuthorization: {a}\r\nContent-Type: {type}\r\n{binary}"))];
+                $"POST {_infer.PathAndQuery} HTTP/1.1\r\nHost: {_infer.Authority}\r\nAuthorization: {a}\r\nContent-Type: {_contentType}\r\n{binary}"))];
         }
     }
 
@@ -105,18 +108,22 @@ internal sealed class HttpTransport : InferTransport
     {
         var request = new HttpRequestMessage(HttpMethod.Post, _infer) { Content = new ByteArrayContent(slot.Buffer, 0, slot.Length) };
         request.Headers.TryAddWithoutValidation("Authorization", _authorizations[key]);
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", _contentType);
         if (_binary)
         {
             request.Headers.TryAddWithoutValidation(BinaryHeader, Factory.HeaderLengthText);
-            request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/octet-stream");
-        }
-        else
-        {
-            request.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json");
         }
 
         return request;
     }
+
+    /// <summary>
+    /// The answer's status, or <see cref="BadOutput"/> for a binary 200 whose body is not the JSON
+    /// header (<paramref name="headerLength"/> bytes, -1 if none was given) then the output's raw FP32
+    /// values: their count is the check.
+    /// </summary>
+    private int Checked(int status, long bodyBytes, int headerLength) =>
+        _binary && status == 200 && (headerLength < 0 || bodyBytes - headerLength != OutputBytes) ? BadOutput : status;
 
     public override Task<int> SendAsync(RequestSlot slot, int key, CancellationToken cancellation) =>
         _raw is null ? SendWithHttpClientAsync(slot, key, cancellation) : SendRawAsync(slot, key, cancellation);
@@ -126,13 +133,7 @@ internal sealed class HttpTransport : InferTransport
         try
         {
             var answer = await _raw!.SendAsync(_heads[key], slot.Buffer.AsMemory(0, slot.Length), RequestTimeout, cancellation);
-            if (_binary && answer.Status == 200)
-            {
-                // The answer is the JSON header, then the output's raw FP32 values: their count is the check.
-                return answer.BinaryHeaderLength >= 0 && answer.BodyBytes - answer.BinaryHeaderLength == OutputBytes ? 200 : BadOutput;
-            }
-
-            return answer.Status;
+            return Checked(answer.Status, answer.BodyBytes, answer.BinaryHeaderLength);
         }
         catch (IOException)
         {
@@ -171,15 +172,9 @@ internal sealed class HttpTransport : InferTransport
             }
 
             var status = (int)response.StatusCode;
-            if (_binary && status == 200)
-            {
-                // The answer is the JSON header, then the output's raw FP32 values: their count is the check.
-                var header = response.Headers.TryGetValues(BinaryHeader, out var values)
-                    && int.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var h) ? h : -1;
-                return header >= 0 && received - header == OutputBytes ? status : BadOutput;
-            }
-
-            return status;
+            var header = _binary && status == 200 && response.Headers.TryGetValues(BinaryHeader, out var values)
+                && int.TryParse(values.FirstOrDefault(), NumberStyles.None, CultureInfo.InvariantCulture, out var h) ? h : -1;
+            return Checked(status, received, header);
         }
         catch (HttpRequestException)
         {
