@@ -43,13 +43,16 @@ internal static class LoadGenApp
             }
 
             var rounds = new List<BenchmarkReport>();
-            for (var round = 1; round <= options.Repeat; round++)
+            await using (var kept = options.Interleave ? new ServerSet() : null)
             {
-                await stderr.WriteLineAsync($"[round {round} of {options.Repeat}]");
-                rounds.Add(await RunReportAsync(options, command, stderr, cancellation));
+                for (var round = 1; round <= options.Repeat; round++)
+                {
+                    await stderr.WriteLineAsync($"[round {round} of {options.Repeat}]");
+                    rounds.Add(await RunReportAsync(options, command, stderr, cancellation, kept, round));
+                }
             }
 
-            var repeated = new RepeatedReport { Command = command, Rounds = rounds };
+            var repeated = new RepeatedReport { Command = command, Rounds = rounds, Interleaved = options.Interleave };
             await WriteAsync(repeated.ToJson(), repeated.ToText());
             return 0;
         }
@@ -69,8 +72,13 @@ internal static class LoadGenApp
         }
     }
 
-    /// <summary>Runs every selected phase; the report.</summary>
-    public static async Task<BenchmarkReport> RunReportAsync(LoadGenOptions o, string command, TextWriter log, CancellationToken cancellation)
+    /// <summary>
+    /// Runs every selected phase; the report. <paramref name="kept"/>: the servers of an interleaved
+    /// run, kept from round to round (<paramref name="round"/>, from 1), which runs its phases in
+    /// alternating order and warms each later round's phases for <see cref="LoadGenOptions.RewarmSeconds"/> only.
+    /// </summary>
+    public static async Task<BenchmarkReport> RunReportAsync(LoadGenOptions o, string command, TextWriter log, CancellationToken cancellation,
+        ServerSet? kept = null, int round = 1)
     {
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
@@ -102,7 +110,9 @@ internal static class LoadGenApp
         log.WriteLine($"model {o.Model}: input '{spec.InputName}' {spec.ShapeText} {spec.Datatype}, output '{spec.OutputName}' {spec.OutputElements} values; wire {o.Wire.ToString().ToLowerInvariant()}");
         log.WriteLine($"images: {images.Source}");
 
-        var warmup = TimeSpan.FromSeconds(o.WarmupSeconds);
+        // Servers kept from an earlier round (and bare ONNX Runtime, whose code is compiled by then) need
+        // only their connections and caches warmed again.
+        var warmup = TimeSpan.FromSeconds(kept is not null && round > 1 ? o.RewarmSeconds : o.WarmupSeconds);
         var duration = TimeSpan.FromSeconds(o.DurationSeconds);
         var phases = new List<PhaseResult>();
         var clients = o.EffectiveClients;
@@ -125,74 +135,123 @@ internal static class LoadGenApp
             }
         }
 
-        if (o.NeedsUnprotectedServer)
+        // Interleaved rounds keep both servers for the whole run (started in round 1); otherwise each
+        // round starts its servers and runs one at a time, the unprotected one stopped before the other starts.
+        var servers = kept ?? new ServerSet();
+        try
         {
-            await SettleAsync(cancellation);
-            await using var target = o.UnprotectedUrl is { } url
-                ? ServerTarget.External("unprotected", url, o.UnprotectedGrpcUrl, o.AdminKey!)
-                : await ServerTarget.StartAsync("unprotected", protection: false, server!, serverIsExe, models, o.ServerEnvironment, log, cancellation);
-            var context = await PrepareAsync(target, o, slots, clients, prefix + "-u", log, cancellation);
-            if (o.RunUnprotected)
+            async Task<HttpLoad.Context> ContextAsync(bool protection) => await servers.GetAsync(protection, async () =>
             {
-                var closed = await HttpLoad.ClosedLoopAsync(context, PhaseNames.Unprotected, o.Concurrency, oneKey: false, warmup, duration, cancellation);
-                phases.Add(closed);
-                log.WriteLine(Summary(closed));
-                if (rate is null && closed.Throughput > 0)
+                var name = protection ? "protected" : "unprotected";
+                var url = protection ? o.ProtectedUrl : o.UnprotectedUrl;
+                var target = url is not null
+                    ? ServerTarget.External(name, url, protection ? o.ProtectedGrpcUrl : o.UnprotectedGrpcUrl, o.AdminKey!)
+                    : await ServerTarget.StartAsync(name, protection, server!, serverIsExe, models, o.ServerEnvironment, log, cancellation);
+                try
                 {
-                    rate = o.RateFraction * closed.Throughput;
-                    rateSource = $"{o.RateFraction:0.##} x the unprotected closed-loop peak of this run";
+                    return (target, await PrepareAsync(target, o, slots, clients, prefix + (protection ? "-p" : "-u"), log, cancellation));
+                }
+                catch
+                {
+                    await target.DisposeAsync();
+                    throw;
+                }
+            });
+
+            async Task<PhaseResult> RunAsync(Func<HttpLoad.Context, Task<PhaseResult>> phase, bool protection)
+            {
+                await SettleAsync(cancellation);
+                var result = await phase(await ContextAsync(protection));
+                phases.Add(result);
+                log.WriteLine(Summary(result));
+                return result;
+            }
+
+            PhaseResult? unprotectedClosed = null, protectedClosed = null;
+            async Task ClosedAsync(bool protection)
+            {
+                if (protection ? o.RunProtected : o.RunUnprotected)
+                {
+                    var closed = await RunAsync(c => HttpLoad.ClosedLoopAsync(c, protection ? PhaseNames.Protected : PhaseNames.Unprotected, o.Concurrency, oneKey: false, warmup, duration, cancellation), protection);
+                    if (protection)
+                    {
+                        protectedClosed = closed;
+                    }
+                    else
+                    {
+                        unprotectedClosed = closed;
+                    }
                 }
             }
 
-            if (o.RunUnprotectedOpen && rate is { } r)
+            async Task OpenAsync(bool protection)
             {
-                await SettleAsync(cancellation);
-                phases.Add(await HttpLoad.OpenLoopAsync(context, PhaseNames.UnprotectedOpen, r, o.Schedule, o.Seed, maxInFlight, warmup, duration, cancellation));
-                log.WriteLine(Summary(phases[^1]));
+                if ((protection ? o.RunProtectedOpen : o.RunUnprotectedOpen) && rate is { } r)
+                {
+                    await RunAsync(c => HttpLoad.OpenLoopAsync(c, protection ? PhaseNames.ProtectedOpen : PhaseNames.UnprotectedOpen, r, o.Schedule, o.Seed, maxInFlight, warmup, duration, cancellation), protection);
+                }
+            }
+
+            void RateFromUnprotected()
+            {
+                if (rate is null && unprotectedClosed is { Throughput: > 0 })
+                {
+                    rate = o.RateFraction * unprotectedClosed.Throughput;
+                    rateSource = $"{o.RateFraction:0.##} x the unprotected closed-loop peak of this {(kept is null ? "run" : "round")}";
+                }
+            }
+
+            async Task ProtectedAfterClosedAsync()
+            {
+                if (o.RunProtectedOneKey)
+                {
+                    await RunAsync(c => HttpLoad.ClosedLoopAsync(c, PhaseNames.ProtectedOneKey, o.Concurrency, oneKey: true, warmup, duration, cancellation), protection: true);
+                }
+
+                if (rate is null && protectedClosed is { Throughput: > 0 })
+                {
+                    rate = o.RateFraction * protectedClosed.Throughput;
+                    rateSource = $"{o.RateFraction:0.##} x the PROTECTED closed-loop peak (the unprotected server was not measured)";
+                }
+            }
+
+            if (kept is null)
+            {
+                // One server at a time: the unprotected server's phases, then the protected server's.
+                await ClosedAsync(protection: false);
+                RateFromUnprotected();
+                await OpenAsync(protection: false);
+                await servers.ReleaseAsync(protection: false);
+                await ClosedAsync(protection: true);
+                await ProtectedAfterClosedAsync();
+                await OpenAsync(protection: true);
+            }
+            else
+            {
+                // Both servers up: the closed loops back to back, then the open loops, in alternating
+                // order (odd rounds unprotected first, even rounds protected first), so a machine that
+                // speeds up or slows down over a run favours neither server over a pair of rounds.
+                var protectedFirst = round % 2 == 0;
+                await ClosedAsync(protectedFirst);
+                await ClosedAsync(!protectedFirst);
+                RateFromUnprotected();
+                await ProtectedAfterClosedAsync();
+                await OpenAsync(protectedFirst);
+                await OpenAsync(!protectedFirst);
+            }
+
+            if (servers.Protected is { } protectedTarget)
+            {
+                using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+                risk = await protectedTarget.RiskAsync(http, cancellation);
             }
         }
-
-        if (o.NeedsProtectedServer)
+        finally
         {
-            await SettleAsync(cancellation);
-            await using var target = o.ProtectedUrl is { } url
-                ? ServerTarget.External("protected", url, o.ProtectedGrpcUrl, o.AdminKey!)
-                : await ServerTarget.StartAsync("protected", protection: true, server!, serverIsExe, models, o.ServerEnvironment, log, cancellation);
-            var context = await PrepareAsync(target, o, slots, clients, prefix + "-p", log, cancellation);
-            PhaseResult? closed = null;
-            if (o.RunProtected)
+            if (kept is null)
             {
-                closed = await HttpLoad.ClosedLoopAsync(context, PhaseNames.Protected, o.Concurrency, oneKey: false, warmup, duration, cancellation);
-                phases.Add(closed);
-                log.WriteLine(Summary(closed));
+                await servers.DisposeAsync();
             }
-
-            if (o.RunProtectedOneKey)
-            {
-                if (closed is not null)
-                {
-                    await SettleAsync(cancellation);
-                }
-
-                phases.Add(await HttpLoad.ClosedLoopAsync(context, PhaseNames.ProtectedOneKey, o.Concurrency, oneKey: true, warmup, duration, cancellation));
-                log.WriteLine(Summary(phases[^1]));
-            }
-
-            if (rate is null && closed is { Throughput: > 0 })
-            {
-                rate = o.RateFraction * closed.Throughput;
-                rateSource = $"{o.RateFraction:0.##} x the PROTECTED closed-loop peak (the unprotected server was not measured)";
-            }
-
-            if (o.RunProtectedOpen && rate is { } r)
-            {
-                await SettleAsync(cancellation);
-                phases.Add(await HttpLoad.OpenLoopAsync(context, PhaseNames.ProtectedOpen, r, o.Schedule, o.Seed, maxInFlight, warmup, duration, cancellation));
-                log.WriteLine(Summary(phases[^1]));
-            }
-
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            risk = await target.RiskAsync(http, cancellation);
         }
 
         var bare = phases.FirstOrDefault(p => p.Name == PhaseNames.Bare);
@@ -232,7 +291,9 @@ internal static class LoadGenApp
                         ? null
                         : $"Open loop: arrivals at the offered rate ({rateSource ?? "none"})" +
                           $", {o.Schedule.ToString().ToLowerInvariant()} schedule seeded {o.Seed} (the same arrival times for both servers); latency runs from each request's scheduled send time, so generator or server stalls are not hidden (no coordinated omission).",
-                    "The generator runs on the same machine as the server (one server at a time, bare ONNX Runtime alone); its CPU use is in the CPU table.",
+                    kept is null
+                        ? "The generator runs on the same machine as the server (one server at a time, bare ONNX Runtime alone); its CPU use is in the CPU table."
+                        : $"Interleaved round {round}: both servers run for the whole run (the idle one's CPU is in 'other'); {(round % 2 == 0 ? "the protected" : "the unprotected")} server's windows came first; {(round > 1 ? $"each phase warmed for {o.RewarmSeconds:0.#} s" : $"each phase warmed for {o.WarmupSeconds:0.#} s")}. The generator runs on the same machine; its CPU use is in the CPU table.",
                     string.Create(CultureInfo.InvariantCulture, $"Stalls: the measured window's answers are counted in bins of 100 ms; 'slowest second' is the fewest items answered in any 1 s stretch of it, 'stalled s' the time in bins that answered under {Timeline.StallShare:P0} of the window's mean bin (a server or GPU pipeline that stopped answering). Open loop: answers to the window's arrivals that came inside it."),
                     images.Synthetic
                         ? $"Synthetic inputs: each client key walks its own stretch of {images.Count:N0} different pseudo-random images, each composed in place in the worker's own buffer, so no request repeats or nearly repeats another (resends are retries, which the detectors skip; near-duplicates look like a query-based attack). Keys: {clients} in the many-keys phases."

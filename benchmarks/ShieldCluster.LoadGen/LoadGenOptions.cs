@@ -121,6 +121,16 @@ internal sealed record LoadGenOptions
     /// <summary>Runs the whole selection this many times, one round after another (servers started afresh each round), and reports each round's ratios and their medians.</summary>
     public int Repeat { get; init; } = 1;
 
+    /// <summary>
+    /// With <see cref="Repeat"/>: both servers started once and kept for every round, each round's
+    /// server phases in alternating order (odd rounds unprotected first), later rounds warmed for
+    /// <see cref="RewarmSeconds"/>: each round's ratios compare windows minutes apart at most.
+    /// </summary>
+    public bool Interleave { get; init; }
+
+    /// <summary>Interleaved rounds after the first: unmeasured seconds before each phase.</summary>
+    public double RewarmSeconds { get; init; } = 5;
+
     public bool Help { get; init; }
 
     public int EffectiveClients => Clients > 0 ? Clients : Concurrency;
@@ -161,6 +171,11 @@ internal sealed record LoadGenOptions
           --repeat <n>            run the whole selection n times (1-20, default 1), servers started afresh
                                   each round, and report each round's ratios and their medians: on a shared
                                   VM one run's ratio moves by several percent, a median of rounds less
+          --interleave            with --repeat: start both servers once and keep them for every round;
+                                  each round runs the closed loops back to back, then the open loops, in
+                                  alternating order (odd rounds unprotected first, even rounds protected
+                                  first), so each ratio compares windows run next to each other
+          --rewarm <s>            interleaved rounds after the first: warm-up before each phase (default 5)
           --json                  print the JSON report on stdout instead of the tables
           --json-out <file>       also write the JSON report to a file
           --server-dll <path>     the server to start (default: the built one, see above)
@@ -290,6 +305,8 @@ internal sealed record LoadGenOptions
                     var repeat = PositiveInt(arg, Value());
                     o = o with { Repeat = repeat <= 20 ? repeat : throw new ArgumentException($"--repeat takes 1 to 20 rounds (got {repeat})") };
                     break;
+                case "--interleave": o = o with { Interleave = true }; break;
+                case "--rewarm": o = o with { RewarmSeconds = NonNegativeDouble(arg, Value()) }; break;
                 case "--json": o = o with { Json = true }; break;
                 case "--json-out": o = o with { JsonOut = Value() }; break;
                 case "--server-dll": o = o with { ServerDll = Value() }; break;
@@ -333,6 +350,11 @@ internal sealed record LoadGenOptions
         if (o.ServerDll is not null && o.ServerExe is not null)
         {
             throw new ArgumentException("--server-dll and --server-exe are alternatives: give one");
+        }
+
+        if (o.Interleave && o.Repeat < 2)
+        {
+            throw new ArgumentException("--interleave alternates the servers from round to round: give --repeat 2 or more");
         }
 
         // The open loops' rate comes from --rate or from a closed loop measured before them.

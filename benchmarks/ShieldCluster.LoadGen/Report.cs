@@ -220,6 +220,9 @@ internal sealed record RepeatedReport
 
     public required IReadOnlyList<BenchmarkReport> Rounds { get; init; }
 
+    /// <summary>Both servers kept for every round, their phases in alternating order (<c>--interleave</c>).</summary>
+    public bool Interleaved { get; init; }
+
     /// <summary>Each ratio's median over the rounds that gave it a value (the mean of the middle two for an even count), judged against its target.</summary>
     public IReadOnlyList<Ratio> Medians => Rounds.Count == 0 ? [] :
     [
@@ -249,6 +252,10 @@ internal sealed record RepeatedReport
         }
 
         s.AppendLine(inv, $"## The {Rounds.Count} rounds together");
+        s.AppendLine();
+        s.AppendLine(Interleaved
+            ? "Interleaved: both servers started once and kept for every round; odd rounds ran the unprotected server's windows first, even rounds the protected server's."
+            : "Each round started its servers afresh.");
         s.AppendLine();
         s.AppendLine(inv, $"| ratio | {string.Join(" | ", Rounds.Select((_, i) => $"round {i + 1}"))} | median | target | median met |");
         s.AppendLine(inv, $"|---|{string.Concat(Rounds.Select(_ => "---:|"))}---:|---|---|");

@@ -101,4 +101,23 @@ public class RepeatedReportTests
         Assert.Contains("1 to 20", Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--repeat", "21"])).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--repeat", "0"]));
     }
+
+    [Fact]
+    public void Interleave_needs_two_rounds_and_rewarm_is_a_duration()
+    {
+        var o = LoadGenOptions.Parse(["--repeat", "4", "--interleave", "--rewarm", "2.5"]);
+        Assert.Equal((4, true, 2.5), (o.Repeat, o.Interleave, o.RewarmSeconds));
+        Assert.Equal((false, 5.0), (LoadGenOptions.Parse([]).Interleave, LoadGenOptions.Parse([]).RewarmSeconds));
+        Assert.Contains("--repeat 2", Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--interleave"])).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--repeat", "2", "--interleave", "--rewarm", "-1"]));
+    }
+
+    [Fact]
+    public void An_interleaved_report_says_so_and_keeps_it_in_its_json()
+    {
+        var repeated = new RepeatedReport { Command = "loadgen --repeat 2 --interleave", Rounds = [Round(1_000, 800, 3, 4), Round(1_000, 900, 3, 4)], Interleaved = true };
+        Assert.Contains("Interleaved: both servers started once", repeated.ToText(), StringComparison.Ordinal);
+        Assert.True(RepeatedReport.FromJson(repeated.ToJson()).Interleaved);
+        Assert.Contains("afresh", (repeated with { Interleaved = false }).ToText(), StringComparison.Ordinal);
+    }
 }

@@ -82,6 +82,42 @@ public class SmokeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Interleaved_rounds_keep_both_servers_and_alternate_which_goes_first()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(150));
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exit = await LoadGenApp.RunAsync(["--smoke", "--repeat", "2", "--interleave", "--rewarm", "0.5", "--json"], stdout, stderr, timeout.Token);
+
+        var log = stderr.ToString();
+        output.WriteLine(log);
+        Assert.True(exit == 0, $"exit code {exit}:\n{log}");
+        var report = RepeatedReport.FromJson(stdout.ToString());
+        Assert.True(report.Interleaved);
+        Assert.Equal(2, report.Rounds.Count);
+        Assert.Equal(
+            [PhaseNames.Bare, PhaseNames.Unprotected, PhaseNames.Protected, PhaseNames.ProtectedOneKey, PhaseNames.UnprotectedOpen, PhaseNames.ProtectedOpen],
+            report.Rounds[0].Phases.Select(p => p.Name));
+        Assert.Equal(
+            [PhaseNames.Bare, PhaseNames.Protected, PhaseNames.Unprotected, PhaseNames.ProtectedOneKey, PhaseNames.ProtectedOpen, PhaseNames.UnprotectedOpen],
+            report.Rounds[1].Phases.Select(p => p.Name));
+
+        // Each server was started and given its clients once, for both rounds.
+        Assert.Equal(1, log.Split('\n').Count(l => l.StartsWith("[unprotected] created", StringComparison.Ordinal)));
+        Assert.Equal(1, log.Split('\n').Count(l => l.StartsWith("[protected] created", StringComparison.Ordinal)));
+        foreach (var round in report.Rounds)
+        {
+            Assert.All(round.Phases, p => Assert.True(p.Ok > 0, $"{p.Name}: no answered requests"));
+            Assert.All(round.Phases.Where(p => p.Mode == "closed"), p => Assert.True(p.Failed == 0, $"{p.Name}: {string.Join(", ", p.Statuses)}"));
+            // Each round's open loops run at half of that round's unprotected peak.
+            var unprotected = round.Phases.Single(p => p.Name == PhaseNames.Unprotected).Throughput;
+            Assert.All(round.Phases.Where(p => p.Mode == "open"), p => Assert.Equal(Math.Round(unprotected / 2, 1), p.OfferedRate!.Value, 0.2));
+            Assert.All(round.Ratios, r => Assert.NotNull(r.Value));
+        }
+    }
+
+    [Fact]
     public async Task A_bad_command_line_exits_2_and_names_the_option()
     {
         using var stdout = new StringWriter();
