@@ -5,7 +5,8 @@
 # whole list runs N times, interleaved (A B A B ...): name the server's defaults 'default=none' in
 # the list to measure them beside the variants.
 # A setting '@--OPTION=VALUE' is the load generator's own (e.g. '@--http-client=httpclient'), not the server's.
-# usage: [REPEAT=N] benchmarks/gpu/variants.sh MODEL WIRE CONCURRENCY 'NAME=K=V+K=V+@--OPTION=VALUE' ...
+# PHASES: the one phase to run (default protected; e.g. unprotected). GPU_MODELS: the model repository.
+# usage: [REPEAT=N] [PHASES=P] benchmarks/gpu/variants.sh MODEL WIRE CONCURRENCY 'NAME=K=V+K=V+@--OPTION=VALUE' ...
 set -uo pipefail
 app=${APP:-/tmp/app}; out=${OUT:-/tmp/gpu-out}; repo=${GPU_MODELS:-/tmp/gpu-models}
 mkdir -p "$out"
@@ -13,6 +14,7 @@ mkdir -p "$out"
 . "$app/env.sh"
 [[ -f $repo/resnet50-fp16/config.json ]] || python3 benchmarks/gpu/export_resnet50.py "$repo" > "$out/export.log" 2>&1
 model=$1 wire=$2 concurrency=$3; shift 3
+phase=${PHASES:-protected}
 for round in $(seq "${REPEAT:-1}"); do
 for variant in "$@"; do
   name=${variant%%=*}; settings=${variant#*=}
@@ -23,9 +25,9 @@ for variant in "$@"; do
     elif [[ -n $pair && $pair != none ]]; then envs+=(--server-env "$pair"); fi
   done
   line=$(timeout 90 "$app/ShieldCluster.LoadGen" --model "$model" --wire "$wire" --concurrency "$concurrency" --models "$repo" \
-    --server-exe "$app/ShieldCluster.Server" --phases protected --duration "${DURATION:-8}" --warmup "${WARMUP:-8}" \
+    --server-exe "$app/ShieldCluster.Server" --phases "$phase" --duration "${DURATION:-8}" --warmup "${WARMUP:-8}" \
     --server-env Shield__Inference__Device="${DEVICE:-cuda}" \
-    --server-env Logging__LogLevel__ShieldCluster.Access=Warning "${envs[@]}" 2>&1 >/dev/null | grep -E '^\[protected\] [0-9.]+ items/s')
+    --server-env Logging__LogLevel__ShieldCluster.Access=Warning "${envs[@]}" 2>&1 >/dev/null | grep -E "^\\[$phase\\] [0-9.]+ items/s")
   echo "$name ($settings): $line" | tee -a "$out/variants.txt"
 done
 done

@@ -17,7 +17,8 @@ namespace ShieldCluster.Grains.Clients;
 /// and measures how late it wakes (<c>wakeLateMax</c>: the process was paused, by the collector or
 /// anything else that stops every thread, or had no core), and a thread-pool item queued every 10 ms
 /// that measures how long it waited to run (<c>poolWaitMax</c>, and <c>poolWaits50</c>: how many waited
-/// over 50 ms; the pool was starved).
+/// over 50 ms; the pool was starved). With <c>SHIELD_STAGE_TIMINGS_ALLOCATIONS=1</c> as well, each line
+/// ends with the types allocated most in its period (<see cref="AllocationSampler"/>).
 /// </remarks>
 public static class StageTimings
 {
@@ -32,7 +33,9 @@ public static class StageTimings
     private static readonly long[] Counts = new long[Names.Length];
     private static readonly Lock Gate = new();
     private static Timer? _timer;
+    private static AllocationSampler? _allocations;
     private static TimeSpan _lastPause;
+    private static long _lastAllocated;
     private static int _lastGen0;
     private static int _lastGen1;
     private static int _lastGen2;
@@ -80,6 +83,7 @@ public static class StageTimings
                 if (_timer is null)
                 {
                     new Thread(Probe) { IsBackground = true, Name = "stage-timings probe" }.Start();
+                    _allocations = AllocationSampler.Requested ? new AllocationSampler() : null;
                     _timer = new Timer(_ => Print(), null, PeriodMs, PeriodMs);
                 }
             }
@@ -143,10 +147,11 @@ public static class StageTimings
         }
 
         var pause = GC.GetTotalPauseDuration();
+        var allocated = GC.GetTotalAllocatedBytes(precise: false);
         int gen0 = GC.CollectionCount(0), gen1 = GC.CollectionCount(1), gen2 = GC.CollectionCount(2);
         parts.Add(FormattableString.Invariant(
-            $"gcPause={(pause - _lastPause).TotalMilliseconds:F0}ms gcs={gen0 - _lastGen0}/{gen1 - _lastGen1}/{gen2 - _lastGen2} threadPoolQueue={ThreadPool.PendingWorkItemCount} threads={ThreadPool.ThreadCount} heap={GC.GetTotalMemory(false) >> 20}MB"));
-        (_lastPause, _lastGen0, _lastGen1, _lastGen2) = (pause, gen0, gen1, gen2);
+            $"allocated={(allocated - _lastAllocated) >> 10}KB gcPause={(pause - _lastPause).TotalMilliseconds:F0}ms gcs={gen0 - _lastGen0}/{gen1 - _lastGen1}/{gen2 - _lastGen2} threadPoolQueue={ThreadPool.PendingWorkItemCount} threads={ThreadPool.ThreadCount} heap={GC.GetTotalMemory(false) >> 20}MB"));
+        (_lastPause, _lastAllocated, _lastGen0, _lastGen1, _lastGen2) = (pause, allocated, gen0, gen1, gen2);
         static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
         parts.Add(FormattableString.Invariant(
             $"wakeLateMax={Ms(Interlocked.Exchange(ref _wakeLateMax, 0)):F0}ms poolWaitMax={Ms(Interlocked.Exchange(ref _poolWaitMax, 0)):F0}ms poolWaits50={Interlocked.Exchange(ref _poolWaits50, 0)}"));
@@ -154,6 +159,11 @@ public static class StageTimings
         var background = GC.GetGCMemoryInfo(GCKind.Background);
         parts.Add(FormattableString.Invariant(
             $"lastEphemeral=gen{ephemeral.Generation}:{ephemeral.PauseDurations[0].TotalMilliseconds:F1}ms,promoted={ephemeral.PromotedBytes >> 10}KB lastBackground={background.PauseDurations[0].TotalMilliseconds:F1}+{background.PauseDurations[1].TotalMilliseconds:F1}ms"));
+        if (_allocations is { } sampler)
+        {
+            parts.Add("allocatedAs: " + sampler.TakeTop(12));
+        }
+
         Console.Error.WriteLine("STAGES " + string.Join(' ', parts));
     }
 }
