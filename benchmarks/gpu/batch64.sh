@@ -27,7 +27,7 @@ done
 grep -h '"max_batch_size"' "$repo64"/*/config.json | tee "$out/batch64.txt"
 for batch in 32 64 32 64; do
   line=$(timeout 60 "$app/ShieldCluster.LoadGen" --model "$model" --models "$repo" --phases bare --device "${DEVICE:-cuda}" \
-    --bare-batch "$batch" --bare-concurrency 4 --duration "${DURATION:-8}" --warmup "${WARMUP:-8}" 2>&1 >/dev/null | grep -E '^\[bare-ort\] ')
+    --bare-batch "$batch" --bare-concurrency 4 --duration "${DURATION:-8}" --warmup "${WARMUP:-8}" 2>&1 >/dev/null | grep -E '^\[bare-ort\] [0-9.]+ items/s')
   echo "bare batch $batch: $line" | tee -a "$out/batch64.txt"
 done
 PHASES=unprotected GPU_MODELS=$repo64 OUT=$out bash benchmarks/gpu/variants.sh "$model" binary 512 default=none \
