@@ -141,6 +141,69 @@ public class DynamicBatcherTests
     }
 
     [Fact]
+    public async Task SqueezedCopies_CountAsRows_SoNoCallExceedsTheMaximum()
+    {
+        var release = new TaskCompletionSource();
+        var calls = new ConcurrentBag<(int Items, int Squeezed)>();
+        await using var batcher = new DynamicBatcher((input, items, squeezed) =>
+        {
+            release.Task.Wait();
+            calls.Add((items, squeezed));
+            return Echo(input, items, squeezed);
+        }, new BatchingSettings(MaxBatchSize: 8, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1, RowsPerSqueezedItem: 3));
+
+        // The first request occupies the only runner. Queued: 2 squeezed items (6 rows) and 1 plain
+        // fill 7 of 8 rows; 1 squeezed item (3 rows) would make 10, so it starts the next call, with the
+        // 2 plain items behind it (5 rows). Counted as items, all 6 would have gone in one call of 12 rows.
+        var first = batcher.SubmitAsync(Rows(0, 1), 1, false);
+        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+        (int Id, int Items, bool Squeeze)[] requests = [(1, 2, true), (2, 1, false), (3, 1, true), (4, 2, false)];
+        var queued = requests.Select(r => (r.Id, r.Items, r.Squeeze, Task: batcher.SubmitAsync(Rows(r.Id, r.Items), r.Items, r.Squeeze))).ToList();
+        Assert.Equal(6, batcher.QueuedItems);
+        release.SetResult();
+        await first;
+
+        foreach (var (id, items, squeeze, task) in queued)
+        {
+            var answer = await task;
+            Assert.Equal(Rows(id, items).Select(v => v * 10), answer.Outputs[0]);
+            Assert.Equal(squeeze, answer.Scores is not null);
+        }
+
+        Assert.Equal([(1, 0), (3, 1), (3, 2)], calls.OrderBy(c => c.Items).ThenBy(c => c.Squeezed));
+        Assert.All(calls, c => Assert.InRange(c.Items + (2 * c.Squeezed), 1, 8));
+        Assert.Equal(0, batcher.QueuedItems);
+    }
+
+    [Fact]
+    public async Task SqueezedRequest_OverTheMaximumInRows_StillRuns_Alone()
+    {
+        var release = new TaskCompletionSource();
+        var calls = new ConcurrentBag<(int Items, int Squeezed)>();
+        await using var batcher = new DynamicBatcher((input, items, squeezed) =>
+        {
+            release.Task.Wait();
+            calls.Add((items, squeezed));
+            return Echo(input, items, squeezed);
+        }, new BatchingSettings(MaxBatchSize: 4, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1, RowsPerSqueezedItem: 3));
+
+        // 4 squeezed items are 12 rows: a call of their own (never left queued), the plain item after it in the next.
+        var first = batcher.SubmitAsync(Rows(0, 1), 1, false);
+        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+        var big = batcher.SubmitAsync(Rows(1, 4), 4, true);
+        var after = batcher.SubmitAsync(Rows(2, 1), 1, false);
+        release.SetResult();
+
+        await first;
+        Assert.Equal(Rows(1, 4).Select(v => v * 10), (await big).Outputs[0]);
+        Assert.Equal(4, (await big).Scores!.Length);
+        Assert.Equal(Rows(2, 1).Select(v => v * 10), (await after).Outputs[0]);
+        Assert.Equal([(1, 0), (1, 0), (4, 4)], calls.OrderBy(c => c.Items));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new DynamicBatcher((_, _, _) => throw new InvalidOperationException(),
+            new BatchingSettings(MaxBatchSize: 4, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1, RowsPerSqueezedItem: 0)));
+    }
+
+    [Fact]
     public async Task FullQueue_RefusesAtOnce_WithoutHoldingTheRequest_AndRecovers()
     {
         var release = new TaskCompletionSource();
@@ -365,9 +428,16 @@ public class BatchedModelTests(ModelRepositoryFixture fixture) : IClassFixture<M
     {
         var model = fixture.Repository.Find("fashion-mnist", null)!;
         Assert.NotNull(model.Batcher);
+        // Each squeezed item takes its own row and one per squeezer in a call: counted against max_batch_size.
+        Assert.Equal(1 + model.Squeezers.Count, model.Batcher.Settings.RowsPerSqueezedItem);
+        Assert.True(model.Squeezers.Count > 0);
+        var callsBefore = model.Batcher.Calls;
         var images = Enumerable.Range(0, 96).Select(ShieldCluster.Testing.FashionMnist.TestImage).ToList();
 
         var batched = await Task.WhenAll(images.Select(image => Task.Run(() => model.InferAsync(image, 1, squeeze: true))));
+
+        // 96 squeezed items of 1 + squeezers rows each, at most max_batch_size rows per call.
+        Assert.True(model.Batcher.Calls - callsBefore >= (int)Math.Ceiling(96.0 * (1 + model.Squeezers.Count) / model.MaxBatchSize));
 
         for (var i = 0; i < images.Count; i++)
         {

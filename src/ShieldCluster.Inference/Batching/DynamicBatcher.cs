@@ -2,8 +2,8 @@ namespace ShieldCluster.Inference.Batching;
 
 /// <summary>
 /// Dynamic batching for one model version, as Triton's <c>dynamic_batching</c>: requests from any
-/// client queue here and are run together, up to <see cref="BatchingSettings.MaxBatchSize"/> items
-/// per model call, by <see cref="BatchingSettings.ConcurrentBatches"/> runners (several batches in
+/// client queue here and are run together, up to <see cref="BatchingSettings.MaxBatchSize"/> rows
+/// per model call (a squeezed item's copies counted), by <see cref="BatchingSettings.ConcurrentBatches"/> runners (several batches in
 /// flight) plus <see cref="BatchingSettings.StagedAhead"/> that prepare the next batches while those
 /// run (the runner delegate bounds how many model calls run at once). A free runner takes what is queued; with a queue delay it waits up to that long for
 /// more, dispatching early once a preferred batch size (or the maximum) is reached. Each request
@@ -35,6 +35,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.MaxBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(settings.ConcurrentBatches, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(settings.StagedAhead);
+        ArgumentOutOfRangeException.ThrowIfLessThan(settings.RowsPerSqueezedItem, 1);
         _run = run;
         _settings = settings;
         _time = time ?? TimeProvider.System;
@@ -123,16 +124,16 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 }
 
                 // A permit whose request another runner took with its own finds nothing here.
-                var items = Take(batch);
+                var rows = Take(batch);
                 if (batch.Count == 0)
                 {
                     continue;
                 }
 
-                if (_settings.MaxQueueDelay > TimeSpan.Zero && !IsPreferred(items) && items < _settings.MaxBatchSize)
+                if (_settings.MaxQueueDelay > TimeSpan.Zero && !IsPreferred(rows) && rows < _settings.MaxBatchSize)
                 {
                     var deadline = _time.GetTimestamp() + (long)(_settings.MaxQueueDelay.TotalSeconds * _time.TimestampFrequency);
-                    while (items < _settings.MaxBatchSize && !IsPreferred(items))
+                    while (rows < _settings.MaxBatchSize && !IsPreferred(rows))
                     {
                         // SemaphoreSlim counts whole milliseconds and drops the rest: what is left is
                         // rounded up, or a delay of 1 ms (or less left of a longer one) would not
@@ -148,8 +149,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
                             return;
                         }
 
-                        var taken = Take(batch, items, out var headLeft);
-                        items += taken;
+                        var taken = Take(batch, rows, out var headLeft);
+                        rows += taken;
                         if (headLeft)
                         {
                             // The oldest queued request does not fit: the batch is as full as it gets in
@@ -179,27 +180,37 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
     private bool IsPreferred(int items) => _settings.PreferredBatchSizes.Contains(items);
 
-    /// <summary>Moves queued requests that still fit into <paramref name="batch"/>, oldest first; the items taken.</summary>
+    /// <summary>The model rows a request takes in a call: its items, and a squeezed request's copies of them.</summary>
+    private int RowsOf(Pending pending) => pending.Squeeze ? pending.Items * _settings.RowsPerSqueezedItem : pending.Items;
+
+    /// <summary>Moves queued requests that still fit into <paramref name="batch"/>, oldest first; the rows taken.</summary>
     private int Take(List<Pending> batch, int already = 0) => Take(batch, already, out _);
 
-    /// <summary>As <see cref="Take(List{Pending}, int)"/>; <paramref name="headLeft"/>: a request that does not fit is left queued.</summary>
+    /// <summary>
+    /// As <see cref="Take(List{Pending}, int)"/>; <paramref name="headLeft"/>: a request that does not fit is left queued.
+    /// A batch holds at most <see cref="BatchingSettings.MaxBatchSize"/> rows, squeezed copies counted,
+    /// so a call stays within the sizes the model was warmed at (and its page-locked input blocks);
+    /// only a request alone may exceed it (a squeezed request of many items).
+    /// </summary>
     private int Take(List<Pending> batch, int already, out bool headLeft)
     {
-        var taken = 0;
+        var rows = 0;
+        var items = 0;
         lock (_take)
         {
-            while (_queue.TryPeek(out var next) && already + taken + next.Items <= _settings.MaxBatchSize)
+            while (_queue.TryPeek(out var next) && (batch.Count == 0 || already + rows + RowsOf(next) <= _settings.MaxBatchSize))
             {
                 _queue.Dequeue();
                 batch.Add(next);
-                taken += next.Items;
+                rows += RowsOf(next);
+                items += next.Items;
             }
 
             headLeft = _queue.Count > 0;
         }
 
-        Interlocked.Add(ref _queuedItems, -taken);
-        return taken;
+        Interlocked.Add(ref _queuedItems, -items);
+        return rows;
     }
 
     private void Execute(List<Pending> batch)
@@ -281,4 +292,9 @@ public sealed class DynamicBatcher : IAsyncDisposable
 /// the model's input while the others' model calls run, then waits for a free call (the runner
 /// delegate holds the bound on calls). 0: a batch is taken and written only once a call is free.
 /// </param>
-public sealed record BatchingSettings(int MaxBatchSize, TimeSpan MaxQueueDelay, IReadOnlyList<int> PreferredBatchSizes, int MaxQueuedItems, int ConcurrentBatches, int StagedAhead = 0);
+/// <param name="RowsPerSqueezedItem">
+/// Model rows a squeezed item takes in a call: itself and its squeezed copies (1 + the squeezers). A
+/// batch's rows, copies counted, stay within <paramref name="MaxBatchSize"/>.
+/// </param>
+public sealed record BatchingSettings(int MaxBatchSize, TimeSpan MaxQueueDelay, IReadOnlyList<int> PreferredBatchSizes, int MaxQueuedItems, int ConcurrentBatches, int StagedAhead = 0,
+    int RowsPerSqueezedItem = 1);

@@ -84,7 +84,11 @@ public sealed class ModelVersion : IDisposable
     internal void EnableBatching(BatchingSettings settings)
     {
         _calls = settings.StagedAhead > 0 ? new SemaphoreSlim(settings.ConcurrentBatches, settings.ConcurrentBatches) : null;
-        _batcher = new DynamicBatcher(RunOnce, settings);
+        // A squeezed item's copies ride in its call: counted as rows, they keep a batch within the
+        // sizes warmed at load (PadBatches) and the page-locked blocks, instead of an unseen shape
+        // (on CUDA, a cuDNN algorithm search under traffic) in a pageable buffer.
+        var rows = SqueezeThreshold is not null && Squeezers.Count > 0 ? 1 + Squeezers.Count : 1;
+        _batcher = new DynamicBatcher(RunOnce, settings with { RowsPerSqueezedItem = rows });
     }
 
     /// <summary>
