@@ -305,6 +305,9 @@ internal static class LoadGenApp
                         : overloaded.Count == 0
                             ? $"{(open.Count == 1 ? "The open-loop phase" : "Both open-loop phases")} kept up with the offered rate."
                             : $"OVERLOAD: {string.Join("; ", overloaded)}. The server could not sustain the offered rate, so its open-loop latency measures a growing queue (dropped arrivals are not in the percentiles), not the cost of protection at that load.",
+                    spec.SqueezingCalibrated || !phases.Exists(p => p.Name.StartsWith(PhaseNames.Protected, StringComparison.Ordinal))
+                        ? null
+                        : $"NOTE: {o.Model}'s config.json has no feature-squeezing calibration (protection.squeezing: squeezers and thresholds), so the protected server squeezed nothing: its figures leave out the squeezed copies' model rows, which the default policy adds for a sample of requests once a model is calibrated.",
                     disturbed.Count == 0
                         ? "Other processes used under 0.15 cores in every measured window."
                         : $"WARNING: other processes on the machine used CPU during: {string.Join(", ", disturbed)} cores; those figures are disturbed.",

@@ -31,6 +31,13 @@ internal sealed record ModelSpec
 
     public int MaxBatchSize { get; init; }
 
+    /// <summary>
+    /// Whether the config declares feature squeezing with a calibrated threshold
+    /// (<c>protection.squeezing</c>: squeezers and thresholds): the protected server squeezes only such
+    /// models, so without one its figures leave out the squeezed copies' model rows.
+    /// </summary>
+    public bool SqueezingCalibrated { get; init; }
+
     public bool Fp16 => Datatype == "FP16";
 
     /// <summary>Bytes per input value on the wire.</summary>
@@ -93,6 +100,10 @@ internal sealed record ModelSpec
             OutputName = output.GetProperty("name").GetString()!,
             OutputElements = output.GetProperty("dims").EnumerateArray().Aggregate(1, (a, d) => checked(a * d.GetInt32())),
             MaxBatchSize = root.TryGetProperty("max_batch_size", out var m) ? m.GetInt32() : 0,
+            SqueezingCalibrated = root.TryGetProperty("protection", out var protection) && protection.ValueKind == JsonValueKind.Object
+                && protection.TryGetProperty("squeezing", out var squeezing) && squeezing.ValueKind == JsonValueKind.Object
+                && squeezing.TryGetProperty("squeezers", out var squeezers) && squeezers.ValueKind == JsonValueKind.Array && squeezers.GetArrayLength() > 0
+                && squeezing.TryGetProperty("thresholds", out var thresholds) && thresholds.ValueKind == JsonValueKind.Object && thresholds.EnumerateObject().Any(),
         };
     }
 }

@@ -76,6 +76,8 @@ public sealed class GpuModeTests(ITestOutputHelper output) : IDisposable
         AssertEveryPhaseAnswered(report, "grpc");
         Assert.Equal(4, report.Phases[0].Batch);
         Assert.StartsWith("synthetic", report.Images, StringComparison.Ordinal);
+        // The tiny model has no squeezing calibration: the report says the protected server squeezed nothing.
+        Assert.Contains(report.Notes, n => n.StartsWith("NOTE: tiny's config.json has no feature-squeezing calibration", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -129,6 +131,29 @@ public sealed class GpuModeTests(ITestOutputHelper output) : IDisposable
         Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--bare-batch", "0"]));
         Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--phases", "bare,nope"]));
         Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--server-exe", "a", "--server-dll", "b"]));
+    }
+
+    [Theory]
+    [InlineData("""{"squeezing": {"squeezers": ["bit-depth-5"], "thresholds": {"1": 0.1}}}""", true)]
+    [InlineData("""{"squeezing": {"squeezers": ["bit-depth-5"]}}""", false)]
+    [InlineData("""{"squeezing": {"squeezers": [], "thresholds": {"1": 0.1}}}""", false)]
+    [InlineData("""{"squeezing": {"squeezers": ["bit-depth-5"], "thresholds": {}}}""", false)]
+    [InlineData("""{}""", false)]
+    [InlineData(null, false)]
+    public void A_model_counts_as_squeezing_only_with_squeezers_and_a_threshold(string? protection, bool calibrated)
+    {
+        TinyModels.Classifier(_repository, "tiny", [3, 8, 8]);
+        var path = Path.Combine(_repository, "tiny", "config.json");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        config.Remove("protection");
+        if (protection is not null)
+        {
+            config["protection"] = System.Text.Json.Nodes.JsonNode.Parse(protection);
+        }
+
+        File.WriteAllText(path, config.ToJsonString());
+        Assert.Equal(calibrated, ModelSpec.Load(Path.Combine(_repository, "tiny")).SqueezingCalibrated);
+        Assert.True(ModelSpec.Load(Path.Combine(LoadGenApp.FindRepositoryRoot()!, "models", "fashion-mnist")).SqueezingCalibrated);
     }
 }
 
