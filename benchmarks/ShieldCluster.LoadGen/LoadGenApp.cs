@@ -105,6 +105,14 @@ internal static class LoadGenApp
         var spec = ModelSpec.Load(modelDirectory);
         // Fashion-MNIST: the real images. Any other model: seeded synthetic inputs from its config.
         IInputImages images = o.Model == "fashion-mnist" ? ImagePool.Load(modelDirectory) : SyntheticImages.Create(spec, o.Seed);
+        if (o.CalibrateSqueezing.Count > 0 && round == 1)
+        {
+            var calibrated = SqueezeCalibrator.Run(modelDirectory, spec, images, o.CalibrateSqueezing, o.CalibrateCount, o.CalibrateRate, o.Device);
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"squeezing calibrated for {o.Model} version {calibrated.Version} on {o.Device.ToString().ToLowerInvariant()}: squeezers {calibrated.Squeezers}; threshold {calibrated.Threshold} ({calibrated.Rate:P1} of {calibrated.Images} of the generator's inputs above it); {calibrated.HeldOutRate:P1} of {calibrated.Images} others flagged"));
+            spec = ModelSpec.Load(modelDirectory);
+        }
+
         var factory = new RequestFactory(spec, images, o.Wire);
         var slots = new SlotPool(factory);
         log.WriteLine($"model {o.Model}: input '{spec.InputName}' {spec.ShapeText} {spec.Datatype}, output '{spec.OutputName}' {spec.OutputElements} values; wire {o.Wire.ToString().ToLowerInvariant()}");

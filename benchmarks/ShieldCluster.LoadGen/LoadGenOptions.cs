@@ -128,6 +128,15 @@ internal sealed record LoadGenOptions
     /// </summary>
     public bool Interleave { get; init; }
 
+    /// <summary>Squeezers to calibrate the model for before the servers start (e.g. bit-depth-5); empty: none.</summary>
+    public IReadOnlyList<string> CalibrateSqueezing { get; init; } = [];
+
+    /// <summary>Inputs the calibration scores (and as many again held out).</summary>
+    public int CalibrateCount { get; init; } = 1_000;
+
+    /// <summary>The false-positive rate the calibration's threshold is set at.</summary>
+    public double CalibrateRate { get; init; } = 0.05;
+
     /// <summary>Interleaved rounds after the first: unmeasured seconds before each phase.</summary>
     public double RewarmSeconds { get; init; } = 5;
 
@@ -176,6 +185,13 @@ internal sealed record LoadGenOptions
                                   alternating order (odd rounds unprotected first, even rounds protected
                                   first), so each ratio compares windows run next to each other
           --rewarm <s>            interleaved rounds after the first: warm-up before each phase (default 5)
+          --calibrate-squeezing <list>  before the servers start, calibrate the model's feature squeezing with these
+                                  squeezers (comma-separated, e.g. bit-depth-5 or bit-depth-5,median-2x2): written
+                                  into its config.json with a threshold set on the generator's own inputs (the far
+                                  end of its set) through the server's code on --device, so the protected server
+                                  squeezes a sample of requests; a model without a calibration squeezes nothing
+          --calibrate-count <n>   inputs scored for the threshold, and as many held out (default 1000)
+          --calibrate-rate <r>    the threshold's false-positive rate on them (default 0.05)
           --json                  print the JSON report on stdout instead of the tables
           --json-out <file>       also write the JSON report to a file
           --server-dll <path>     the server to start (default: the built one, see above)
@@ -307,6 +323,21 @@ internal sealed record LoadGenOptions
                     break;
                 case "--interleave": o = o with { Interleave = true }; break;
                 case "--rewarm": o = o with { RewarmSeconds = NonNegativeDouble(arg, Value()) }; break;
+                case "--calibrate-squeezing":
+                    var squeezers = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    // The server's squeezer names (src/ShieldCluster.Inference/Squeezing/SqueezingSettings.cs); it checks each against the model's input.
+                    if (squeezers.FirstOrDefault(n => !System.Text.RegularExpressions.Regex.IsMatch(n, "^(bit-depth-[1-9][0-9]?|median-([1-9])x\\2)$")) is { } unknownSqueezer)
+                    {
+                        throw new ArgumentException($"--calibrate-squeezing: unknown squeezer '{unknownSqueezer}' (use bit-depth-N or median-KxK)");
+                    }
+
+                    o = o with { CalibrateSqueezing = squeezers.Length > 0 ? squeezers : throw new ArgumentException("--calibrate-squeezing takes squeezer names, e.g. bit-depth-5") };
+                    break;
+                case "--calibrate-count": o = o with { CalibrateCount = PositiveInt(arg, Value()) }; break;
+                case "--calibrate-rate":
+                    var calibrateRate = PositiveDouble(arg, Value());
+                    o = o with { CalibrateRate = calibrateRate < 1 ? calibrateRate : throw new ArgumentException($"--calibrate-rate must lie between 0 and 1 (got {calibrateRate.ToString(CultureInfo.InvariantCulture)})") };
+                    break;
                 case "--json": o = o with { Json = true }; break;
                 case "--json-out": o = o with { JsonOut = Value() }; break;
                 case "--server-dll": o = o with { ServerDll = Value() }; break;

@@ -133,6 +133,40 @@ public sealed class GpuModeTests(ITestOutputHelper output) : IDisposable
         Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--server-exe", "a", "--server-dll", "b"]));
     }
 
+    [Fact]
+    public async Task Calibrate_squeezing_gives_a_model_a_threshold_the_protected_server_loads()
+    {
+        TinyModels.Classifier(_repository, "tiny", [3, 8, 8]);
+        Assert.False(ModelSpec.Load(Path.Combine(_repository, "tiny")).SqueezingCalibrated);
+
+        var report = await RunAsync("--smoke", "--wire", "binary", "--model", "tiny", "--models", _repository, "--phases", "unprotected,protected",
+            "--calibrate-squeezing", "bit-depth-2", "--calibrate-count", "300", "--calibrate-rate", "0.1");
+
+        // The config now names the squeezer and holds a threshold for version 1, set on 300 inputs, with the
+        // rate on 300 others: the servers started after it loaded the model (every phase answered 200s).
+        var squeezing = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(_repository, "tiny", "config.json")))!["protection"]!["squeezing"]!;
+        Assert.Equal("bit-depth-2", Assert.Single(squeezing["squeezers"]!.AsArray())!.GetValue<string>());
+        Assert.Equal(0.1, squeezing["false_positive_rate"]!.GetValue<double>());
+        Assert.True(squeezing["thresholds"]!["1"]!.GetValue<float>() >= 0);
+        Assert.InRange(squeezing["calibration"]!["1"]!["held_out_false_positive_rate"]!.GetValue<double>(), 0, 0.5);
+        Assert.True(ModelSpec.Load(Path.Combine(_repository, "tiny")).SqueezingCalibrated);
+        Assert.DoesNotContain(report.Notes, n => n.Contains("no feature-squeezing calibration", StringComparison.Ordinal));
+        Assert.All(report.Phases, p => Assert.True(p.Ok > 0 && p.Failed == 0, $"{p.Name}: {string.Join(", ", p.Statuses)}"));
+    }
+
+    [Fact]
+    public void Calibrate_squeezing_takes_the_servers_squeezer_names_a_count_and_a_rate()
+    {
+        var o = LoadGenOptions.Parse(["--calibrate-squeezing", "bit-depth-5, median-2x2", "--calibrate-count", "50", "--calibrate-rate", "0.02"]);
+        Assert.Equal(["bit-depth-5", "median-2x2"], o.CalibrateSqueezing);
+        Assert.Equal((50, 0.02), (o.CalibrateCount, o.CalibrateRate));
+        Assert.Empty(LoadGenOptions.Parse([]).CalibrateSqueezing);
+        Assert.Contains("'blur'", Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--calibrate-squeezing", "bit-depth-5,blur"])).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--calibrate-squeezing", "median-2x3"]));
+        Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--calibrate-rate", "1"]));
+        Assert.Throws<ArgumentException>(() => LoadGenOptions.Parse(["--calibrate-count", "0"]));
+    }
+
     [Theory]
     [InlineData("""{"squeezing": {"squeezers": ["bit-depth-5"], "thresholds": {"1": 0.1}}}""", true)]
     [InlineData("""{"squeezing": {"squeezers": ["bit-depth-5"]}}""", false)]
