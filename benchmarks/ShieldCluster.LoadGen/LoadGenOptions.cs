@@ -190,6 +190,7 @@ internal sealed record LoadGenOptions
                                   into its config.json with a threshold set on the generator's own inputs (the far
                                   end of its set) through the server's code on --device, so the protected server
                                   squeezes a sample of requests; a model without a calibration squeezes nothing
+                                  (it rewrites that config.json: point --models at a copy of a repository you keep)
           --calibrate-count <n>   inputs scored for the threshold, and as many held out (default 1000)
           --calibrate-rate <r>    the threshold's false-positive rate on them (default 0.05)
           --json                  print the JSON report on stdout instead of the tables
