@@ -33,6 +33,26 @@ public class DynamicBatcherTests
     private static float[] Rows(int request, int items) =>
         [.. Enumerable.Range(0, items * Row).Select(i => (request * 1000f) + i)];
 
+    /// <summary>
+    /// A batcher with one runner whose calls wait for <c>Release</c> and are recorded (items,
+    /// squeezed), already busy with a first request of one plain item, so what is submitted next queues.
+    /// </summary>
+    private static async Task<(DynamicBatcher Batcher, TaskCompletionSource Release, ConcurrentBag<(int Items, int Squeezed)> Calls, Task<BatchRun> First)> BusyBatcherAsync(
+        int maxBatchSize, int rowsPerSqueezedItem = 1)
+    {
+        var release = new TaskCompletionSource();
+        var calls = new ConcurrentBag<(int Items, int Squeezed)>();
+        var batcher = new DynamicBatcher((input, items, squeezed) =>
+        {
+            release.Task.Wait();
+            calls.Add((items, squeezed));
+            return Echo(input, items, squeezed);
+        }, new BatchingSettings(maxBatchSize, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1, RowsPerSqueezedItem: rowsPerSqueezedItem));
+        var first = batcher.SubmitAsync(Rows(0, 1), 1, false);
+        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+        return (batcher, release, calls, first);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(2_000)]
@@ -99,18 +119,9 @@ public class DynamicBatcherTests
     [Fact]
     public async Task MixedBatch_SqueezedAndPlainRequests_RunAsOneCall_EachWithItsOwnRowsAndScores()
     {
-        var release = new TaskCompletionSource();
-        var calls = new ConcurrentBag<(int Items, int Squeezed)>();
-        await using var batcher = new DynamicBatcher((input, items, squeezed) =>
-        {
-            release.Task.Wait();
-            calls.Add((items, squeezed));
-            return Echo(input, items, squeezed);
-        }, new BatchingSettings(MaxBatchSize: 8, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1));
-
         // The first request occupies the only runner; the next four queue and are taken together.
-        var first = batcher.SubmitAsync(Rows(0, 1), 1, false);
-        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+        var (batcher, release, calls, first) = await BusyBatcherAsync(maxBatchSize: 8);
+        await using var _ = batcher;
         (int Id, int Items, bool Squeeze)[] requests = [(1, 2, false), (2, 1, true), (3, 1, false), (4, 3, true)];
         var queued = requests.Select(r => (r.Id, r.Items, r.Squeeze, Task: batcher.SubmitAsync(Rows(r.Id, r.Items), r.Items, r.Squeeze))).ToList();
         release.SetResult();
@@ -143,20 +154,11 @@ public class DynamicBatcherTests
     [Fact]
     public async Task SqueezedCopies_CountAsRows_SoNoCallExceedsTheMaximum()
     {
-        var release = new TaskCompletionSource();
-        var calls = new ConcurrentBag<(int Items, int Squeezed)>();
-        await using var batcher = new DynamicBatcher((input, items, squeezed) =>
-        {
-            release.Task.Wait();
-            calls.Add((items, squeezed));
-            return Echo(input, items, squeezed);
-        }, new BatchingSettings(MaxBatchSize: 8, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1, RowsPerSqueezedItem: 3));
-
         // The first request occupies the only runner. Queued: 2 squeezed items (6 rows) and 1 plain
         // fill 7 of 8 rows; 1 squeezed item (3 rows) would make 10, so it starts the next call, with the
         // 2 plain items behind it (5 rows). Counted as items, all 6 would have gone in one call of 12 rows.
-        var first = batcher.SubmitAsync(Rows(0, 1), 1, false);
-        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+        var (batcher, release, calls, first) = await BusyBatcherAsync(maxBatchSize: 8, rowsPerSqueezedItem: 3);
+        await using var _ = batcher;
         (int Id, int Items, bool Squeeze)[] requests = [(1, 2, true), (2, 1, false), (3, 1, true), (4, 2, false)];
         var queued = requests.Select(r => (r.Id, r.Items, r.Squeeze, Task: batcher.SubmitAsync(Rows(r.Id, r.Items), r.Items, r.Squeeze))).ToList();
         Assert.Equal(6, batcher.QueuedItems);
@@ -178,18 +180,9 @@ public class DynamicBatcherTests
     [Fact]
     public async Task SqueezedRequest_OverTheMaximumInRows_StillRuns_Alone()
     {
-        var release = new TaskCompletionSource();
-        var calls = new ConcurrentBag<(int Items, int Squeezed)>();
-        await using var batcher = new DynamicBatcher((input, items, squeezed) =>
-        {
-            release.Task.Wait();
-            calls.Add((items, squeezed));
-            return Echo(input, items, squeezed);
-        }, new BatchingSettings(MaxBatchSize: 4, TimeSpan.Zero, [], MaxQueuedItems: 100, ConcurrentBatches: 1, RowsPerSqueezedItem: 3));
-
         // 4 squeezed items are 12 rows: a call of their own (never left queued), the plain item after it in the next.
-        var first = batcher.SubmitAsync(Rows(0, 1), 1, false);
-        await WaitUntilAsync(() => batcher.QueuedItems == 0);
+        var (batcher, release, calls, first) = await BusyBatcherAsync(maxBatchSize: 4, rowsPerSqueezedItem: 3);
+        await using var _ = batcher;
         var big = batcher.SubmitAsync(Rows(1, 4), 4, true);
         var after = batcher.SubmitAsync(Rows(2, 1), 1, false);
         release.SetResult();
