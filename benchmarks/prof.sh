@@ -15,7 +15,12 @@ dotnet benchmarks/ShieldCluster.LoadGen/bin/Release/net10.0/linux-x64/ShieldClus
   --server-env DOTNET_PerfMapEnabled=1 --server-env DOTNET_EnableWriteXorExecute=0 "$@" > "/tmp/$name.loadgen" 2>&1 &
 loadgen=$!
 sleep 45
-pid=$(pgrep -f 'ShieldCluster.Server.dll' | head -1)
+pid=$(pgrep -f 'ShieldCluster.Server.dll' | head -1 || true)
+if [ -z "$pid" ]; then
+  echo "prof.sh: no ShieldCluster.Server.dll process 45 s in; the generator's output is in /tmp/$name.loadgen" >&2
+  kill "$loadgen" 2>/dev/null || true
+  exit 1
+fi
 perf record -F 499 -g -p "$pid" -o "/tmp/$name.data" -- sleep 15 > /dev/null 2>&1
 wait "$loadgen"
 perf report -i "/tmp/$name.data" --no-children --sort symbol -g none --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -100 > "/tmp/$name.self" || true
