@@ -13,7 +13,7 @@ public class CrossClientMatchesTests
     public void ANearDuplicateOfAnotherClient_Matches_WhenItsSharesSummedOverTheShardsExceedTheThreshold()
     {
         // 13 + 13 = 26 > 25 over two shards; bob's query shares 12 + 13 = 25, not more.
-        IReadOnlyList<ShardHit>[] answers =
+        ShardMatch[][] answers =
         [
             [new(0, "alice", 100, 13), new(0, "bob", 200, 12)],
             [new(0, "alice", 100, 13), new(0, "bob", 200, 13)],
@@ -29,11 +29,11 @@ public class CrossClientMatchesTests
     {
         // Query 0 shares everything with carol's identical input: no match. Query 1's near duplicates
         // come from 8 clients (one of them identical): popular content, no match either.
-        IReadOnlyList<ShardHit>[] answers =
+        ShardMatch[][] answers =
         [
             [
                 new(0, "carol", 1, 50),
-                .. Enumerable.Range(0, 7).Select(c => new ShardHit(1, $"c{c}", 10UL + (ulong)c, 40)),
+                .. Enumerable.Range(0, 7).Select(c => new ShardMatch(1, $"c{c}", 10UL + (ulong)c, 40)),
                 new(1, "dave", 2, 50),
             ],
         ];
@@ -46,8 +46,8 @@ public class CrossClientMatchesTests
     [Fact]
     public void AnswersOutOfQueryOrder_OrNamingQueriesBeyondTheBatch_AreRefused()
     {
-        IReadOnlyList<ShardHit>[] unordered = [[new(1, "a", 5, 30), new(0, "b", 6, 30)]];
-        IReadOnlyList<ShardHit>[] beyond = [[new(2, "a", 5, 30)]];
+        ShardMatch[][] unordered = [[new(1, "a", 5, 30), new(0, "b", 6, 30)]];
+        ShardMatch[][] beyond = [[new(2, "a", 5, 30)]];
 
         Assert.Throws<InvalidOperationException>(() => CrossClientMatches.Find([1UL, 2UL], unordered, Threshold, Popular));
         Assert.Throws<InvalidOperationException>(() => CrossClientMatches.Find([1UL, 2UL], beyond, Threshold, Popular));
@@ -67,16 +67,16 @@ public class CrossClientMatchesTests
             var clients = random.Next(1, 14);
             var answers = Enumerable.Range(0, 4).Select(_ =>
             {
-                var hits = new List<ShardHit>();
+                var hits = new List<ShardMatch>();
                 for (var q = 0; q < queries; q++)
                 {
                     for (var h = random.Next(0, 12); h > 0; h--)
                     {
-                        hits.Add(new ShardHit(q, $"client-{random.Next(clients)}", (ulong)random.Next(0, 6), random.Next(2, 16)));
+                        hits.Add(new ShardMatch(q, $"client-{random.Next(clients)}", (ulong)random.Next(0, 6), random.Next(2, 16)));
                     }
                 }
 
-                return (IReadOnlyList<ShardHit>)hits;
+                return hits.ToArray();
             }).ToArray();
 
             var found = CrossClientMatches.Find(digests, answers, Threshold, Popular);
@@ -86,7 +86,7 @@ public class CrossClientMatchesTests
     }
 
     /// <summary>The judgement spelled out: sum every (query, client, digest), then judge each query.</summary>
-    private static string[]?[] Reference(ulong[] digests, IReadOnlyList<ShardHit>[] answers)
+    private static string[]?[] Reference(ulong[] digests, ShardMatch[][] answers)
     {
         var sums = answers.SelectMany(a => a)
             .GroupBy(h => (h.Query, h.ClientId, h.Digest))

@@ -19,7 +19,14 @@ public sealed class FingerprintShardGrain(IOptions<DetectionOptions> options) : 
     /// </summary>
     private const int MinShared = 2;
 
-    private readonly HashPostings<string> _postings = new(options.Value.CrossClientShardCapacity, options.Value.CrossClientPostingsPerHash);
+    // The owner is a struct around the client id: the index's code is then compiled for it, where a
+    // string (a reference type) would run the index through code shared by every reference type,
+    // with a run-time lookup in the way of inlining (10-15% of a lookup's time, measured).
+    private readonly HashPostings<Owner> _postings = new(options.Value.CrossClientShardCapacity, options.Value.CrossClientPostingsPerHash);
+
+    // One query's answer, reused: the flat form allocates only the batch's answer array.
+    private readonly List<(Owner Owner, ulong Digest, int Shared)> _found = [];
+    private readonly List<ShardMatch> _hits = [];
 
     /// <inheritdoc />
     public Task<IReadOnlyList<ShardHit>> LookupAndAddAsync(string clientId, IReadOnlyList<ShardQuery> queries) =>
@@ -29,18 +36,59 @@ public sealed class FingerprintShardGrain(IOptions<DetectionOptions> options) : 
     public Task<IReadOnlyList<ShardHit>> LookupAndAddAsync(IReadOnlyList<ShardQuery> queries) =>
         Task.FromResult<IReadOnlyList<ShardHit>>(LookupAndAdd(queries, null));
 
+    /// <inheritdoc />
+    public Task<ShardAnswer> LookupAndAddAsync(ShardBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Problem() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(batch));
+        }
+
+        _hits.Clear();
+        var start = 0;
+        for (var q = 0; q < batch.Ends.Length; q++)
+        {
+            var end = batch.Ends[q];
+            _found.Clear();
+            _postings.LookupAndAdd(new Owner(batch.Clients[q]), batch.Digests[q], batch.Hashes.AsSpan(start, end - start), MinShared, _found);
+            foreach (var (other, digest, shared) in _found)
+            {
+                _hits.Add(new ShardMatch(q, other.ClientId, digest, shared));
+            }
+
+            start = end;
+        }
+
+        return Task.FromResult(new ShardAnswer([.. _hits]));
+    }
+
     private List<ShardHit> LookupAndAdd(IReadOnlyList<ShardQuery> queries, string? clientId)
     {
+        // Checked first, so a batch with a query naming no client records none of it.
+        for (var q = 0; q < queries.Count; q++)
+        {
+            if ((clientId ?? queries[q].ClientId) is null)
+            {
+                throw new ArgumentException($"query {q} names no client", nameof(queries));
+            }
+        }
+
         var hits = new List<ShardHit>();
         for (var q = 0; q < queries.Count; q++)
         {
-            var owner = clientId ?? queries[q].ClientId ?? throw new ArgumentException($"query {q} names no client", nameof(queries));
-            foreach (var (other, digest, shared) in _postings.LookupAndAdd(owner, queries[q].Digest, queries[q].Hashes, MinShared))
+            var owner = new Owner(clientId ?? queries[q].ClientId!);
+            _found.Clear();
+            _postings.LookupAndAdd(owner, queries[q].Digest, queries[q].Hashes, MinShared, _found);
+            foreach (var (other, digest, shared) in _found)
             {
-                hits.Add(new ShardHit(q, other, digest, shared));
+                hits.Add(new ShardHit(q, other.ClientId, digest, shared));
             }
         }
 
         return hits;
     }
+
+    /// <summary>Who sent a query: a client id (compared ordinally).</summary>
+    private readonly record struct Owner(string ClientId);
 }

@@ -79,6 +79,27 @@ public sealed class HashPostings<TOwner>
     /// </remarks>
     public IReadOnlyList<(TOwner Owner, ulong Digest, int Shared)> LookupAndAdd(TOwner owner, ulong digest, ReadOnlySpan<ulong> hashes, int minShared = 1)
     {
+        List<(TOwner, ulong, int)>? found = null;
+        LookupAndAdd(owner, digest, hashes, minShared, ref found);
+        return found is null ? Array.Empty<(TOwner, ulong, int)>() : found;
+    }
+
+    /// <summary>
+    /// As <see cref="LookupAndAdd(TOwner, ulong, ReadOnlySpan{ulong}, int)"/>, the answer appended
+    /// to <paramref name="found"/> (a batch's lookups share one list, so a lookup allocates nothing).
+    /// </summary>
+    /// <returns>How many earlier queries were appended.</returns>
+    public int LookupAndAdd(TOwner owner, ulong digest, ReadOnlySpan<ulong> hashes, int minShared, List<(TOwner Owner, ulong Digest, int Shared)> found)
+    {
+        ArgumentNullException.ThrowIfNull(found);
+        var before = found.Count;
+        List<(TOwner, ulong, int)>? list = found;
+        LookupAndAdd(owner, digest, hashes, minShared, ref list);
+        return found.Count - before;
+    }
+
+    private void LookupAndAdd(TOwner owner, ulong digest, ReadOnlySpan<ulong> hashes, int minShared, ref List<(TOwner, ulong, int)>? found)
+    {
         // One pass and one table probe per hash: count the hash's earlier postings (per query, in a
         // flat array: no owner compared per posting), then add the new query's to the hash's block.
         // The owner's own queries are counted too, and left out below: only the few that reach the
@@ -94,28 +115,14 @@ public sealed class HashPostings<TOwner>
 
         // The answer is read before any eviction: the new query may evict the very ones it matched.
         var least = Math.Max(minShared, 1);
-        var hits = 0;
         foreach (var slot in chains.Touched)
         {
-            hits += chains.TallyOf(slot) >= least && !IsOwn(chains.QueryAt(slot), owner) ? 1 : 0;
-        }
-
-        IReadOnlyList<(TOwner, ulong, int)> result = [];
-        if (hits > 0)
-        {
-            var found = new (TOwner, ulong, int)[hits];
-            var next = 0;
-            foreach (var slot in chains.Touched)
+            var shared = chains.TallyOf(slot);
+            if (shared >= least && !IsOwn(chains.QueryAt(slot), owner))
             {
-                var shared = chains.TallyOf(slot);
-                if (shared >= least && !IsOwn(chains.QueryAt(slot), owner))
-                {
-                    ref readonly var earlier = ref chains.QueryAt(slot);
-                    found[next++] = (earlier.Owner, earlier.Digest, shared);
-                }
+                ref readonly var earlier = ref chains.QueryAt(slot);
+                (found ??= []).Add((earlier.Owner, earlier.Digest, shared));
             }
-
-            result = found;
         }
 
         chains.ClearTallies();
@@ -123,8 +130,6 @@ public sealed class HashPostings<TOwner>
         {
             chains.EvictOldest();
         }
-
-        return result;
     }
 
     private static bool IsOwn(in PostingBlocks<TOwner>.Query query, TOwner owner) =>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
@@ -71,49 +72,85 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
     private async Task CheckAsync(List<(string ClientId, QueryRecord Record)> batch)
     {
         var shards = _options.CrossClientShards;
-        var perShard = new List<ShardQuery>[shards];
-        var split = new List<ulong>[shards];
-        for (var s = 0; s < shards; s++)
+
+        // The batch flat: every item's client, digest and request (the same clients and digests go
+        // to every shard), then each shard's share of every fingerprint, in two passes (count, then
+        // fill exact arrays). A hash's shard is its value mod the shard count, as every silo splits.
+        var total = 0;
+        var hashes = 0;
+        foreach (var (_, record) in batch)
         {
-            perShard[s] = [];
-            split[s] = [];
+            foreach (var item in record.Items)
+            {
+                total++;
+                hashes += item.Fingerprint?.Length ?? 0;
+            }
         }
 
-        // Global item index -> (request in the batch, the item's digest).
-        var owners = new List<(int Request, ulong Digest)>();
-
+        var clients = new string[total];
+        var digests = new ulong[total];
+        var requests = new int[total];
+        var shardOf = ArrayPool<ushort>.Shared.Rent(hashes);
+        var counts = new int[shards];
+        var next = 0;
+        var at = 0;
         for (var r = 0; r < batch.Count; r++)
         {
             foreach (var item in batch[r].Record.Items)
             {
-                owners.Add((r, item.Digest));
-                for (var s = 0; s < shards; s++)
-                {
-                    split[s].Clear();
-                }
-
+                clients[next] = batch[r].ClientId;
+                digests[next] = item.Digest;
+                requests[next++] = r;
                 foreach (var hash in item.Fingerprint ?? [])
                 {
-                    split[(int)(hash % (ulong)shards)].Add(hash);
-                }
-
-                for (var s = 0; s < shards; s++)
-                {
-                    perShard[s].Add(new ShardQuery(item.Digest, [.. split[s]], batch[r].ClientId));
+                    var shard = (int)(hash % (ulong)shards);
+                    shardOf[at++] = (ushort)shard;
+                    counts[shard]++;
                 }
             }
         }
 
-        // One call per shard carries the whole batch; a shard answers for the clients of each query.
-        var calls = new Task<IReadOnlyList<ShardHit>>[shards];
+        var ends = new int[shards][];
+        var shares = new ulong[shards][];
+        var filled = new int[shards];
         for (var s = 0; s < shards; s++)
         {
-            calls[s] = _shards[s].LookupAndAddAsync(perShard[s]);
+            ends[s] = new int[total];
+            shares[s] = new ulong[counts[s]];
+        }
+
+        next = 0;
+        at = 0;
+        foreach (var (_, record) in batch)
+        {
+            foreach (var item in record.Items)
+            {
+                foreach (var hash in item.Fingerprint ?? [])
+                {
+                    var shard = shardOf[at++];
+                    shares[shard][filled[shard]++] = hash;
+                }
+
+                for (var s = 0; s < shards; s++)
+                {
+                    ends[s][next] = filled[s];
+                }
+
+                next++;
+            }
+        }
+
+        ArrayPool<ushort>.Shared.Return(shardOf);
+
+        // One call per shard carries the whole batch; a shard answers for the clients of each query.
+        var calls = new Task<ShardAnswer>[shards];
+        for (var s = 0; s < shards; s++)
+        {
+            calls[s] = _shards[s].LookupAndAddAsync(new ShardBatch(clients, digests, ends[s], shares[s]));
         }
 
         var answers = await Task.WhenAll(calls);
-        var matches = CrossClientMatches.Find(
-            [.. owners.Select(o => o.Digest)], answers, _options.Blacklight.MatchThreshold, _options.PopularClients);
+        var matches = CrossClientMatches.Find(digests, [.. answers.Select(a => a.Hits)], _options.Blacklight.MatchThreshold, _options.PopularClients);
 
         var perRequest = new (int Matched, SortedSet<string>? Others)[batch.Count];
         for (var query = 0; query < matches.Length; query++)
@@ -123,7 +160,7 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
                 continue;
             }
 
-            ref var request = ref perRequest[owners[query].Request];
+            ref var request = ref perRequest[requests[query]];
             request.Matched++;
             request.Others ??= new SortedSet<string>(StringComparer.Ordinal);
             request.Others.UnionWith(near);

@@ -22,23 +22,23 @@ internal static class CrossClientMatches
     /// <param name="matchThreshold">The shared hashes a match must exceed.</param>
     /// <param name="popularClients">Clients at which content counts as popular.</param>
     /// <exception cref="InvalidOperationException">An answer is out of query order or names a query beyond the batch.</exception>
-    public static string[]?[] Find(IReadOnlyList<ulong> digests, IReadOnlyList<IReadOnlyList<ShardHit>> answers, int matchThreshold, int popularClients)
+    public static string[]?[] Find(ReadOnlySpan<ulong> digests, IReadOnlyList<ShardMatch[]> answers, int matchThreshold, int popularClients)
     {
-        var matches = new string[]?[digests.Count];
+        var matches = new string[]?[digests.Length];
         var cursors = new int[answers.Count];
         var sums = new Dictionary<Earlier, int>(EarlierComparer.Instance);
         var all = new HashSet<string>(StringComparer.Ordinal);
         var near = new HashSet<string>(StringComparer.Ordinal);
-        for (var query = 0; query < digests.Count; query++)
+        for (var query = 0; query < digests.Length; query++)
         {
             sums.Clear();
             for (var s = 0; s < answers.Count; s++)
             {
                 var answer = answers[s];
                 ref var cursor = ref cursors[s];
-                for (; cursor < answer.Count && answer[cursor].Query <= query; cursor++)
+                for (; cursor < answer.Length && answer[cursor].Query <= query; cursor++)
                 {
-                    var hit = answer[cursor];
+                    ref readonly var hit = ref answer[cursor];
                     if (hit.Query < query)
                     {
                         throw new InvalidOperationException($"shard {s} answered query {hit.Query} after query {query}'s hits");
@@ -77,9 +77,9 @@ internal static class CrossClientMatches
 
         for (var s = 0; s < answers.Count; s++)
         {
-            if (cursors[s] < answers[s].Count)
+            if (cursors[s] < answers[s].Length)
             {
-                throw new InvalidOperationException($"shard {s} answered query {answers[s][cursors[s]].Query} of a batch of {digests.Count}");
+                throw new InvalidOperationException($"shard {s} answered query {answers[s][cursors[s]].Query} of a batch of {digests.Length}");
             }
         }
 

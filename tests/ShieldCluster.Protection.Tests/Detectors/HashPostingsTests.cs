@@ -120,6 +120,11 @@ public class HashPostingsTests
         var universe = BlacklightTests.Universe(hashes);
         var shard = nearWrap ? new HashPostings<string>(capacity, maxPerHash, uint.MaxValue - 5_000) : new HashPostings<string>(capacity, maxPerHash);
         var model = new ReferenceShard(capacity, maxPerHash);
+
+        // The same stream through the form the shard grain uses: owners a struct around the id (the
+        // index compiled for it, equality by value), answers appended to one list that is never cleared.
+        var flat = nearWrap ? new HashPostings<Owner>(capacity, maxPerHash, uint.MaxValue - 5_000) : new HashPostings<Owner>(capacity, maxPerHash);
+        var found = new List<(Owner Owner, ulong Digest, int Shared)>();
         for (var op = 0; op < operations; op++)
         {
             var query = new ulong[random.Next(maxLength + 1)];
@@ -131,10 +136,18 @@ public class HashPostingsTests
             var owner = $"o{random.Next(5)}";
             var digest = (ulong)random.Next(30);
             var minShared = random.Next(4);
-            Assert.Equal(model.LookupAndAdd(owner, digest, query, minShared), shard.LookupAndAdd(owner, digest, query, minShared));
+            var expected = model.LookupAndAdd(owner, digest, query, minShared);
+            Assert.Equal(expected, shard.LookupAndAdd(owner, digest, query, minShared));
             Assert.Equal(model.Count, shard.Count);
+
+            var before = found.Count;
+            Assert.Equal(expected.Count, flat.LookupAndAdd(new Owner(new string(owner.AsSpan())), digest, query, minShared, found));
+            Assert.Equal(expected, found.Skip(before).Select(f => (f.Owner.Id, f.Digest, f.Shared)));
+            Assert.Equal(model.Count, flat.Count);
         }
     }
+
+    private readonly record struct Owner(string Id);
 
     [Fact]
     public void LookupAndAdd_AtCapacity_AllocatesOnlyTheAnswer()
@@ -159,6 +172,18 @@ public class HashPostingsTests
         Assert.Equal(0, hits);
         Assert.NotEmpty(shard.LookupAndAdd("b", 0, queries[3_999 % 400], 2));
         Assert.True(shard.ReservedBytes <= 100 * 1024, $"{shard.ReservedBytes} bytes held for 2,000 postings");
+
+        // Into a list the caller reuses (as the shard grain does for a batch): nothing at all, answers included.
+        var found = new List<(string Owner, ulong Digest, int Shared)>(64);
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 4_000; i < 6_000; i++)
+        {
+            found.Clear();
+            hits += shard.LookupAndAdd(i % 2 == 0 ? "a" : "b", (ulong)i, queries[i % 400], 2, found);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(hits >= 50, $"{hits} answers");
     }
 
     /// <summary>The shard as it was specified: a queue of postings per hash, here found by scanning a list of the live queries.</summary>
