@@ -57,7 +57,7 @@ public static class ModelsApi
             var client = await clients.AuthenticateAsync(context);
             served = pipeline.FindModel(client, model, version);
             var request = await InferRequestParser.ReadAsync(context.Request, http.Value.MaxRequestBodyBytes, context.RequestAborted);
-            var result = await pipeline.InferAsync(client, served, request, admission => ApplyRateLimitHeaders(context.Response, admission));
+            var result = await pipeline.InferAsync(client, served, request, static (admission, response) => ApplyRateLimitHeaders(response, admission), context.Response);
             request.ReleaseTensors();
             status = StatusCodes.Status200OK;
             return new InferResponse(result);

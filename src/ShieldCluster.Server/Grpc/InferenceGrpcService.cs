@@ -85,7 +85,7 @@ public sealed class InferenceGrpcService(
             served = pipeline.FindModel(client, request.ModelName, NullIfEmpty(request.ModelVersion));
             var neutral = GrpcTensors.ToRequest(request, message.RawInputContents, out var raw);
             handedOver = true;
-            var result = await pipeline.InferAsync(client, served, neutral, admission => AddRateLimitTrailers(context, admission));
+            var result = await pipeline.InferAsync(client, served, neutral, static (admission, call) => AddRateLimitTrailers(call, admission), context);
             neutral.ReleaseTensors();
             status = StatusCodes.Status200OK;
             return GrpcTensors.ToResponse(result, raw);

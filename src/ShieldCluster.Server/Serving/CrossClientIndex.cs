@@ -37,6 +37,7 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
     private readonly Telemetry.ShieldMetrics _metrics;
     private readonly Channel<Pending> _queue;
     private readonly ConcurrentDictionary<string, int> _unreported = new(StringComparer.Ordinal);
+    private readonly CrossClientMatches.Workspace _matching = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _startLock = new();
     private Task? _loop;
@@ -150,7 +151,7 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
         }
 
         var answers = await Task.WhenAll(calls);
-        var matches = CrossClientMatches.Find(digests, [.. answers.Select(a => a.Hits)], _options.Blacklight.MatchThreshold, _options.PopularClients);
+        var matches = CrossClientMatches.Find(digests, [.. answers.Select(a => a.Hits)], _options.Blacklight.MatchThreshold, _options.PopularClients, _matching);
 
         var perRequest = new (int Matched, SortedSet<string>? Others)[batch.Count];
         for (var query = 0; query < matches.Length; query++)

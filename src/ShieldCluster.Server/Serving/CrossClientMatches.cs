@@ -22,13 +22,21 @@ internal static class CrossClientMatches
     /// <param name="matchThreshold">The shared hashes a match must exceed.</param>
     /// <param name="popularClients">Clients at which content counts as popular.</param>
     /// <exception cref="InvalidOperationException">An answer is out of query order or names a query beyond the batch.</exception>
-    public static string[]?[] Find(ReadOnlySpan<ulong> digests, IReadOnlyList<ShardMatch[]> answers, int matchThreshold, int popularClients)
+    public static string[]?[] Find(ReadOnlySpan<ulong> digests, IReadOnlyList<ShardMatch[]> answers, int matchThreshold, int popularClients) =>
+        Find(digests, answers, matchThreshold, popularClients, new Workspace());
+
+    /// <summary>As the other form, with tables kept from one batch to the next (one caller at a time).</summary>
+    /// <param name="digests">Each query's digest, by its index in the batch.</param>
+    /// <param name="answers">Each shard's hits for the batch.</param>
+    /// <param name="matchThreshold">The shared hashes a match must exceed.</param>
+    /// <param name="popularClients">Clients at which content counts as popular.</param>
+    /// <param name="workspace">The tables, grown by earlier batches (a batch's queries would regrow them otherwise).</param>
+    /// <exception cref="InvalidOperationException">An answer is out of query order or names a query beyond the batch.</exception>
+    public static string[]?[] Find(ReadOnlySpan<ulong> digests, IReadOnlyList<ShardMatch[]> answers, int matchThreshold, int popularClients, Workspace workspace)
     {
         var matches = new string[]?[digests.Length];
         var cursors = new int[answers.Count];
-        var sums = new Dictionary<Earlier, int>(EarlierComparer.Instance);
-        var all = new HashSet<string>(StringComparer.Ordinal);
-        var near = new HashSet<string>(StringComparer.Ordinal);
+        var (sums, all, near) = (workspace.Sums, workspace.All, workspace.Near);
         for (var query = 0; query < digests.Length; query++)
         {
             sums.Clear();
@@ -86,8 +94,18 @@ internal static class CrossClientMatches
         return matches;
     }
 
+    /// <summary>The tables <see cref="Find(ReadOnlySpan{ulong}, IReadOnlyList{ShardMatch[]}, int, int, Workspace)"/> sums and judges a query in.</summary>
+    public sealed class Workspace
+    {
+        internal Dictionary<Earlier, int> Sums { get; } = new(EarlierComparer.Instance);
+
+        internal HashSet<string> All { get; } = new(StringComparer.Ordinal);
+
+        internal HashSet<string> Near { get; } = new(StringComparer.Ordinal);
+    }
+
     /// <summary>An earlier query: its client and its content's digest.</summary>
-    private readonly record struct Earlier(string Client, ulong Digest);
+    internal readonly record struct Earlier(string Client, ulong Digest);
 
     /// <summary>Ordinal, without the generic tuple comparer's shared-code dispatch.</summary>
     private sealed class EarlierComparer : IEqualityComparer<Earlier>

@@ -59,10 +59,14 @@ public sealed partial class InferencePipeline(
     /// <param name="model">The model version from <see cref="FindModel"/>.</param>
     /// <param name="request">The parsed request.</param>
     /// <param name="admitted">
-    /// Called with the client grain's admission before a refusal is thrown, so the transport can send
-    /// the rate-limit state with the answer or the refusal; not called when protection is off.
+    /// Called with the client grain's admission (and <paramref name="state"/>) before a refusal is
+    /// thrown, so the transport can send the rate-limit state with the answer or the refusal; not
+    /// called when protection is off. A static lambda and the state it needs, so that no closure is
+    /// allocated per request.
     /// </param>
-    public async Task<InferResult> InferAsync(ClientIdentity client, ModelVersion model, InferRequest request, Action<Admission>? admitted = null)
+    /// <param name="state">What <paramref name="admitted"/> writes to (the HTTP response, the gRPC call).</param>
+    /// <typeparam name="TState">The type of <paramref name="state"/>.</typeparam>
+    public async Task<InferResult> InferAsync<TState>(ClientIdentity client, ModelVersion model, InferRequest request, Action<Admission, TState>? admitted, TState state)
     {
         var t0 = Stopwatch.GetTimestamp();
         var input = SelectInput(model, request);
@@ -96,7 +100,7 @@ public sealed partial class InferencePipeline(
             }
             else
             {
-                admitted?.Invoke(decided);
+                admitted?.Invoke(decided, state);
                 ThrowIfRefused(decided);
                 degrade = decided.DegradeOutputs;
                 misinform = decided.Misinform;
