@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using ShieldCluster.Server.Extensions;
 using static ShieldCluster.Server.Tests.InferenceRequests;
 
 namespace ShieldCluster.Server.Tests;
@@ -222,5 +224,27 @@ public class DashboardTests(ShieldServerFactory server) : IClassFixture<ShieldSe
         var page = await browser.GetAsync("/dashboard/");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Contains("Orleans Dashboard", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ByDefault_NoGrainCallPassesTheDashboardsProfiler_WhichAServerCanAskFor()
+    {
+        // The default server serves the dashboard (above) without the profiler's filter on its grain calls.
+        Assert.DoesNotContain(server.Services.GetServices<IIncomingGrainCallFilter>(), f => ShieldHostingExtensions.IsGrainProfiler(f.GetType()));
+
+        await using var profiling = new ProfilingServer();
+        var filters = profiling.Services.GetServices<IIncomingGrainCallFilter>().ToList();
+        Assert.Contains(filters, f => ShieldHostingExtensions.IsGrainProfiler(f.GetType()));
+
+        // Requests are served through it as without it.
+        var response = await PostAsync(profiling.ClientWithKey(ShieldServerFactory.AliceKey), Json(0, 2));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(2, (await PredictionsAsync(response)).Length);
+    }
+
+    private sealed class ProfilingServer : ShieldServerFactory
+    {
+        protected override IReadOnlyDictionary<string, string?> Settings =>
+            new Dictionary<string, string?>(base.Settings) { ["Shield:DashboardProfiling"] = "true" };
     }
 }
