@@ -46,6 +46,30 @@ public class SqueezingTests(ModelRepositoryFixture fixture) : IClassFixture<Mode
     }
 
     [Fact]
+    public async Task SqueezedRequestsBatchedTogether_EachGetTheScoresAndRowsOfItsOwnRun()
+    {
+        // Concurrent squeezed requests ride the batcher together: their originals are joined into one
+        // (pooled) array and squeezed into one (pooled) block per call, which later calls reuse.
+        var model = fixture.Repository.Find("fashion-mnist", null)!;
+        var images = FashionMnist.TestSet.Images;
+        for (var round = 0; round < 5; round++)
+        {
+            var first = round * 16;
+            var alone = Enumerable.Range(first, 16).Select(i => model.RunWithSqueezing(images.AsMemory(i * 784, 784), 1)).ToArray();
+            var batched = await Task.WhenAll(Enumerable.Range(first, 16).Select(i => Task.Run(() => model.InferAsync(images.AsMemory(i * 784, 784), 1, squeeze: true))));
+            for (var k = 0; k < 16; k++)
+            {
+                Assert.Equal(alone[k].Scores[0], batched[k].Scores![0], 4);
+                Assert.Equal(alone[k].SqueezedScores.Length, batched[k].SqueezedScores!.Length);
+                for (var c = 0; c < 10; c++)
+                {
+                    Assert.Equal(alone[k].Outputs[0][c], batched[k].Outputs[0][c], 5);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Record_WritesTheThreshold_AndTheModelLoadsWithIt()
     {
         var root = Path.Combine(Path.GetTempPath(), "shield-calibrate-" + Guid.NewGuid().ToString("N"));
