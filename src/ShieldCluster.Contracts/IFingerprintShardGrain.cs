@@ -29,7 +29,12 @@ public interface IFingerprintShardGrain : IGrainWithIntegerKey
     /// array (no object per query or per hit). Hits refer to the queries by their index in the batch,
     /// in ascending query order.
     /// </summary>
-    /// <remarks>The form this release's front ends call; the two above stay for front ends of the previous releases.</remarks>
+    /// <remarks>
+    /// The form this release's front ends call; the two above stay for front ends of the previous
+    /// releases. A shard still on a silo of an earlier release does not know this form: during a
+    /// rolling upgrade, a front end's batches to it fail (logged; those queries go without
+    /// cross-client evidence, their clients' own detectors still see them) until its silo is upgraded.
+    /// </remarks>
     /// <exception cref="ArgumentException">The batch's arrays do not agree (lengths, offsets, a missing client); nothing is recorded.</exception>
     [Alias("LookupAndAddFlatAsync")]
     Task<ShardAnswer> LookupAndAddAsync([Immutable] ShardBatch batch);
