@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 missing=()
 [[ -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]] || missing+=(dataset-fashion-mnist)
 [[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
+# benchmarks/ablate.sh (tests/ShieldCluster.LoadGen.Tests) reads the generator's JSON reports with jq.
+command -v jq >/dev/null || missing+=(jq)
 # deploy/k8s (tests/ShieldCluster.Deploy.Tests): kubectl renders the kustomizations (Debian's
 # kubernetes-client, kubectl 1.20, is enough), node runs the schema validator in deploy/k8s/validate.
 kubectl kustomize --help >/dev/null 2>&1 || missing+=(kubernetes-client)
