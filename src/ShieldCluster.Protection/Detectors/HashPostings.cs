@@ -132,6 +132,6 @@ public sealed class HashPostings<TOwner>
         }
     }
 
-    private static bool IsOwn(in PostingBlocks<TOwner>.Query query, TOwner owner) =>
+    private static bool IsOwn(in IndexedQuery<TOwner> query, TOwner owner) =>
         EqualityComparer<TOwner>.Default.Equals(query.Owner, owner);
 }

@@ -42,7 +42,7 @@ internal sealed class PostingBlocks<TOwner>
 
     private readonly int _maxPerHash;
     private readonly int _maxLog;
-    private Query[] _queries = [];
+    private IndexedQuery<TOwner>[] _queries = [];
     private ulong[] _hashes = [];
     private Head[] _heads = [];
     private int _headCount;
@@ -82,7 +82,7 @@ internal sealed class PostingBlocks<TOwner>
 
     /// <summary>Bytes of the arrays held now.</summary>
     public long ReservedBytes =>
-        ((long)_queries.Length * Unsafe.SizeOf<Query>()) + ((long)_hashes.Length * sizeof(ulong))
+        ((long)_queries.Length * Unsafe.SizeOf<IndexedQuery<TOwner>>()) + ((long)_hashes.Length * sizeof(ulong))
         + ((long)_heads.Length * Unsafe.SizeOf<Head>()) + ((long)_pool.Length * sizeof(uint))
         + ((long)(_tallies.Length + _touched.Length) * sizeof(int));
 
@@ -90,7 +90,7 @@ internal sealed class PostingBlocks<TOwner>
     public int TallyOf(int slot) => _tallies[slot];
 
     /// <summary>The query in ring slot <paramref name="slot"/>.</summary>
-    public ref readonly Query QueryAt(int slot) => ref _queries[slot];
+    public ref readonly IndexedQuery<TOwner> QueryAt(int slot) => ref _queries[slot];
 
     /// <summary>Makes room for one more query of <paramref name="length"/> postings (before <see cref="Append"/>).</summary>
     public void Reserve(int length)
@@ -125,7 +125,7 @@ internal sealed class PostingBlocks<TOwner>
     public uint Append(ulong digest, TOwner owner, int length)
     {
         var query = _nextQuery++;
-        _queries[query & (uint)(_queries.Length - 1)] = new Query(digest, owner, _nextPosting, length);
+        _queries[query & (uint)(_queries.Length - 1)] = new IndexedQuery<TOwner>(digest, owner, _nextPosting, length);
         return query;
     }
 
@@ -366,15 +366,6 @@ internal sealed class PostingBlocks<TOwner>
 
         _headShift = LinearProbe.Shift(size);
         _heads = LinearProbe.Rehash(_heads, size, _headShift);
-    }
-
-    /// <summary>A query: its digest and owner, and where its postings are.</summary>
-    internal struct Query(ulong digest, TOwner owner, uint firstPosting, int length)
-    {
-        public readonly ulong Digest = digest;
-        public TOwner Owner = owner;
-        public readonly uint FirstPosting = firstPosting;
-        public readonly int Length = length;
     }
 
     /// <summary>A hash, its block (offset &lt;&lt; 5 | log2 of its size), its live postings and where the next goes (mod the size). Free when Count is 0.</summary>

@@ -49,7 +49,7 @@ internal sealed class PostingChains<TOwner>
     private const int SmallHeads = 4_096;
 
     private readonly int _maxPerHash;
-    private Query[] _queries = [];
+    private IndexedQuery<TOwner>[] _queries = [];
     private Posting[] _postings = [];
     private Head[] _heads = [];
     private int _headCount;
@@ -82,14 +82,14 @@ internal sealed class PostingChains<TOwner>
 
     /// <summary>Bytes of the arrays held now.</summary>
     public long ReservedBytes =>
-        ((long)_queries.Length * Unsafe.SizeOf<Query>()) + ((long)_postings.Length * Unsafe.SizeOf<Posting>())
+        ((long)_queries.Length * Unsafe.SizeOf<IndexedQuery<TOwner>>()) + ((long)_postings.Length * Unsafe.SizeOf<Posting>())
         + ((long)_heads.Length * Unsafe.SizeOf<Head>()) + ((long)(_tallies.Length + _touched.Length) * sizeof(int));
 
     /// <summary>The current lookup's count for the query in <paramref name="slot"/>.</summary>
     public int TallyOf(int slot) => _tallies[slot];
 
     /// <summary>The query in ring slot <paramref name="slot"/>.</summary>
-    public ref readonly Query QueryAt(int slot) => ref _queries[slot];
+    public ref readonly IndexedQuery<TOwner> QueryAt(int slot) => ref _queries[slot];
 
     /// <summary>Makes room for one more query of <paramref name="length"/> postings (before <see cref="Append"/>).</summary>
     public void Reserve(int length)
@@ -116,7 +116,7 @@ internal sealed class PostingChains<TOwner>
     public uint Append(ulong digest, TOwner owner, int length)
     {
         var query = _nextQuery++;
-        _queries[query & (uint)(_queries.Length - 1)] = new Query(digest, owner, _nextPosting, length);
+        _queries[query & (uint)(_queries.Length - 1)] = new IndexedQuery<TOwner>(digest, owner, _nextPosting, length);
         return query;
     }
 
@@ -396,15 +396,6 @@ internal sealed class PostingChains<TOwner>
 
         _headShift = LinearProbe.Shift(size);
         _heads = LinearProbe.Rehash(_heads, size, _headShift);
-    }
-
-    /// <summary>A query: its digest and owner, and where its postings are.</summary>
-    internal struct Query(ulong digest, TOwner owner, uint firstPosting, int length)
-    {
-        public readonly ulong Digest = digest;
-        public TOwner Owner = owner;
-        public readonly uint FirstPosting = firstPosting;
-        public readonly int Length = length;
     }
 
     /// <summary>A hash of a query, linked to the hash's previous posting (itself when dropped for the cap).</summary>
