@@ -55,17 +55,17 @@ for ((round = 1; round <= rounds && ${ABLATE_REPORT_ONLY:-0} == 0; round++)); do
   done
 done
 
+median() { sort -g | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 echo "| configuration | ratio by round | median ratio | server CPU added, µs/request by round | median added |"
 echo "|---|---|---:|---|---:|"
 for name in "${names[@]}"; do
-  # One line per round: ratio and added µs (protected minus unprotected server CPU per request).
+  # One line per round: the report's own ratio, and the µs added (protected minus unprotected server
+  # CPU per request).
   rows=$(for ((round = 1; round <= rounds; round++)); do
-    jq -r '[.phases[] | {(.name): .}] | add
-      | [(.protected.throughput / .unprotected.throughput),
-         ((.protected.cpu.serverCpuMsPerRequest - .unprotected.cpu.serverCpuMsPerRequest) * 1000)] | @tsv' "$dir/$name-$round.json"
+    jq -r '[(.ratios[] | select(.name == "protected / unprotected throughput") | .value),
+            ([.phases[] | {(.name): .cpu.serverCpuMsPerRequest}] | add | (.protected - .unprotected) * 1000)] | @tsv' "$dir/$name-$round.json"
   done)
   ratios=$(cut -f1 <<< "$rows" | awk '{printf "%s%.3f", (NR > 1 ? ", " : ""), $1}')
   added=$(cut -f2 <<< "$rows" | awk '{printf "%s%.0f", (NR > 1 ? ", " : ""), $1}')
-  median() { sort -g | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
   echo "| $name | $ratios | $(cut -f1 <<< "$rows" | median | xargs printf '%.3f') | $added | $(cut -f2 <<< "$rows" | median | xargs printf '%.0f') |"
 done
