@@ -13,7 +13,7 @@ public sealed record QueryRecord(
 /// <param name="Label">The predicted class.</param>
 /// <param name="Confidence">The predicted class's score.</param>
 /// <param name="Thumbnail">The input quantised to bytes and pooled to at most 32x32 (784 bytes for a 28x28 image).</param>
-/// <param name="Fingerprint">The salted Blacklight fingerprint (at most 50 hashes), or null when not computed.</param>
+/// <param name="Fingerprint">The salted Blacklight fingerprint (at most Keep hashes, largest first: 25 by default, 50 before), or null when not computed.</param>
 /// <param name="SqueezeFlagged">Whether feature squeezing flagged the input as adversarial; null when it did not run.</param>
 [GenerateSerializer, Immutable, Alias("ShieldCluster.QueryItem")]
 public sealed record QueryItem(

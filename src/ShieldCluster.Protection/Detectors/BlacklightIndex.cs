@@ -10,7 +10,7 @@ namespace ShieldCluster.Protection.Detectors;
 /// Every client has one, so it is stored flat (see <see cref="PostingChains{TOwner}"/>): rings of
 /// queries and postings and a table from hash to its newest posting, which start small and double as
 /// the client sends more (a client of three queries holds a few kilobytes, a full index of 1,000
-/// queries of 50 hashes about 2.1 MB, against 3.3 MB as dictionaries, queues and arrays). Once grown, looking up and adding allocate nothing, so a busy
+/// queries of 50 hashes (the default until 25) about 2.1 MB, against 3.3 MB as dictionaries, queues and arrays). Once grown, looking up and adding allocate nothing, so a busy
 /// client's index leaves no long-lived garbage for the collector to promote.
 /// </remarks>
 /// <typeparam name="TOwner">What an entry remembers about its query's sender (a client id, or nothing).</typeparam>

@@ -283,8 +283,12 @@ public sealed class ClientDetectors
             LineSearchLatest = hit ?? signals.LineSearchLatest,
         };
 
-        if (query.Fingerprint is { } fingerprint)
+        if (query.Fingerprint is { } stored)
         {
+            // A fingerprint kept more hashes under an earlier setting (history stored before Keep was
+            // lowered, a front end of an earlier release): its largest come first, and those are the
+            // fingerprint Keep asks for.
+            var fingerprint = stored.AsSpan(0, Math.Min(stored.Length, _options.Blacklight.Keep));
             var match = _blacklight.BestMatchAndAdd(fingerprint, query.Digest, _sequence++);
             var shared = match?.Shared ?? 0;
             var isMatch = shared > _options.Blacklight.MatchThreshold;

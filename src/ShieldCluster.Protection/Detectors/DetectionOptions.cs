@@ -62,7 +62,7 @@ public sealed class DetectionOptions
 
     /// <summary>
     /// Postings (query, hash) one shard keeps, oldest evicted first. Default 250,000: with 4 shards and
-    /// 50 hashes per query, the index spans the cluster's last ~20,000 queries in about 32 MB.
+    /// 25 hashes per query, the index spans the cluster's last ~40,000 queries in about 32 MB.
     /// </summary>
     public int CrossClientShardCapacity { get; set; } = 250_000;
 

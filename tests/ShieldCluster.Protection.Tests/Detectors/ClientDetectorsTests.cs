@@ -104,6 +104,36 @@ public class ClientDetectorsTests
     }
 
     [Fact]
+    public void Observe_FingerprintsOfAnEarlierKeep_CountOnlyTheirLargestKeepHashes()
+    {
+        // History stored, or records sent by front ends, while Keep was 50: each such fingerprint
+        // counts as its 25 largest hashes (the first 25), which is what a fingerprint taken now holds.
+        var wide = new BlacklightFingerprinter(new BlacklightOptions { Keep = 50 }, new byte[32], 784);
+        var random = new Random(5);
+        var image = FashionMnist.TestImage(17);
+        var steps = Enumerable.Range(0, 12)
+            .Select(_ => image = image.Select(v => Math.Clamp(v + (float)((random.NextDouble() - 0.5) * 0.02), 0f, 1f)).ToArray())
+            .ToList();
+
+        var mixed = new ClientDetectors(new DetectionOptions());
+        var current = new ClientDetectors(new DetectionOptions());
+        for (var i = 0; i < steps.Count; i++)
+        {
+            var now = Observation(steps[i], 3);
+            var stored = i % 2 == 0 ? now with { Fingerprint = wide.Fingerprint(steps[i], 0, 1) } : now;
+            Assert.Equal(i % 2 == 0 ? 50 : 25, stored.Fingerprint!.Length);
+            Assert.Equal(now.Fingerprint, stored.Fingerprint[..25]);
+            var fromMixed = mixed.Observe(stored);
+            var fromCurrent = current.Observe(now);
+            Assert.Equal(fromCurrent.BlacklightBestOverlap, fromMixed.BlacklightBestOverlap);
+            Assert.InRange(fromMixed.BlacklightBestOverlap, 0, 25);
+            Assert.Equal(fromCurrent.BlacklightMatches, fromMixed.BlacklightMatches);
+        }
+
+        Assert.True(current.Signals.BlacklightAlarm, "the search should alarm within 12 queries");
+    }
+
+    [Fact]
     public void ObserveCrossClient_MatchesReachTheirOwnAlarm_PopularImageLevelsDoNot()
     {
         var detectors = new ClientDetectors(new DetectionOptions());

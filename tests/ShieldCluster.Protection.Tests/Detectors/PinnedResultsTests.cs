@@ -45,7 +45,7 @@ public class PinnedResultsTests
     [Fact]
     public void Fingerprints_OfLargeRandomItems_AreThoseOfThePreviousImplementation()
     {
-        var fingerprinter = new BlacklightFingerprinter(new BlacklightOptions(), Secret(5), 3_072);
+        var fingerprinter = new BlacklightFingerprinter(Paper(), Secret(5), 3_072);
         var random = new Random(6);
         var checksum = new XxHash64();
         for (var i = 0; i < 50; i++)
@@ -65,17 +65,18 @@ public class PinnedResultsTests
     [InlineData(true, 0x3252FB2D23DF612AUL)]
     public void ClientDetectors_OnMixedTraffic_SignalWhatThePreviousImplementationSignalled(bool smallCaps, ulong expected)
     {
-        var options = new DetectionOptions();
+        // Pinned at the paper's 50 hashes and threshold 25, the defaults when the checksums were taken.
+        var options = new DetectionOptions { Blacklight = Paper() };
         if (smallCaps)
         {
             // Small caps: class sets, distance window and index evict all along the stream.
             options.Prada = new PradaOptions { MaxPerClass = 3, Window = 60, MinDistances = 20 };
-            options.Blacklight = new BlacklightOptions { IndexCapacity = 40 };
+            options.Blacklight = new BlacklightOptions { Keep = 50, MatchThreshold = 25, IndexCapacity = 40 };
             options.NearDuplicateMemory = 5;
         }
 
         var detectors = new ClientDetectors(options);
-        var fingerprinter = new BlacklightFingerprinter(new BlacklightOptions(), Secret(9), 784);
+        var fingerprinter = new BlacklightFingerprinter(Paper(), Secret(9), 784);
         var checksum = new XxHash64();
         var step = 0;
         var maxOverlap = 0;
@@ -208,4 +209,7 @@ public class PinnedResultsTests
             }
         }
     }
+
+    /// <summary>Blacklight at the paper's CIFAR-10 values (the defaults until Keep became 25).</summary>
+    private static BlacklightOptions Paper() => new() { Keep = 50, MatchThreshold = 25 };
 }
