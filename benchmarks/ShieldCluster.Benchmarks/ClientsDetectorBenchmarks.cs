@@ -23,11 +23,15 @@ public class ClientsDetectorBenchmarks
     private int _pradaClient;
     private ulong _counter;
 
+    /// <summary>Blacklight's hashes per fingerprint (the threshold at more than half): the default 25, and the paper's 50.</summary>
+    [Params(25, 50)]
+    public int Keep { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         var (images, labels) = FashionMnist.TestSet;
-        var options = new DetectionOptions();
+        var options = new DetectionOptions { Blacklight = new BlacklightOptions { Keep = Keep, MatchThreshold = Keep / 2 } };
         var extractor = new QueryFeatureExtractor([1, 28, 28], 0f, 1f);
         var fingerprinter = new BlacklightFingerprinter(options.Blacklight, new byte[32], 784);
         _queries = [.. Enumerable.Range(0, labels.Length).Select(i =>
