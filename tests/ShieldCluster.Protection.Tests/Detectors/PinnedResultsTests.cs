@@ -71,7 +71,7 @@ public class PinnedResultsTests
         {
             // Small caps: class sets, distance window and index evict all along the stream.
             options.Prada = new PradaOptions { MaxPerClass = 3, Window = 60, MinDistances = 20 };
-            options.Blacklight = new BlacklightOptions { Keep = 50, MatchThreshold = 25, IndexCapacity = 40 };
+            options.Blacklight.IndexCapacity = 40;
             options.NearDuplicateMemory = 5;
         }
 
