@@ -143,16 +143,21 @@ public sealed class BlacklightFingerprinter
         ref var first = ref MemoryMarshal.GetReference(quantised);
 
         // The first position at or after i whose value differs from the next one (the last position
-        // if none does): the window at i is flat exactly when that is past the window's last pair.
+        // if none does): the window at i is flat exactly when that is past the window's last pair,
+        // and so is every window up to the one whose last pair is that position's.
+        var skipFlat = _options.SkipFlatWindows;
+        var windowHash = _windowHash;
+        ref var rawFirst = ref MemoryMarshal.GetReference(raw);
+        var last = item.Length - 1;
         var change = -1;
         for (var i = 0; i < windows; i++)
         {
-            if (_options.SkipFlatWindows)
+            if (skipFlat)
             {
                 if (change < i)
                 {
                     change = i;
-                    while (change < item.Length - 1 && raw[change] == raw[change + 1])
+                    while (change < last && Unsafe.Add(ref rawFirst, change) == Unsafe.Add(ref rawFirst, change + 1))
                     {
                         change++;
                     }
@@ -160,12 +165,14 @@ public sealed class BlacklightFingerprinter
 
                 if (change >= i + window - 1)
                 {
+                    // The next window that can hold a change starts at change - window + 2.
+                    i = change - window + 1;
                     continue;
                 }
             }
 
             // i + window <= item.Length: the window lies in quantised.
-            hashes[count++] = fast ? _windowHash.Hash17To32(ref Unsafe.Add(ref first, i), window) : XxHash3.HashToUInt64(quantised.Slice(i, window), _seed);
+            hashes[count++] = fast ? windowHash.Hash17To32(ref Unsafe.Add(ref first, i), window) : XxHash3.HashToUInt64(quantised.Slice(i, window), _seed);
         }
 
         return Largest(hashes[..count], _options.Keep);

@@ -30,6 +30,7 @@ internal readonly struct WindowHash(long seed)
     }
 
     /// <summary>The hash of the <paramref name="length"/> (17 to 32, unchecked) bytes from <paramref name="source"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong Hash17To32(ref byte source, int length)
     {
         var acc = ((ulong)length * Prime64First)
@@ -41,6 +42,7 @@ internal readonly struct WindowHash(long seed)
     }
 
     /// <summary>XXH3's 128-bit product folded to 64 bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Fold(ulong a, ulong b)
     {
         var high = Math.BigMul(a, b, out var low);
