@@ -315,7 +315,13 @@ internal sealed record RiskSummary(int ClientsWithRisk, double MaxRisk, Dictiona
 /// Of the items queued for the cluster-wide fingerprint check in the window, the share that skipped
 /// it because the queue was full (the check fell behind); null where none was queued (protection off).
 /// </param>
-internal sealed record ServerSideStats(long Requests, double MeanMs, string P99Bucket, double? MeanBatchSize, double? LeasedShare = null, double? MeanModelBatch = null, double? CrossClientSkippedShare = null);
+/// <param name="MeanCrossClientBatch">
+/// Items per batch of the cluster-wide fingerprint check (each batch is one call per shard grain):
+/// how much the shard calls were shared; null where none was checked (protection off).
+/// </param>
+/// <param name="RenewalsPerRequest">Admission leases renewed in the background per request (each one a call to a client's grain); null when none was.</param>
+internal sealed record ServerSideStats(long Requests, double MeanMs, string P99Bucket, double? MeanBatchSize, double? LeasedShare = null, double? MeanModelBatch = null, double? CrossClientSkippedShare = null,
+    double? MeanCrossClientBatch = null, double? RenewalsPerRequest = null);
 
 /// <summary>The counters this generator reads from the server's Prometheus text.</summary>
 internal sealed class MetricsSnapshot
@@ -331,7 +337,7 @@ internal sealed class MetricsSnapshot
         {
             if (line.StartsWith("shield_inference_duration_seconds", StringComparison.Ordinal) || line.StartsWith("shield_inference_batch_size", StringComparison.Ordinal)
                 || line.StartsWith("shield_admissions_total", StringComparison.Ordinal) || line.StartsWith("shield_model_call", StringComparison.Ordinal)
-                || line.StartsWith("shield_crossclient_", StringComparison.Ordinal))
+                || line.StartsWith("shield_crossclient_", StringComparison.Ordinal) || line.StartsWith("shield_lease_renewals_total", StringComparison.Ordinal))
             {
                 var space = line.LastIndexOf(' ');
                 if (space > 0 && double.TryParse(line[(space + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
@@ -400,6 +406,10 @@ internal sealed class MetricsSnapshot
         var skipped = Delta("shield_crossclient_skipped_total");
         var checkedItems = Delta("shield_crossclient_batch_items_sum");
         double? skippedShare = skipped + checkedItems > 0 ? Math.Round(skipped / (skipped + checkedItems), 4) : null;
-        return new ServerSideStats((long)count, Math.Round(mean, 3), p99, meanBatch, leased, modelBatch, skippedShare);
+        var checks = Delta("shield_crossclient_batch_items_count");
+        double? crossBatch = checks > 0 ? Math.Round(checkedItems / checks, 2) : null;
+        var renewals = Delta("shield_lease_renewals_total");
+        double? renewalsPerRequest = renewals > 0 ? Math.Round(renewals / count, 4) : null;
+        return new ServerSideStats((long)count, Math.Round(mean, 3), p99, meanBatch, leased, modelBatch, skippedShare, crossBatch, renewalsPerRequest);
     }
 }

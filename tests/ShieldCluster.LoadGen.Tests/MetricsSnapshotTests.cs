@@ -45,12 +45,31 @@ public class MetricsSnapshotTests
         var start = MetricsSnapshot.Parse(WithCrossClient(Scrape(100, 1, 10, 100, 50, 50), skipped: 40, checkedItems: 1_000));
         var end = MetricsSnapshot.Parse(WithCrossClient(Scrape(740, 7.4, 30, 740, 530, 210), skipped: 140, checkedItems: 1_300));
 
-        // 100 skipped and 300 checked in the window.
+        // 100 skipped and 300 checked in the window, in 162 - 125 = 37 batches.
         Assert.Equal(0.25, MetricsSnapshot.Between(start, end)!.CrossClientSkippedShare);
+        Assert.Equal(8.11, MetricsSnapshot.Between(start, end)!.MeanCrossClientBatch);
 
         // Protection off: the series are absent (or still), and there is no figure rather than 0%.
-        Assert.Null(MetricsSnapshot.Between(MetricsSnapshot.Parse(Scrape(100, 1, 10, 100, 50, 50)), MetricsSnapshot.Parse(Scrape(740, 7.4, 30, 740, 530, 210)))!.CrossClientSkippedShare);
+        var off = MetricsSnapshot.Between(MetricsSnapshot.Parse(Scrape(100, 1, 10, 100, 50, 50)), MetricsSnapshot.Parse(Scrape(740, 7.4, 30, 740, 530, 210)))!;
+        Assert.Null(off.CrossClientSkippedShare);
+        Assert.Null(off.MeanCrossClientBatch);
         Assert.Null(MetricsSnapshot.Between(start, start)?.CrossClientSkippedShare);
+    }
+
+    [Fact]
+    public void Between_GivesTheLeaseRenewalsPerRequest_SummedOverOutcomes()
+    {
+        static string WithRenewals(string scrape, long renewed, long ended) => string.Join('\n',
+            scrape,
+            $"shield_lease_renewals_total{{outcome=\"renewed\"}} {renewed}",
+            $"shield_lease_renewals_total{{outcome=\"ended\"}} {ended}");
+        var start = MetricsSnapshot.Parse(WithRenewals(Scrape(100, 1, 10, 100, 50, 50), renewed: 10, ended: 0));
+        var end = MetricsSnapshot.Parse(WithRenewals(Scrape(740, 7.4, 30, 740, 530, 210), renewed: 40, ended: 2));
+
+        // 32 renewals over 640 requests.
+        Assert.Equal(0.05, MetricsSnapshot.Between(start, end)!.RenewalsPerRequest);
+        Assert.Null(MetricsSnapshot.Between(start, start)?.RenewalsPerRequest);
+        Assert.Null(MetricsSnapshot.Between(MetricsSnapshot.Parse(Scrape(100, 1, 10, 100, 50, 50)), MetricsSnapshot.Parse(Scrape(740, 7.4, 30, 740, 530, 210)))!.RenewalsPerRequest);
     }
 
     [Fact]

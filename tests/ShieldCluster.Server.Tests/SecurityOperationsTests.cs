@@ -147,8 +147,8 @@ public class SecurityOperationsTests(ShieldServerFactory server) : IClassFixture
         Assert.Contains("shield_inference_batch_size", text, StringComparison.Ordinal);
         Assert.Contains("shield_execution_provider{model=\"fashion-mnist\",version=\"1\",provider=\"CPU\"} 1", text, StringComparison.Ordinal);
         // The batcher's model calls, and the items in them: at least the 2 images answered above.
-        var calls = Series(text, "shield_model_calls_total{model=\"fashion-mnist\",version=\"1\"}");
-        var items = Series(text, "shield_model_call_items_total{model=\"fashion-mnist\",version=\"1\"}");
+        var calls = PrometheusText.Series(text, "shield_model_calls_total{model=\"fashion-mnist\",version=\"1\"}");
+        var items = PrometheusText.Series(text, "shield_model_call_items_total{model=\"fashion-mnist\",version=\"1\"}");
         Assert.InRange(calls, 1, items);
         Assert.True(items >= 2, $"{items} items in the model calls");
         foreach (var secret in new[] { ShieldServerFactory.AliceKey, ShieldServerFactory.SecurityAdminKey, ShieldServerFactory.ViewerAdminKey, "shk_wrong" })
@@ -198,13 +198,6 @@ public class SecurityOperationsTests(ShieldServerFactory server) : IClassFixture
     {
         var body = await Security.GetFromJsonAsync<JsonObject>("/admin/events" + query);
         return body!["events"]!.AsArray();
-    }
-
-    /// <summary>The value of one series (its full name with labels) in Prometheus' text format.</summary>
-    private static double Series(string text, string series)
-    {
-        var line = text.Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        return double.Parse(line[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
 }
 

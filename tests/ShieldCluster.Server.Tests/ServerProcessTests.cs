@@ -27,6 +27,7 @@ public partial class ServerProcessTests
     [InlineData("Shield__SiloPort", "70000", "SiloPort")]
     [InlineData("Shield__Kubernetes", "true", "Shield:Kubernetes")]
     [InlineData("Shield__Detection__CrossClientPostingsPerHash", "40000", "CrossClientPostingsPerHash 1 to 32768")]
+    [InlineData("Shield__Detection__CrossClientGatherDelay", "00:00:05", "CrossClientGatherDelay")]
     [InlineData("Shield__Protection__LeaseMaxRequests", "1", "LeaseMaxRequests")]
     [InlineData("Shield__Inference__ConcurrentBatches", "-1", "ConcurrentBatches")]
     public async Task Start_BadValue_ExitsNamingTheKey(string variable, string value, string named)

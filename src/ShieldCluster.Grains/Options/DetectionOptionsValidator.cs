@@ -57,6 +57,11 @@ public sealed class DetectionOptionsValidator : IValidateOptions<DetectionOption
             failures.Add($"{Section}: CrossClientShards must be 1 to 1024, CrossClientShardCapacity and CrossClientQueue positive, CrossClientPostingsPerHash 1 to 32768, CrossClientAlarmMatches 1 to CrossClientWindow");
         }
 
+        if (options.CrossClientGatherDelay < TimeSpan.Zero || options.CrossClientGatherDelay > TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{Section}:CrossClientGatherDelay must be 0 to 1 second");
+        }
+
         if (!(options.NearDuplicateRms >= 0) || options.NearDuplicateMemory < 1 || options.PopularClients < 2)
         {
             failures.Add($"{Section}: NearDuplicateRms must be 0 or more, NearDuplicateMemory positive, PopularClients at least 2");

@@ -11,9 +11,10 @@ namespace ShieldCluster.Server.Serving;
 /// The cluster-wide Blacklight index, seen from one silo: served requests' fingerprints are queued
 /// here (off the response path) and checked in batches, one call per shard grain per batch, however
 /// many requests the batch holds. While a batch is out, the next one gathers, so the batches grow
-/// with the load and the number of grain calls does not. For each item the shards' counts are
-/// summed per earlier query of another client; an item matches when its best such query shares
-/// more than the match threshold and the content is not popular (sent by
+/// with the load and the number of grain calls does not; under a light load the loop waits
+/// <see cref="DetectionOptions.CrossClientGatherDelay"/> for more before it checks. For each item
+/// the shards' counts are summed per earlier query of another client; an item matches when its best
+/// such query shares more than the match threshold and the content is not popular (sent by
 /// <see cref="DetectionOptions.PopularClients"/> or more clients; identical inputs never match).
 /// A client's grain hears of its items when some matched, with the count of its items checked since
 /// its last report, and every few seconds otherwise, so its window of checked items stays current
@@ -23,11 +24,14 @@ namespace ShieldCluster.Server.Serving;
 /// The queue is bounded: when lookups fall behind (a burst beyond what the shards can take), new
 /// queries skip the cluster-wide check, counted in <c>shield_crossclient_skipped_total</c>; each
 /// client's own detectors still see every query. The lag between a query and its cross-client
-/// evidence is one batch (milliseconds under load).
+/// evidence is one batch and at most the gather delay (milliseconds).
 /// </remarks>
 public sealed partial class CrossClientIndex : IAsyncDisposable
 {
     private const int MaxBatchItems = 512;
+
+    // Requests queued that make a batch worth checking without waiting for more.
+    private const int GatherEnough = 64;
     private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(2);
 
     private readonly IGrainFactory _grains;
@@ -274,6 +278,12 @@ public sealed partial class CrossClientIndex : IAsyncDisposable
                 if (!await reader.WaitToReadAsync(_stop.Token))
                 {
                     break;
+                }
+
+                if (_options.CrossClientGatherDelay > TimeSpan.Zero && reader.Count < GatherEnough)
+                {
+                    // Real time, not the product's clock: a batch waits milliseconds, whatever the clock says.
+                    await Task.Delay(_options.CrossClientGatherDelay, _stop.Token);
                 }
 
                 batch.Clear();
