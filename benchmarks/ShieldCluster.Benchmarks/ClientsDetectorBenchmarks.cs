@@ -14,6 +14,7 @@ namespace ShieldCluster.Benchmarks;
 public class ClientsDetectorBenchmarks
 {
     private const int Clients = 32;
+    private const int Shards = 4;
 
     private QueryObservation[] _queries = null!;
     private ClientDetectors[] _detectors = null!;
@@ -22,6 +23,10 @@ public class ClientsDetectorBenchmarks
     private int _client;
     private int _pradaClient;
     private ulong _counter;
+    private HashPostings<ClientOwner>[] _shards = null!;
+    private ClientOwner[] _owners = null!;
+    private ulong[][] _share = null!;
+    private readonly List<(ClientOwner Owner, ulong Digest, int Shared)> _found = [];
 
     /// <summary>Blacklight's hashes per fingerprint (the threshold at more than half): the default 25, and the paper's 50.</summary>
     [Params(25, 50)]
@@ -56,7 +61,20 @@ public class ClientsDetectorBenchmarks
                 _prada[c].Observe(query.Label, query.Features);
             }
         }
+
+        // The shards filled past their capacity with the clients' next queries in turn (these
+        // clients' own indexes do not see them), so every lookup also evicts.
+        _shards = [.. Enumerable.Range(0, Shards).Select(_ => new HashPostings<ClientOwner>(options.CrossClientShardCapacity, options.CrossClientPostingsPerHash))];
+        _owners = [.. Enumerable.Range(0, Clients).Select(c => new ClientOwner($"client-{c}"))];
+        _share = [.. Enumerable.Range(0, Shards).Select(_ => new ulong[Keep])];
+        for (var i = 0; _shards[0].Count < _shards[0].Capacity || i < 20_000; i++)
+        {
+            ShardsLookupAndAdd(i % Clients, Query(i % Clients));
+        }
     }
+
+    /// <summary>A client id as the shard grain holds it.</summary>
+    public readonly record struct ClientOwner(string Id);
 
     private QueryObservation Query(int client)
     {
@@ -71,6 +89,46 @@ public class ClientsDetectorBenchmarks
         var client = _client;
         _client = (client + 1) % Clients;
         return _detectors[client].Observe(Query(client));
+    }
+
+    /// <summary>
+    /// As <see cref="ObserveQuery32Clients"/>, and the query's hashes looked up and added in the 4
+    /// shards of the cluster-wide index (each its share, at its capacity, as the silo splits them):
+    /// both Blacklight indexes' memory (32 client indexes, 4 shards) competing for the cache, as in
+    /// the server, where each alone stays warmer than there.
+    /// </summary>
+    [Benchmark]
+    public int ObserveQuery32ClientsAndShards()
+    {
+        var client = _client;
+        _client = (client + 1) % Clients;
+        var query = Query(client);
+        var found = _detectors[client].Observe(query).BlacklightBestOverlap;
+        found += ShardsLookupAndAdd(client, query);
+        return found;
+    }
+
+    private int ShardsLookupAndAdd(int client, QueryObservation query)
+    {
+        var fingerprint = query.Fingerprint!;
+        var found = 0;
+        for (var s = 0; s < Shards; s++)
+        {
+            var share = _share[s];
+            var length = 0;
+            foreach (var hash in fingerprint)
+            {
+                if (hash % Shards == (ulong)s)
+                {
+                    share[length++] = hash;
+                }
+            }
+
+            _found.Clear();
+            found += _shards[s].LookupAndAdd(_owners[client], query.Digest, share.AsSpan(0, length), 2, _found);
+        }
+
+        return found;
     }
 
     /// <summary>PRADA alone (nearest class-set member, distance window, Shapiro-Wilk) for the next of 32 clients.</summary>
