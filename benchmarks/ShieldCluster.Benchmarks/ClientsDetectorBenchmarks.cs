@@ -23,10 +23,10 @@ public class ClientsDetectorBenchmarks
     private int _client;
     private int _pradaClient;
     private ulong _counter;
-    private HashPostings<ClientOwner>[] _shards = null!;
-    private ClientOwner[] _owners = null!;
+    private HashPostings<IndexBenchmarks.ClientOwner>[] _shards = null!;
+    private IndexBenchmarks.ClientOwner[] _owners = null!;
     private ulong[][] _share = null!;
-    private readonly List<(ClientOwner Owner, ulong Digest, int Shared)> _found = [];
+    private readonly List<(IndexBenchmarks.ClientOwner Owner, ulong Digest, int Shared)> _found = [];
 
     /// <summary>Blacklight's hashes per fingerprint (the threshold at more than half): the default 25, and the paper's 50.</summary>
     [Params(25, 50)]
@@ -64,17 +64,14 @@ public class ClientsDetectorBenchmarks
 
         // The shards filled past their capacity with the clients' next queries in turn (these
         // clients' own indexes do not see them), so every lookup also evicts.
-        _shards = [.. Enumerable.Range(0, Shards).Select(_ => new HashPostings<ClientOwner>(options.CrossClientShardCapacity, options.CrossClientPostingsPerHash))];
-        _owners = [.. Enumerable.Range(0, Clients).Select(c => new ClientOwner($"client-{c}"))];
+        _shards = [.. Enumerable.Range(0, Shards).Select(_ => new HashPostings<IndexBenchmarks.ClientOwner>(options.CrossClientShardCapacity, options.CrossClientPostingsPerHash))];
+        _owners = [.. Enumerable.Range(0, Clients).Select(c => new IndexBenchmarks.ClientOwner($"client-{c}"))];
         _share = [.. Enumerable.Range(0, Shards).Select(_ => new ulong[Keep])];
         for (var i = 0; _shards[0].Count < _shards[0].Capacity || i < 20_000; i++)
         {
             ShardsLookupAndAdd(i % Clients, Query(i % Clients));
         }
     }
-
-    /// <summary>A client id as the shard grain holds it.</summary>
-    public readonly record struct ClientOwner(string Id);
 
     private QueryObservation Query(int client)
     {
