@@ -121,6 +121,7 @@ public sealed class BlacklightFingerprinter
     public int ItemLength { get; }
 
     /// <summary>The fingerprint of one item whose values lie in [<paramref name="min"/>, <paramref name="max"/>]: distinct hashes, largest first.</summary>
+    [SkipLocalsInit] // Every stack buffer is written before it is read (the bitmap cleared).
     public ulong[] Fingerprint(ReadOnlySpan<float> item, float min, float max)
     {
         if (item.Length != ItemLength)
@@ -134,48 +135,191 @@ public sealed class BlacklightFingerprinter
         Scale(item, min, scale, raw);
         Quantise(raw, quantised);
 
-        // Every window's hash (flat ones skipped), then the largest distinct ones.
+        // The windows to hash (flat ones skipped) as a bitmap, so that their count, and with it the
+        // threshold of the largest, is known before any is hashed.
         var window = _options.Window;
         var windows = item.Length - window + 1;
+        // One bit per value: the pairs of the last windows lie past the windows' bits while they are spread.
+        Span<ulong> hashed = item.Length <= 4096 ? stackalloc ulong[(item.Length + 63) >> 6] : new ulong[(item.Length + 63) >> 6];
+        var n = WindowsToHash(raw, window, windows, _options.SkipFlatWindows, hashed);
+
+        // The hashes at or above the threshold are the candidates (each written, counted only when it
+        // passes: no branch on ~1 hash in 20). Nearly always they hold Keep distinct hashes, and then
+        // their largest are the answer, as in Largest (the same threshold, so the same answer); else
+        // every hash is taken again and Largest lowers the threshold over them.
+        var keep = _options.Keep;
+        var target = keep + (keep / 4) + 8;
+        var threshold = Threshold(n, target);
         Span<ulong> hashes = windows <= 4096 ? stackalloc ulong[windows] : new ulong[windows];
-        var count = 0;
-        var fast = window is >= 17 and <= 32 && BitConverter.IsLittleEndian;
-        ref var first = ref MemoryMarshal.GetReference(quantised);
-
-        // The first position at or after i whose value differs from the next one (the last position
-        // if none does): the window at i is flat exactly when that is past the window's last pair,
-        // and so is every window up to the one whose last pair is that position's.
-        var skipFlat = _options.SkipFlatWindows;
-        var windowHash = _windowHash;
-        ref var rawFirst = ref MemoryMarshal.GetReference(raw);
-        var last = item.Length - 1;
-        var change = -1;
-        for (var i = 0; i < windows; i++)
+        var passed = HashWindows(quantised, hashed, threshold, hashes);
+        if (TryLargest(hashes[..passed], keep, complete: threshold == 0, out var kept))
         {
-            if (skipFlat)
-            {
-                if (change < i)
-                {
-                    change = i;
-                    while (change < last && Unsafe.Add(ref rawFirst, change) == Unsafe.Add(ref rawFirst, change + 1))
-                    {
-                        change++;
-                    }
-                }
-
-                if (change >= i + window - 1)
-                {
-                    // The next window that can hold a change starts at change - window + 2.
-                    i = change - window + 1;
-                    continue;
-                }
-            }
-
-            // i + window <= item.Length: the window lies in quantised.
-            hashes[count++] = fast ? windowHash.Hash17To32(ref Unsafe.Add(ref first, i), window) : XxHash3.HashToUInt64(quantised.Slice(i, window), _seed);
+            return kept;
         }
 
-        return Largest(hashes[..count], _options.Keep);
+        return Largest(hashes[..HashWindows(quantised, hashed, 0, hashes)], keep, 2 * target);
+    }
+
+    /// <summary>The hashes of the windows marked in <paramref name="hashed"/> at or above <paramref name="threshold"/>, into <paramref name="hashes"/>: how many.</summary>
+    private int HashWindows(ReadOnlySpan<byte> quantised, ReadOnlySpan<ulong> hashed, ulong threshold, Span<ulong> hashes)
+    {
+        var window = _options.Window;
+        var fast = window is >= 17 and <= 32 && BitConverter.IsLittleEndian;
+        var windowHash = _windowHash;
+        ref var first = ref MemoryMarshal.GetReference(quantised);
+        var passed = 0;
+        for (var w = 0; w < hashed.Length; w++)
+        {
+            for (var bits = hashed[w]; bits != 0; bits &= bits - 1)
+            {
+                // i + window <= item.Length: the window lies in quantised; passed <= hashes marked so far < hashes.Length.
+                var i = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                var hash = fast ? windowHash.Hash17To32(ref Unsafe.Add(ref first, i), window) : XxHash3.HashToUInt64(quantised.Slice(i, window), _seed);
+                hashes[passed] = hash;
+                passed += hash >= threshold ? 1 : 0;
+            }
+        }
+
+        return passed;
+    }
+
+    /// <summary>
+    /// Marks in <paramref name="hashed"/> (one bit per window, from the lowest) the windows to hash:
+    /// all of them, or with <paramref name="skipFlat"/> those whose raw values are not all equal. Returns their number.
+    /// </summary>
+    /// <remarks>
+    /// A window is flat when none of its <paramref name="window"/> - 1 neighbouring pairs differ: the
+    /// bitmap of differing pairs (vectorised: 32 pairs a compare) is spread over each window by ORing
+    /// it with itself shifted by 1, 2, 4, ... positions, each step doubling the span a bit covers.
+    /// </remarks>
+    internal static int WindowsToHash(ReadOnlySpan<byte> raw, int window, int windows, bool skipFlat, Span<ulong> hashed)
+    {
+        hashed.Clear();
+        if (!skipFlat)
+        {
+            for (var i = 0; i < windows; i++)
+            {
+                hashed[i >> 6] |= 1UL << i;
+            }
+
+            return windows;
+        }
+
+        if (window == 1)
+        {
+            // A window of one value holds no pair to differ: flat.
+            return 0;
+        }
+
+        // Bit j: raw[j] differs from raw[j + 1], for every pair some window holds.
+        var pairs = windows + window - 2;
+        var j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j <= pairs - 32; j += 32)
+            {
+                var equal = Vector256.Equals(Vector256.Create(raw.Slice(j, 32)), Vector256.Create(raw.Slice(j + 1, 32))).ExtractMostSignificantBits();
+                SetBits(hashed, j, ~equal);
+            }
+        }
+
+        for (; j < pairs; j++)
+        {
+            if (raw[j] != raw[j + 1])
+            {
+                hashed[j >> 6] |= 1UL << j;
+            }
+        }
+
+        // Spread: once a step has made each bit i cover pairs i .. i + span - 1, ORing in the bitmap
+        // shifted down by up to span positions extends that by as many.
+        for (var span = 1; span < window - 1;)
+        {
+            var step = Math.Min(span, window - 1 - span);
+            OrShiftedDown(hashed, step);
+            span += step;
+        }
+
+        // Window i is to be hashed when bit i is set; the bits from 'windows' up were pairs only.
+        var total = 0;
+        for (var w = 0; w < hashed.Length; w++)
+        {
+            var valid = windows - (w << 6);
+            if (valid < 64)
+            {
+                hashed[w] &= valid <= 0 ? 0 : (1UL << valid) - 1;
+            }
+
+            total += BitOperations.PopCount(hashed[w]);
+        }
+
+        return total;
+    }
+
+    /// <summary>Sets the 32 bits of <paramref name="bits"/> in the bitmap from position <paramref name="at"/>.</summary>
+    private static void SetBits(Span<ulong> bitmap, int at, uint bits)
+    {
+        var word = at >> 6;
+        var offset = at & 63;
+        bitmap[word] |= (ulong)bits << offset;
+        if (offset > 32)
+        {
+            bitmap[word + 1] |= (ulong)bits >> (64 - offset);
+        }
+    }
+
+    /// <summary>Each bit i ORed with bit i + <paramref name="shift"/> (bits past the end read as 0), from the lowest word up: each reads only bits at or above its own, not yet changed.</summary>
+    private static void OrShiftedDown(Span<ulong> bitmap, int shift)
+    {
+        var words = shift >> 6;
+        var bits = shift & 63;
+        for (var w = 0; w < bitmap.Length; w++)
+        {
+            var low = w + words < bitmap.Length ? bitmap[w + words] : 0;
+            var high = w + words + 1 < bitmap.Length ? bitmap[w + words + 1] : 0;
+            bitmap[w] |= bits == 0 ? low : (low >> bits) | (high << (64 - bits));
+        }
+    }
+
+    /// <summary>
+    /// The threshold that about <paramref name="target"/> of <paramref name="n"/> uniform hashes pass
+    /// (0, all of them, when there are no more than that).
+    /// </summary>
+    private static ulong Threshold(int n, int target) =>
+        n <= target ? 0 : ulong.MaxValue - ((ulong.MaxValue / (ulong)n) * (ulong)target);
+
+    /// <summary>
+    /// Sorts <paramref name="candidates"/> and, when they hold at least <paramref name="keep"/>
+    /// distinct values or are <paramref name="complete"/> (every hash), gives their largest distinct
+    /// ones (at most <paramref name="keep"/>, largest first).
+    /// </summary>
+    private static bool TryLargest(Span<ulong> candidates, int keep, bool complete, out ulong[] kept)
+    {
+        candidates.Sort();
+        var passed = candidates.Length;
+        var distinct = 0;
+        for (var i = passed - 1; i >= 0 && distinct < keep; i--)
+        {
+            distinct += i == passed - 1 || candidates[i] != candidates[i + 1] ? 1 : 0;
+        }
+
+        if (distinct < keep && !complete)
+        {
+            kept = [];
+            return false;
+        }
+
+        kept = new ulong[distinct];
+        var next = 0;
+        for (var i = passed - 1; i >= 0 && next < distinct; i--)
+        {
+            if (i == passed - 1 || candidates[i] != candidates[i + 1])
+            {
+                kept[next++] = candidates[i];
+            }
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -189,13 +333,15 @@ public sealed class BlacklightFingerprinter
     /// until they do or every hash passes: whatever the threshold, every value below it is below
     /// every candidate, so the answer is exact.
     /// </remarks>
-    internal static ulong[] Largest(Span<ulong> hashes, int keep)
+    internal static ulong[] Largest(Span<ulong> hashes, int keep) => Largest(hashes, keep, keep + (keep / 4) + 8);
+
+    /// <summary>As <see cref="Largest(Span{ulong}, int)"/>, the first threshold passing about <paramref name="target"/> hashes.</summary>
+    private static ulong[] Largest(Span<ulong> hashes, int keep, int target)
     {
         var n = hashes.Length;
-        var target = keep + (keep / 4) + 8;
         while (true)
         {
-            var threshold = n <= target ? 0 : ulong.MaxValue - ((ulong.MaxValue / (ulong)n) * (ulong)target);
+            var threshold = Threshold(n, target);
             var passed = 0;
             for (var i = 0; i < n; i++)
             {
@@ -207,31 +353,12 @@ public sealed class BlacklightFingerprinter
                 passed += hash >= threshold ? 1 : 0;
             }
 
-            var candidates = hashes[..passed];
-            candidates.Sort();
-            var distinct = 0;
-            for (var i = passed - 1; i >= 0 && distinct < keep; i--)
+            if (TryLargest(hashes[..passed], keep, complete: threshold == 0, out var kept))
             {
-                distinct += i == passed - 1 || candidates[i] != candidates[i + 1] ? 1 : 0;
+                return kept;
             }
 
-            if (distinct < keep && threshold > 0)
-            {
-                target = (int)Math.Min(n, 2L * target);
-                continue;
-            }
-
-            var kept = new ulong[distinct];
-            var next = 0;
-            for (var i = passed - 1; i >= 0 && next < distinct; i--)
-            {
-                if (i == passed - 1 || candidates[i] != candidates[i + 1])
-                {
-                    kept[next++] = candidates[i];
-                }
-            }
-
-            return kept;
+            target = (int)Math.Min(n, 2L * target);
         }
     }
 
