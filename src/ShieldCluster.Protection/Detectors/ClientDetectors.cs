@@ -81,14 +81,14 @@ public sealed class ClientDetectors
     private bool IsNearDuplicate(byte[] features)
     {
         var limit = (long)(_options.NearDuplicateRms * _options.NearDuplicateRms * features.Length);
-        var runs = (features.Length + SumRun - 1) / SumRun;
+        var runs = Features.FeatureDistance.RunCount(features.Length);
         if (_sums.Length < runs)
         {
             _sums = new int[runs];
         }
 
         var sums = _sums.AsSpan(0, runs);
-        RunSums(features, sums);
+        Features.FeatureDistance.RunSums(features, sums);
         long total = 0;
         foreach (var sum in sums)
         {
@@ -103,7 +103,7 @@ public sealed class ClientDetectors
             // The totals first (one number per input, all in one small array), then the run sums.
             var difference = _recentTotals[r] - total;
             if (_recentLengths[r] != features.Length || difference * difference >= totalLimit
-                || LowerBound(_recentSums.AsSpan(r * _sumsStride, runs), sums) >= limit * SumRun)
+                || Features.FeatureDistance.RunSumBound(_recentSums.AsSpan(r * _sumsStride, runs), sums) >= limit * SumRun)
             {
                 continue;
             }
@@ -149,7 +149,7 @@ public sealed class ClientDetectors
         _sumsStride = stride;
     }
 
-    private const int SumRun = 16;
+    private const int SumRun = Features.FeatureDistance.SumRun;
 
     /// <summary>Bytes compared between checks of the running distance against the limit.</summary>
     private const int DistanceChunk = 256;
@@ -173,51 +173,6 @@ public sealed class ClientDetectors
         }
 
         return true;
-    }
-
-    private static void RunSums(ReadOnlySpan<byte> features, Span<int> sums)
-    {
-        for (var i = 0; i < sums.Length; i++)
-        {
-            var run = features.Slice(i * SumRun, Math.Min(SumRun, features.Length - (i * SumRun)));
-            var sum = 0;
-            foreach (var value in run)
-            {
-                sum += value;
-            }
-
-            sums[i] = sum;
-        }
-    }
-
-    /// <summary>
-    /// SumRun times a lower bound of the squared distance, from the run sums; vectorised. A run sum
-    /// is at most 16 x 255, so a difference squares without overflow in an int.
-    /// </summary>
-    private static long LowerBound(ReadOnlySpan<int> a, ReadOnlySpan<int> b)
-    {
-        long bound = 0;
-        var i = 0;
-        if (Vector.IsHardwareAccelerated && a.Length >= Vector<int>.Count)
-        {
-            var squares = Vector<long>.Zero;
-            for (; i <= a.Length - Vector<int>.Count; i += Vector<int>.Count)
-            {
-                var d = new Vector<int>(a.Slice(i, Vector<int>.Count)) - new Vector<int>(b.Slice(i, Vector<int>.Count));
-                Vector.Widen(d * d, out var low, out var high);
-                squares += low + high;
-            }
-
-            bound = Vector.Sum(squares);
-        }
-
-        for (; i < a.Length; i++)
-        {
-            long d = a[i] - b[i];
-            bound += d * d;
-        }
-
-        return bound;
     }
 
     /// <summary>

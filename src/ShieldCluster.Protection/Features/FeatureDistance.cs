@@ -9,6 +9,76 @@ namespace ShieldCluster.Protection.Features;
 /// <summary>Distances between byte feature vectors, vectorised.</summary>
 public static class FeatureDistance
 {
+    /// <summary>Values summed per run by <see cref="RunSums"/>.</summary>
+    public const int SumRun = 16;
+
+    /// <summary>Runs of <see cref="SumRun"/> values (the last one shorter if it must) in <paramref name="length"/> values.</summary>
+    public static int RunCount(int length) => (length + SumRun - 1) / SumRun;
+
+    /// <summary>The sums of <paramref name="values"/> over consecutive runs of <see cref="SumRun"/> (the last one shorter if it must), into <paramref name="sums"/>.</summary>
+    public static void RunSums(ReadOnlySpan<byte> values, Span<int> sums)
+    {
+        var runs = RunCount(values.Length);
+        if (sums.Length < runs)
+        {
+            throw new ArgumentException($"{runs} sums needed, room for {sums.Length}", nameof(sums));
+        }
+
+        var r = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            // 16 bytes widened to 16-bit lanes: a run sums to at most 16 x 255, which a lane holds.
+            for (; (r + 1) * SumRun <= values.Length; r++)
+            {
+                var (low, high) = Vector128.Widen(Vector128.Create(values.Slice(r * SumRun, SumRun)));
+                sums[r] = Vector128.Sum(low + high);
+            }
+        }
+
+        for (; r < runs; r++)
+        {
+            var sum = 0;
+            foreach (var value in values.Slice(r * SumRun, Math.Min(SumRun, values.Length - (r * SumRun))))
+            {
+                sum += value;
+            }
+
+            sums[r] = sum;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SumRun"/> times a lower bound of the squared distance of two vectors, from their
+    /// <see cref="RunSums"/>: by Cauchy-Schwarz a run's squared differences add up to at least its
+    /// sums' difference squared over its length (at most <see cref="SumRun"/>). Vectorised; a run sum
+    /// is at most 16 x 255, so a difference squares without overflow in an int.
+    /// </summary>
+    public static long RunSumBound(ReadOnlySpan<int> a, ReadOnlySpan<int> b)
+    {
+        long bound = 0;
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && a.Length >= Vector<int>.Count)
+        {
+            var squares = Vector<long>.Zero;
+            for (; i <= a.Length - Vector<int>.Count; i += Vector<int>.Count)
+            {
+                var d = new Vector<int>(a.Slice(i, Vector<int>.Count)) - new Vector<int>(b.Slice(i, Vector<int>.Count));
+                Vector.Widen(d * d, out var low, out var high);
+                squares += low + high;
+            }
+
+            bound = Vector.Sum(squares);
+        }
+
+        for (; i < a.Length; i++)
+        {
+            long d = a[i] - b[i];
+            bound += d * d;
+        }
+
+        return bound;
+    }
+
     /// <summary>Squared Euclidean distance between two equally long byte vectors.</summary>
     public static long SquaredL2(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
     {
