@@ -148,7 +148,7 @@ public sealed class BlacklightFingerprinter
         // their largest are the answer, as in Largest (the same threshold, so the same answer); else
         // every hash is taken again and Largest lowers the threshold over them.
         var keep = _options.Keep;
-        var target = keep + (keep / 4) + 8;
+        var target = Target(keep);
         var threshold = Threshold(n, target);
         Span<ulong> hashes = windows <= 4096 ? stackalloc ulong[windows] : new ulong[windows];
         var passed = HashWindows(quantised, hashed, threshold, hashes);
@@ -333,7 +333,10 @@ public sealed class BlacklightFingerprinter
     /// until they do or every hash passes: whatever the threshold, every value below it is below
     /// every candidate, so the answer is exact.
     /// </remarks>
-    internal static ulong[] Largest(Span<ulong> hashes, int keep) => Largest(hashes, keep, keep + (keep / 4) + 8);
+    internal static ulong[] Largest(Span<ulong> hashes, int keep) => Largest(hashes, keep, Target(keep));
+
+    /// <summary>How many hashes the first threshold lets pass for <paramref name="keep"/> to be kept: a margin for repeats.</summary>
+    private static int Target(int keep) => keep + (keep / 4) + 8;
 
     /// <summary>As <see cref="Largest(Span{ulong}, int)"/>, the first threshold passing about <paramref name="target"/> hashes.</summary>
     private static ulong[] Largest(Span<ulong> hashes, int keep, int target)
