@@ -1,4 +1,4 @@
-using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace ShieldCluster.Protection.Statistics;
 
@@ -72,79 +72,15 @@ public sealed class ShapiroWilk
             return 1.0;
         }
 
+        // TensorPrimitives' sums run over independent vector accumulators: PRADA takes W of its 500
+        // distances for every query, and a single running sum waits on each addition in turn.
         var a = Coefficients(n);
-        var mean = Sum(x) / n;
-        var (numerator, denominator) = Products(a, x, mean);
+        var mean = TensorPrimitives.Sum(x) / n;
+        var numerator = TensorPrimitives.Dot(a.AsSpan(0, n), x);
+        Span<double> deviations = n <= 1_024 ? stackalloc double[n] : new double[n];
+        TensorPrimitives.Subtract(x, mean, deviations);
+        var denominator = TensorPrimitives.SumOfSquares(deviations);
         return Math.Min(1.0, numerator * numerator / denominator);
-    }
-
-    /// <summary>
-    /// The sum of <paramref name="x"/>, over independent vector accumulators: PRADA takes W of its
-    /// 500 distances for every query, and a single running sum would wait on each addition in turn.
-    /// </summary>
-    private static double Sum(ReadOnlySpan<double> x)
-    {
-        var i = 0;
-        var sum = 0.0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var width = Vector<double>.Count;
-            var s0 = Vector<double>.Zero;
-            var s1 = Vector<double>.Zero;
-            for (; i <= x.Length - (2 * width); i += 2 * width)
-            {
-                s0 += new Vector<double>(x.Slice(i, width));
-                s1 += new Vector<double>(x.Slice(i + width, width));
-            }
-
-            sum = Vector.Sum(s0 + s1);
-        }
-
-        for (; i < x.Length; i++)
-        {
-            sum += x[i];
-        }
-
-        return sum;
-    }
-
-    /// <summary>The sums of a_i x_i and of (x_i - mean)^2, over independent vector accumulators as in <see cref="Sum"/>.</summary>
-    private static (double Numerator, double Denominator) Products(ReadOnlySpan<double> a, ReadOnlySpan<double> x, double mean)
-    {
-        var i = 0;
-        double numerator = 0, denominator = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var width = Vector<double>.Count;
-            var means = new Vector<double>(mean);
-            var n0 = Vector<double>.Zero;
-            var n1 = Vector<double>.Zero;
-            var d0 = Vector<double>.Zero;
-            var d1 = Vector<double>.Zero;
-            for (; i <= x.Length - (2 * width); i += 2 * width)
-            {
-                var x0 = new Vector<double>(x.Slice(i, width));
-                var x1 = new Vector<double>(x.Slice(i + width, width));
-                n0 += new Vector<double>(a.Slice(i, width)) * x0;
-                n1 += new Vector<double>(a.Slice(i + width, width)) * x1;
-                var e0 = x0 - means;
-                var e1 = x1 - means;
-                d0 += e0 * e0;
-                d1 += e1 * e1;
-            }
-
-            numerator = Vector.Sum(n0 + n1);
-            denominator = Vector.Sum(d0 + d1);
-        }
-
-        for (; i < x.Length; i++)
-        {
-            numerator += a[i] * x[i];
-            var d = x[i] - mean;
-            denominator += d * d;
-        }
-
-        return (numerator, denominator);
     }
 
     /// <summary>The p-value of <paramref name="w"/> for a sample of <paramref name="n"/> values (Royston 1992).</summary>
