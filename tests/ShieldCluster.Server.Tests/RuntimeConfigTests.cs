@@ -25,4 +25,16 @@ public class RuntimeConfigTests
 
         Assert.Equal("0", delay.ValueKind == JsonValueKind.Number ? delay.GetRawText() : delay.GetString());
     }
+
+    [Fact]
+    public void Server_gc_runs_without_dynamic_adaptation()
+    {
+        // With DATAS (one heap and a small gen0 budget to start) the protected server cost more CPU per request.
+        var properties = ConfigProperties();
+        var server = properties.GetProperty("System.GC.Server");
+        var adaptation = properties.GetProperty("System.GC.DynamicAdaptationMode");
+
+        Assert.Equal(JsonValueKind.True, server.ValueKind);
+        Assert.Equal("0", adaptation.ValueKind == JsonValueKind.Number ? adaptation.GetRawText() : adaptation.GetString());
+    }
 }
