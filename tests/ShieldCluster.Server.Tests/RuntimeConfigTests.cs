@@ -17,13 +17,16 @@ public class RuntimeConfigTests
         return document.RootElement.GetProperty("runtimeOptions").GetProperty("configProperties").Clone();
     }
 
+    /// <summary>A setting's value as written, whether the SDK wrote it as a number or a string.</summary>
+    private static string? Text(JsonElement value) => value.ValueKind == JsonValueKind.Number ? value.GetRawText() : value.GetString();
+
     [Fact]
     public void Hot_methods_are_counted_for_tier_one_without_the_quiet_period()
     {
         // Under load the default 100 ms quiet period kept the hot paths at tier 0 for 15-20 s after a start.
         var delay = ConfigProperties().GetProperty("System.Runtime.TieredCompilation.CallCountingDelayMs");
 
-        Assert.Equal("0", delay.ValueKind == JsonValueKind.Number ? delay.GetRawText() : delay.GetString());
+        Assert.Equal("0", Text(delay));
     }
 
     [Fact]
@@ -35,6 +38,6 @@ public class RuntimeConfigTests
         var adaptation = properties.GetProperty("System.GC.DynamicAdaptationMode");
 
         Assert.Equal(JsonValueKind.True, server.ValueKind);
-        Assert.Equal("0", adaptation.ValueKind == JsonValueKind.Number ? adaptation.GetRawText() : adaptation.GetString());
+        Assert.Equal("0", Text(adaptation));
     }
 }
