@@ -32,7 +32,7 @@ public class RuntimeConfigTests
     [Fact]
     public void Server_gc_runs_without_dynamic_adaptation()
     {
-        // With DATAS (one heap and a small gen0 budget to start) the protected server cost more CPU per request.
+        // With DATAS (.NET's default for server GC) the protected server cost more CPU per request (benchmarks/LOADGEN.md, Session 29).
         var properties = ConfigProperties();
         var server = properties.GetProperty("System.GC.Server");
         var adaptation = properties.GetProperty("System.GC.DynamicAdaptationMode");
