@@ -119,8 +119,10 @@ internal static class LoadGenApp
         log.WriteLine($"images: {images.Source}");
 
         // Servers kept from an earlier round (and bare ONNX Runtime, whose code is compiled by then) need
-        // only their connections and caches warmed again.
+        // only their connections and caches warmed again. Interleaved runs warm both servers for --warmup
+        // before round 1 measures either (WarmAsync), so round 1's server phases rewarm as later rounds' do.
         var warmup = TimeSpan.FromSeconds(kept is not null && round > 1 ? o.RewarmSeconds : o.WarmupSeconds);
+        var serverWarmup = kept is not null ? TimeSpan.FromSeconds(o.RewarmSeconds) : warmup;
         var duration = TimeSpan.FromSeconds(o.DurationSeconds);
         var phases = new List<PhaseResult>();
         var clients = o.EffectiveClients;
@@ -180,7 +182,7 @@ internal static class LoadGenApp
             {
                 if (protection ? o.RunProtected : o.RunUnprotected)
                 {
-                    var closed = await RunAsync(c => HttpLoad.ClosedLoopAsync(c, protection ? PhaseNames.Protected : PhaseNames.Unprotected, o.Concurrency, oneKey: false, warmup, duration, cancellation), protection);
+                    var closed = await RunAsync(c => HttpLoad.ClosedLoopAsync(c, protection ? PhaseNames.Protected : PhaseNames.Unprotected, o.Concurrency, oneKey: false, serverWarmup, duration, cancellation), protection);
                     if (protection)
                     {
                         protectedClosed = closed;
@@ -192,11 +194,24 @@ internal static class LoadGenApp
                 }
             }
 
+            // A closed loop of --warmup seconds on one server, not reported: before round 1 of an interleaved run.
+            async Task WarmAsync(bool protection)
+            {
+                if (protection ? o.NeedsProtectedServer : o.NeedsUnprotectedServer)
+                {
+                    await SettleAsync(cancellation);
+                    var name = protection ? "protected" : "unprotected";
+                    log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{name}] warm-up before round 1: {o.WarmupSeconds:0.#} s closed loop, not measured"));
+                    await HttpLoad.ClosedLoopAsync(await ContextAsync(protection), name + "-warm-up", o.Concurrency, oneKey: false,
+                        TimeSpan.FromSeconds(o.WarmupSeconds), TimeSpan.FromSeconds(1), cancellation);
+                }
+            }
+
             async Task OpenAsync(bool protection)
             {
                 if ((protection ? o.RunProtectedOpen : o.RunUnprotectedOpen) && rate is { } r)
                 {
-                    await RunAsync(c => HttpLoad.OpenLoopAsync(c, protection ? PhaseNames.ProtectedOpen : PhaseNames.UnprotectedOpen, r, o.Schedule, o.Seed, maxInFlight, warmup, duration, cancellation), protection);
+                    await RunAsync(c => HttpLoad.OpenLoopAsync(c, protection ? PhaseNames.ProtectedOpen : PhaseNames.UnprotectedOpen, r, o.Schedule, o.Seed, maxInFlight, serverWarmup, duration, cancellation), protection);
                 }
             }
 
@@ -213,7 +228,7 @@ internal static class LoadGenApp
             {
                 if (o.RunProtectedOneKey)
                 {
-                    await RunAsync(c => HttpLoad.ClosedLoopAsync(c, PhaseNames.ProtectedOneKey, o.Concurrency, oneKey: true, warmup, duration, cancellation), protection: true);
+                    await RunAsync(c => HttpLoad.ClosedLoopAsync(c, PhaseNames.ProtectedOneKey, o.Concurrency, oneKey: true, serverWarmup, duration, cancellation), protection: true);
                 }
 
                 if (rate is null && protectedClosed is { Throughput: > 0 })
@@ -240,6 +255,17 @@ internal static class LoadGenApp
                 // order (odd rounds unprotected first, even rounds protected first), so a machine that
                 // speeds up or slows down over a run favours neither server over a pair of rounds.
                 var protectedFirst = round % 2 == 0;
+                if (round == 1)
+                {
+                    // Both servers serve load before either is measured. Otherwise round 1's first window (the
+                    // unprotected server's) ran beside a server that had never served (no idle work: 'other'
+                    // 0.00-0.01 cores, against 0.06-0.14 in every later window), and the protected server's first
+                    // window came 30 s into its first load: round 1 gave its run's lowest ratio in 11 of 16 runs
+                    // of the issue's command (benchmarks/LOADGEN.md, Session 30).
+                    await WarmAsync(protection: false);
+                    await WarmAsync(protection: true);
+                }
+
                 await ClosedAsync(protectedFirst);
                 await ClosedAsync(!protectedFirst);
                 RateFromUnprotected();
@@ -301,7 +327,7 @@ internal static class LoadGenApp
                           $", {o.Schedule.ToString().ToLowerInvariant()} schedule seeded {o.Seed} (the same arrival times for both servers); latency runs from each request's scheduled send time, so generator or server stalls are not hidden (no coordinated omission).",
                     kept is null
                         ? "The generator runs on the same machine as the server (one server at a time, bare ONNX Runtime alone); its CPU use is in the CPU table."
-                        : $"Interleaved round {round}: both servers run for the whole run (the idle one's CPU is in 'other'); {(round % 2 == 0 ? "the protected" : "the unprotected")} server's windows came first; {(round > 1 ? $"each phase warmed for {o.RewarmSeconds:0.#} s" : $"each phase warmed for {o.WarmupSeconds:0.#} s")}. The generator runs on the same machine; its CPU use is in the CPU table.",
+                        : $"Interleaved round {round}: both servers run for the whole run (the idle one's CPU is in 'other'); {(round % 2 == 0 ? "the protected" : "the unprotected")} server's windows came first; {(round > 1 ? "" : $"before this round each server served a closed loop for {o.WarmupSeconds:0.#} s; ")}each server phase warmed for {o.RewarmSeconds:0.#} s. The generator runs on the same machine; its CPU use is in the CPU table.",
                     string.Create(CultureInfo.InvariantCulture, $"Stalls: the measured window's answers are counted in bins of 100 ms; 'slowest second' is the fewest items answered in any 1 s stretch of it, 'stalled s' the time in bins that answered under {Timeline.StallShare:P0} of the window's mean bin (a server or GPU pipeline that stopped answering). Open loop: answers to the window's arrivals that came inside it."),
                     images.Synthetic
                         ? $"Synthetic inputs: each client key walks its own stretch of {images.Count:N0} different pseudo-random images, each composed in place in the worker's own buffer, so no request repeats or nearly repeats another (resends are retries, which the detectors skip; near-duplicates look like a query-based attack). Keys: {clients} in the many-keys phases."

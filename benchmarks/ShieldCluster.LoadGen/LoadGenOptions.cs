@@ -183,8 +183,9 @@ internal sealed record LoadGenOptions
           --interleave            with --repeat: start both servers once and keep them for every round;
                                   each round runs the closed loops back to back, then the open loops, in
                                   alternating order (odd rounds unprotected first, even rounds protected
-                                  first), so each ratio compares windows run next to each other
-          --rewarm <s>            interleaved rounds after the first: warm-up before each phase (default 5)
+                                  first), so each ratio compares windows run next to each other; before
+                                  round 1 each server serves a closed loop for --warmup, not measured
+          --rewarm <s>            interleaved rounds: warm-up before each server phase (default 5)
           --calibrate-squeezing <list>  before the servers start, calibrate the model's feature squeezing with these
                                   squeezers (comma-separated, e.g. bit-depth-5 or bit-depth-5,median-2x2): written
                                   into its config.json with a threshold set on the generator's own inputs (the far

@@ -107,8 +107,17 @@ public class SmokeTests(ITestOutputHelper output)
             report.Rounds[1].Phases.Select(p => p.Name));
 
         // Each server was started and given its clients once, for both rounds.
-        Assert.Equal(1, log.Split('\n').Count(l => l.StartsWith("[unprotected] created", StringComparison.Ordinal)));
-        Assert.Equal(1, log.Split('\n').Count(l => l.StartsWith("[protected] created", StringComparison.Ordinal)));
+        var lines = log.Split('\n');
+        Assert.Equal(1, lines.Count(l => l.StartsWith("[unprotected] created", StringComparison.Ordinal)));
+        Assert.Equal(1, lines.Count(l => l.StartsWith("[protected] created", StringComparison.Ordinal)));
+
+        // Both servers served a closed loop before round 1 measured either, once in the run.
+        var warmed = lines.Select((l, i) => (l, i)).Where(x => x.l.Contains("warm-up before round 1", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["[unprotected] warm-up before round 1", "[protected] warm-up before round 1"], warmed.Select(x => x.l[..x.l.IndexOf(':', StringComparison.Ordinal)]));
+        var firstMeasured = Array.FindIndex(lines, l => l.StartsWith($"[{PhaseNames.Unprotected}] ", StringComparison.Ordinal) && l.Contains("items/s", StringComparison.Ordinal));
+        Assert.True(firstMeasured > warmed[1].i, $"the first measured server phase (line {firstMeasured}) came before both warm-ups (lines {warmed[0].i}, {warmed[1].i})");
+        Assert.Contains(report.Rounds[0].Notes, n => n.Contains("before this round each server served a closed loop", StringComparison.Ordinal));
+        Assert.DoesNotContain(report.Rounds[1].Notes, n => n.Contains("before this round", StringComparison.Ordinal));
         foreach (var round in report.Rounds)
         {
             Assert.All(round.Phases, p => Assert.True(p.Ok > 0, $"{p.Name}: no answered requests"));
