@@ -260,8 +260,8 @@ internal static class LoadGenApp
                     // Both servers serve load before either is measured. Otherwise round 1's first window (the
                     // unprotected server's) ran beside a server that had never served (no idle work: 'other'
                     // 0.00-0.01 cores, against 0.06-0.14 in every later window), and the protected server's first
-                    // window came 30 s into its first load: round 1 gave its run's lowest ratio in 11 of 16 runs
-                    // of the command (benchmarks/LOADGEN.md, Session 30).
+                    // window came 30 s into its first load: round 1 gave its run's lowest ratio in 11 of 16
+                    // interleaved runs of sessions 27-30 (benchmarks/LOADGEN.md, Session 30).
                     await WarmAsync(protection: false);
                     await WarmAsync(protection: true);
                 }
